@@ -1,0 +1,1 @@
+"""edwc's engine and entry points: simulation, policies, metrics, sweeps, reports, CLI."""

@@ -1,0 +1,430 @@
+"""The scenario config: schema (pydantic v2), loading, ``--set`` overrides.
+
+The top-level keys are the user contract of DESIGN.md, plus ``network`` and
+``engine`` (documented in the README). Unknown keys are errors everywhere.
+Loading never raises anything but :class:`models.errors.InputError`, whose
+message names the file, the key path, the bad value and what was expected.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from models.errors import InputError, format_loc
+
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
+PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# --------------------------------------------------------------------------- topology
+
+
+class _Site(_Strict):
+    id: Ident
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+
+
+class InlineRegion(_Site):
+    """A demand region of an inline topology."""
+
+    weight: PosFloat = 1.0
+    hub: Ident | None = None
+
+
+class InlineCluster(_Site):
+    """A cluster of an inline topology, with flat energy parameters."""
+
+    servers: Annotated[int, Field(gt=0)]
+    side: Literal["east", "west"] = "east"
+    hub: Ident | None = None
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
+    tariff_cny_per_kwh: NonNegFloat = 0.6
+    grid_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] = 0.55
+    green_share: Fraction = 0.0
+
+
+class InlineTopology(_Strict):
+    """Any set of sites: regions, clusters and optionally a measured RTT matrix.
+
+    ``latency_ms`` maps region id -> cluster id -> RTT in ms and must cover
+    every pair; without it every site needs ``lon`` and ``lat``.
+    """
+
+    regions: Annotated[list[InlineRegion], Field(min_length=1)]
+    clusters: Annotated[list[InlineCluster], Field(min_length=1)]
+    latency_ms: dict[str, dict[str, NonNegFloat]] | None = None
+    route_factor: Annotated[float, Field(ge=1, le=5)] = 1.5
+    fibre_us_per_km: Annotated[float, Field(ge=3, le=6)] = 4.9
+    overhead_ms: NonNegFloat = 2.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        sites: tuple[tuple[str, list[_Site]], ...] = (
+            ("regions", list(self.regions)),
+            ("clusters", list(self.clusters)),
+        )
+        for what, items in sites:
+            ids = [x.id for x in items]
+            dup = sorted({x for x in ids if ids.count(x) > 1})
+            if dup:
+                raise ValueError(f"duplicate {what} ids: {dup}")
+        if self.latency_ms is None:
+            missing = [x.id for x in [*self.regions, *self.clusters] if x.lon is None or x.lat is None]
+            if missing:
+                raise ValueError(
+                    f"sites {missing[:5]} have no lon/lat; give coordinates or a latency_ms matrix"
+                )
+        else:
+            r_ids = [r.id for r in self.regions]
+            c_ids = {c.id for c in self.clusters}
+            for rid in self.latency_ms:
+                if rid not in r_ids:
+                    raise ValueError(f"latency_ms names unknown region '{rid}'")
+            for rid in r_ids:
+                row = self.latency_ms.get(rid)
+                if row is None:
+                    raise ValueError(f"latency_ms has no row for region '{rid}'")
+                unknown = set(row) - c_ids
+                if unknown:
+                    raise ValueError(f"latency_ms['{rid}'] names unknown clusters {sorted(unknown)}")
+                absent = c_ids - set(row)
+                if absent:
+                    raise ValueError(f"latency_ms['{rid}'] lacks clusters {sorted(absent)}")
+        return self
+
+
+class ClusterOverride(_Strict):
+    """Changes to one cluster of the topology."""
+
+    enabled: bool = True
+    servers: Annotated[int, Field(gt=0)] | None = None
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
+    tariff_cny_per_kwh: NonNegFloat | None = None
+    grid_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
+    green_share: Fraction | None = None
+
+
+class RegionOverride(_Strict):
+    """Changes to one demand region."""
+
+    weight: NonNegFloat | None = None
+
+
+class Overrides(_Strict):
+    clusters: dict[str, ClusterOverride] = Field(default_factory=dict)
+    regions: dict[str, RegionOverride] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+class Service(_Strict):
+    """Service-time distribution of one job on one (simulated) server."""
+
+    dist: Literal["exponential", "fixed", "lognormal"] = "exponential"
+    mean_s: PosFloat
+    cv: NonNegFloat = 1.0  # coefficient of variation, lognormal only
+
+
+class Workload(_Strict):
+    """A workload class: latency-sensitive (``slo_ms``) or batch (``deadline_h``).
+
+    ``rate_per_h`` is in real jobs (requests) per hour over all regions.
+    ``job_scale`` N (default: ``engine.job_scale``): one simulated job bundles N
+    real jobs and holds one simulated server (S real servers) for N/S times
+    the drawn service time, so the class's load is exact while short requests
+    need not be simulated one by one. Latency reported for a bundle is its
+    network time + queueing wait + one request's service time.
+    """
+
+    name: Ident
+    kind: Literal["latency", "batch"]
+    rate_per_h: NonNegFloat
+    service: Service
+    slo_ms: PosFloat | None = None
+    deadline_h: PosFloat | None = None
+    data_gb: NonNegFloat = 0.0
+    regions: dict[str, NonNegFloat] | None = None
+    job_scale: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Self:
+        if self.kind == "latency" and self.slo_ms is None:
+            raise ValueError("a latency workload needs slo_ms (the RTT + wait budget in ms)")
+        if self.kind == "batch" and self.deadline_h is None:
+            raise ValueError("a batch workload needs deadline_h (hours from arrival to completion)")
+        if self.kind == "latency" and self.deadline_h is not None:
+            raise ValueError("deadline_h is for batch workloads; latency workloads use slo_ms")
+        if self.kind == "batch" and self.slo_ms is not None:
+            raise ValueError("slo_ms is for latency workloads; batch workloads use deadline_h")
+        if self.regions is not None and sum(self.regions.values()) <= 0:
+            raise ValueError("regions weights must not all be zero")
+        return self
+
+
+# --------------------------------------------------------------------------- policy etc.
+
+
+class PolicyConfig(_Strict):
+    """The routing policy and its parameters (the knobs users sweep)."""
+
+    name: Ident = "nearest"
+    params: dict[str, Any] = Field(default_factory=dict)
+    replan_h: Annotated[int, Field(ge=1, le=24 * 366)] = 24
+    lookahead_h: Annotated[int, Field(ge=1, le=24 * 31)] = 24
+    weights: dict[str, NonNegFloat] = Field(default_factory=dict)
+
+
+class EnergyConfig(_Strict):
+    carbon_price_cny_per_t: NonNegFloat = 0.0
+
+
+class Fault(_Strict):
+    """A fault with its time window (hours from ``start``)."""
+
+    kind: Literal["outage", "capacity_loss", "link_degradation"]
+    cluster: Ident
+    start_h: NonNegFloat
+    duration_h: PosFloat
+    fraction: Fraction = 1.0
+    factor: Annotated[float, Field(ge=1)] = 1.0
+
+
+class NetworkConfig(_Strict):
+    """Region -> cluster paths: the bandwidth batch data crosses before it runs."""
+
+    bandwidth_gbps: PosFloat = 10.0
+
+
+class EngineConfig(_Strict):
+    """Simulation knobs.
+
+    ``job_scale`` S: one simulated server stands for S real servers and, unless
+    a workload sets its own ``job_scale``, one simulated job for S real jobs.
+    Utilisation and energy are preserved while the event count falls S-fold;
+    totals are scaled back. See :class:`Workload` for per-class scales.
+    """
+
+    job_scale: Annotated[int, Field(ge=1)] = 1
+    timestep_s: Annotated[int, Field(gt=0, le=3600)] = 300
+
+    @field_validator("timestep_s")
+    @classmethod
+    def _divides_hour(cls, v: int) -> int:
+        if 3600 % v:
+            raise ValueError("timestep_s must divide 3600 (e.g. 60, 300, 900, 3600)")
+        return v
+
+
+class OutputConfig(_Strict):
+    dir: str | None = None
+
+
+class Config(_Strict):
+    """A whole scenario."""
+
+    name: Ident
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    start: datetime = datetime.fromisoformat("2025-07-01T00:00:00+08:00")
+    horizon_h: Annotated[float, Field(gt=0, le=24 * 366 * 10)]
+    topology: Literal["national"] | InlineTopology = "national"
+    overrides: Overrides = Field(default_factory=Overrides)
+    workloads: Annotated[list[Workload], Field(min_length=1)]
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    energy: EnergyConfig = Field(default_factory=EnergyConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    faults: list[Fault] = Field(default_factory=list)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("topology", mode="before")
+    @classmethod
+    def _topology_kind(cls, v: Any) -> Any:
+        if not isinstance(v, dict) and v != "national":
+            raise ValueError(
+                "expected 'national' (the reference topology) or a mapping with regions and clusters"
+            )
+        return v
+
+    @field_validator("start")
+    @classmethod
+    def _tz(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("start needs a UTC offset, e.g. 2025-07-01T00:00:00+08:00")
+        return v
+
+    @field_validator("workloads")
+    @classmethod
+    def _unique_names(cls, v: list[Workload]) -> list[Workload]:
+        names = [w.name for w in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"workload names must be unique; repeated: {dup}")
+        return v
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def parse_set(item: str) -> tuple[list[str], Any]:
+    """Parse one ``--set key.path=value``; the value is read as YAML (``1`` -> int)."""
+    if "=" not in item:
+        raise InputError("--set", item, "expected KEY.PATH=VALUE")
+    key, _, text = item.partition("=")
+    parts = key.strip().split(".")
+    if not key.strip() or any(not p for p in parts):
+        raise InputError("--set", item, "expected a dotted key path like policy.name")
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError as exc:
+        raise InputError("--set", key, f"value is not valid YAML: {exc}") from None
+    return parts, value
+
+
+def apply_set(doc: dict[str, Any], parts: list[str], value: Any, origin: str = "--set") -> None:
+    """Set ``doc[parts[0]][parts[1]]... = value``; numeric parts index lists."""
+    node: Any = doc
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise InputError(origin, where, f"expected a list index below {len(node)}")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                if not isinstance(node.get(part), dict | list):
+                    node[part] = {}
+                node = node[part]
+        else:
+            raise InputError(origin, where, "cannot set a key inside a scalar value")
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping (``yaml.safe_load`` only)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), "", f"cannot read file: {exc}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(str(path), "", f"not valid YAML{where}: {problem}") from None
+    if not isinstance(doc, dict):
+        raise InputError(str(path), "", f"expected a YAML mapping of config keys, got {type(doc).__name__}")
+    return doc
+
+
+def validate_config(doc: dict[str, Any], source: str) -> Config:
+    """Validate a raw config mapping; raise InputError naming the first bad key."""
+    try:
+        return Config.model_validate(doc)
+    except ValidationError as exc:
+        raise _to_input_error(exc, source) from None
+
+
+def _to_input_error(exc: ValidationError, source: str) -> InputError:
+    errors = exc.errors(include_url=False)
+    # A union such as `"national" | InlineTopology` reports one error per branch;
+    # when the user wrote a mapping, the literal branch's complaint is noise.
+    branchy = [e for e in errors if any(isinstance(p, str) and p.startswith("literal[") for p in e["loc"])]
+    if len(branchy) < len(errors):
+        errors = [e for e in errors if e not in branchy]
+    first = errors[0]
+    loc = _clean_loc(tuple(first["loc"]))
+    bad = first.get("input")
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown key '{loc.rsplit('.', 1)[-1]}'; allowed keys here: {_allowed_keys(first['loc'])}"
+    elif first["type"] == "missing":
+        msg = "required key is missing"
+    else:
+        msg = first["msg"].removeprefix("Value error, ")
+        if not isinstance(bad, dict | list):
+            msg += f" (got {bad!r})"
+    more = f" [and {len(errors) - 1} more problem(s)]" if len(errors) > 1 else ""
+    return InputError(source, loc, msg + more)
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> str:
+    # pydantic puts union-branch names in locations ("InlineTopology", "literal[...]"):
+    drop = ("InlineTopology", "function-after[", "literal[")
+    parts = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(drop)))
+    return format_loc(parts) or "(top level)"
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> str:
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        if isinstance(part, str) and part.startswith("function-after["):
+            continue
+        if part == "InlineTopology":
+            model = InlineTopology
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            # a dict key (cluster id etc.): the value type is the model
+            continue
+        model = _model_in(field.annotation)
+    fields = getattr(model, "model_fields", None)
+    return ", ".join(sorted(fields)) if fields else "(none)"
+
+
+def _model_in(tp: Any) -> Any:
+    """The pydantic model inside an annotation like ``list[X] | None``, else None."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in getattr(tp, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    meta = getattr(tp, "__origin__", None)
+    if meta is not None:
+        return _model_in(meta)
+    return None
+
+
+def load_config(path: Path, sets: list[str] | None = None) -> Config:
+    """Load, override (``--set``) and validate a config file."""
+    doc = read_yaml_mapping(path)
+    for item in sets or []:
+        parts, value = parse_set(item)
+        apply_set(doc, parts, value)
+    source = str(path) + (" (with --set)" if sets else "")
+    return validate_config(doc, source)
+
+
+def resolved_yaml(cfg: Config) -> str:
+    """The config as resolved (defaults filled in), as YAML text."""
+    data = cfg.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,136 @@
+"""What the CLI prints: the run summary and the topology, as rich tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sim.scenario import Scenario
+
+
+def _f(x: float | None, fmt: str = "{:,.1f}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def _dur(ms: float | None) -> str:
+    """A duration given in ms, in the unit that reads best."""
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{ms:.1f} ms"
+    if ms < 3.6e6:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms / 3.6e6:.2f} h"
+
+
+def _console() -> Console:
+    """A console that does not squeeze tables to 80 columns when output is piped."""
+    con = Console()
+    return con if con.is_terminal else Console(width=130)
+
+
+def print_summary(s: dict[str, Any], out_dir: Path, console: Console | None = None) -> None:
+    con = console or _console()
+    con.print(
+        f"[bold]{s['name']}[/bold]  policy [cyan]{s['policy']}[/cyan]  seed {s['seed']}  "
+        f"{s['horizon_h']:g} h from {s['start']}  (1 simulated server = {s['server_scale']:,} real)"
+    )
+    con.print(
+        f"jobs {s['jobs_total']:,}: completed {s['jobs_completed']:,}, dropped {s['jobs_dropped']:,}, "
+        f"in flight {s['jobs_in_flight']:,}   wall {s['wall_s']:.1f} s"
+    )
+    t = Table(title="Workload classes (response = network + wait + service)", title_justify="left")
+    for col in ("class", "target", "jobs", "resp. p50", "resp. p95", "net+wait p95", "SLO miss"):
+        t.add_column(col, justify="left" if col == "class" else "right")
+    for name, c in s["classes"].items():
+        target = f"{c['slo_ms']:g} ms" if c["kind"] == "latency" else f"{c['deadline_h']:g} h"
+        lat, add = c["latency_ms"], c["added_latency_ms"]
+        t.add_row(
+            name,
+            target,
+            f"{c['jobs']:,}",
+            _dur(lat["p50"]),
+            _dur(lat["p95"]),
+            _dur(add["p95"]),
+            _f(c["slo_violation_rate"], "{:.2%}"),
+        )
+    con.print(t)
+    t = Table(title="Clusters", title_justify="left")
+    for col in ("cluster", "side", "servers", "jobs", "mean util.", "energy MWh", "cost kCNY", "tCO2"):
+        t.add_column(col, justify="left" if col in ("cluster", "side") else "right")
+    for cid, c in s["clusters"].items():
+        t.add_row(
+            cid,
+            c["side"],
+            f"{c['servers']:,}",
+            f"{c['jobs_served']:,}",
+            f"{c['mean_utilisation']:.1%}",
+            _f(c["energy_kwh"] / 1e3),
+            _f(c["cost_cny"] / 1e3),
+            _f(c["tco2"]),
+        )
+    con.print(t)
+    ew = s["east_west"]
+    con.print(
+        f"energy {s['energy_kwh'] / 1e3:,.1f} MWh, cost {s['cost_cny'] / 1e3:,.1f} kCNY, "
+        f"{s['tco2']:,.1f} tCO2; "
+        f"served compute east {_f(ew['east']['share_of_served_compute'], '{:.1%}')} / "
+        f"west {_f(ew['west']['share_of_served_compute'], '{:.1%}')}"
+    )
+    con.print(f"run folder: {out_dir}")
+
+
+def print_info(scn: Scenario, console: Console | None = None) -> None:
+    con = console or _console()
+    topo = scn.topology
+    e = scn.energy
+    t = Table(title=f"Clusters ({topo.n_clusters})", title_justify="left")
+    for col in (
+        "id",
+        "name",
+        "hub",
+        "side",
+        "servers",
+        "PUE",
+        "tariff CNY/kWh",
+        "grid kgCO2/kWh",
+        "green kW",
+    ):
+        t.add_column(col)
+    for c, cid in enumerate(topo.cluster_ids):
+        t.add_row(
+            cid,
+            topo.cluster_names[c] if topo.cluster_names else cid,
+            topo.cluster_hub[c],
+            topo.side(c),
+            f"{topo.cluster_servers[c]:,}",
+            f"{e.pue[c].mean():.3f}",
+            f"{e.tariff_cny_per_kwh[c].min():.3f}-{e.tariff_cny_per_kwh[c].max():.3f}",
+            f"{e.grid_kgco2_per_kwh[c].mean():.4f}",
+            f"{e.green_kw[c].mean():,.0f}",
+        )
+    con.print(t)
+    t = Table(title=f"Demand regions ({topo.n_regions})", title_justify="left")
+    for col in ("id", "name", "home hub", "weight", "nearest cluster", "RTT ms"):
+        t.add_column(col)
+    for r, rid in enumerate(topo.region_ids):
+        near = int(topo.rtt_ms[r].argmin())
+        t.add_row(
+            rid,
+            topo.region_names[r] if topo.region_names else rid,
+            topo.region_hub[r] or "-",
+            f"{topo.region_weight[r]:.3f}",
+            topo.cluster_ids[near],
+            f"{topo.rtt_ms[r, near]:.1f}",
+        )
+    con.print(t)
+    t = Table(title="RTT ms (regions x clusters)", title_justify="left")
+    t.add_column("region")
+    for cid in topo.cluster_ids:
+        t.add_column(cid[:10], justify="right")
+    for r, rid in enumerate(topo.region_ids):
+        t.add_row(rid, *(f"{x:.1f}" for x in topo.rtt_ms[r]))
+    con.print(t)

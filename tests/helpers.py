@@ -1,0 +1,87 @@
+"""Shared test helpers: small configs and in-memory runs."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from sim.config import validate_config
+from sim.engine import EngineResult, simulate
+from sim.metrics import RunTables, build_tables
+from sim.scenario import Scenario, build_scenario
+
+
+def single_queue_config(
+    servers: int, rate_per_h: float, mean_service_s: float, horizon_h: float, seed: int = 0
+) -> dict[str, Any]:
+    """One region, one cluster of ``servers`` servers, zero network delay (M/M/c)."""
+    return {
+        "name": "mmc",
+        "seed": seed,
+        "horizon_h": horizon_h,
+        "topology": {
+            "regions": [{"id": "r"}],
+            "clusters": [{"id": "c", "servers": servers}],
+            "latency_ms": {"r": {"c": 0.0}},
+        },
+        "workloads": [
+            {
+                "name": "w",
+                "kind": "batch",
+                "rate_per_h": rate_per_h,
+                "service": {"dist": "exponential", "mean_s": mean_service_s},
+                "deadline_h": 1e6,
+            }
+        ],
+        "engine": {"timestep_s": 3600},
+    }
+
+
+def two_site_config(seed: int = 1, horizon_h: float = 2.0, policy: str = "nearest") -> dict[str, Any]:
+    """Two regions, an eastern and a western cluster, a latency and a batch class."""
+    return {
+        "name": "two_site",
+        "seed": seed,
+        "horizon_h": horizon_h,
+        "topology": {
+            "regions": [
+                {"id": "beijing", "lon": 116.407526, "lat": 39.90403, "weight": 2},
+                {"id": "shanghai", "lon": 121.473701, "lat": 31.230416},
+            ],
+            "clusters": [
+                {"id": "east1", "lon": 115.09, "lat": 40.717, "servers": 150, "tariff_cny_per_kwh": 0.6},
+                {
+                    "id": "west1",
+                    "lon": 106.6,
+                    "lat": 26.4,
+                    "servers": 300,
+                    "side": "west",
+                    "tariff_cny_per_kwh": 0.3,
+                },
+            ],
+        },
+        "workloads": [
+            {"name": "web", "kind": "latency", "rate_per_h": 3000, "service": {"mean_s": 60}, "slo_ms": 20},
+            {
+                "name": "etl",
+                "kind": "batch",
+                "rate_per_h": 100,
+                "service": {"mean_s": 1800},
+                "deadline_h": 24,
+                "data_gb": 50,
+            },
+        ],
+        "policy": {"name": policy},
+    }
+
+
+def scenario_of(doc: dict[str, Any]) -> Scenario:
+    return build_scenario(validate_config(copy.deepcopy(doc), "test.yaml"), "test.yaml")
+
+
+def run_in_memory(doc: dict[str, Any]) -> tuple[Scenario, EngineResult, RunTables]:
+    scn = scenario_of(doc)
+    res = simulate(scn, np.random.default_rng(scn.config.seed))
+    return scn, res, build_tables(scn, res)
