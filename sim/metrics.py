@@ -85,6 +85,7 @@ def build_tables(scn: Scenario, res: EngineResult) -> RunTables:
     # (for a bundle of job_scale requests, one request's; see sim.config.Workload).
     response_s = np.where(np.isnan(res.end_s), np.nan, network_s + wait_s + jobs.service_s)
     occupancy = np.array([c.occupancy for c in scn.classes])[jobs.klass]
+    class_scale = np.array([c.job_scale for c in scn.classes], dtype=np.int64)
 
     class_names = np.array(scn.class_names, dtype=object)
     region_ids = np.array(topo.region_ids, dtype=object)
@@ -107,7 +108,7 @@ def build_tables(scn: Scenario, res: EngineResult) -> RunTables:
             "wait_s": pa.array(wait_s[arrived]),
             "service_s": pa.array(jobs.service_s[arrived]),
             "occupancy_s": pa.array((jobs.service_s * occupancy)[arrived]),
-            "job_scale": pa.array(np.array([c.job_scale for c in scn.classes], dtype=np.int64)[jobs.klass][arrived]),
+            "job_scale": pa.array(class_scale[jobs.klass][arrived]),
             "response_s": pa.array(response_s[arrived]),
             "data_gb": pa.array(jobs.data_gb[arrived]),
             "it_kwh": pa.array(it_kwh[arrived]),
