@@ -154,6 +154,10 @@ class Workload(_Strict):
     the drawn service time, so the class's load is exact while short requests
     need not be simulated one by one. Latency reported for a bundle is its
     network time + queueing wait + one request's service time.
+    ``max_share``: at most this share of a cluster's servers may serve the class
+    at once (a per-class utilisation target). ``priority`` (0 = most urgent;
+    default 0 for latency, 1 for batch) orders classes when
+    ``engine.queue: priority``.
     """
 
     name: Ident
@@ -165,6 +169,8 @@ class Workload(_Strict):
     data_gb: NonNegFloat = 0.0
     regions: dict[str, NonNegFloat] | None = None
     job_scale: Annotated[int, Field(ge=1)] | None = None
+    max_share: Annotated[float, Field(gt=0, le=1)] = 1.0
+    priority: Annotated[int, Field(ge=0, le=9)] | None = None
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
@@ -199,20 +205,41 @@ class EnergyConfig(_Strict):
 
 
 class Fault(_Strict):
-    """A fault with its time window (hours from ``start``)."""
+    """A fault with its time window (hours from ``start``).
+
+    - ``outage``: the cluster's servers drop to zero; its queued and running
+      jobs, and jobs arriving meanwhile, are re-routed by the policy or lost
+      (``on_outage``).
+    - ``capacity_loss``: ``fraction`` of the servers are gone; running jobs
+      finish, no new job starts above the reduced capacity.
+    - ``link_degradation``: paths to the cluster (from ``region`` only, if
+      given) have RTT x ``factor`` and bandwidth / ``factor``.
+    """
 
     kind: Literal["outage", "capacity_loss", "link_degradation"]
     cluster: Ident
     start_h: NonNegFloat
     duration_h: PosFloat
-    fraction: Fraction = 1.0
+    fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     factor: Annotated[float, Field(ge=1)] = 1.0
+    region: Ident | None = None
+    on_outage: Literal["reroute", "drop"] = "reroute"
 
 
 class NetworkConfig(_Strict):
-    """Region -> cluster paths: the bandwidth batch data crosses before it runs."""
+    """The paths batch data crosses before the job runs.
 
-    bandwidth_gbps: PosFloat = 10.0
+    Each region -> cluster path (``links: path``) or each home-hub -> cluster-hub
+    pair (``links: hub_pair``) is one link of ``path_gbps``, shared equally by
+    the transfers on it (processor sharing), each at most ``flow_gbps``.
+    ``paths`` overrides the capacity of named links: ``"beijing->guian": 100``
+    or, with hub pairs, ``"jingjinji->guizhou": 800``.
+    """
+
+    path_gbps: PosFloat = 100.0
+    flow_gbps: PosFloat = 10.0
+    links: Literal["path", "hub_pair"] = "path"
+    paths: dict[str, PosFloat] = Field(default_factory=dict)
 
 
 class EngineConfig(_Strict):
@@ -222,10 +249,17 @@ class EngineConfig(_Strict):
     a workload sets its own ``job_scale``, one simulated job for S real jobs.
     Utilisation and energy are preserved while the event count falls S-fold;
     totals are scaled back. See :class:`Workload` for per-class scales.
+
+    ``queue``: ``fcfs`` (default) serves each cluster's servers first come,
+    first served; ``priority`` lets more urgent classes (``Workload.priority``;
+    latency before batch by default) preempt less urgent ones, which resume
+    later; ``ps`` shares each cluster's servers among all present jobs
+    (processor sharing). ``timestep_s`` is the step of ``timeseries.parquet``.
     """
 
     job_scale: Annotated[int, Field(ge=1)] = 1
     timestep_s: Annotated[int, Field(gt=0, le=3600)] = 300
+    queue: Literal["fcfs", "priority", "ps"] = "fcfs"
 
     @field_validator("timestep_s")
     @classmethod

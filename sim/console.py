@@ -59,15 +59,15 @@ def print_summary(s: dict[str, Any], out_dir: Path, console: Console | None = No
         )
     con.print(t)
     t = Table(title="Clusters", title_justify="left")
-    for col in ("cluster", "side", "servers", "jobs", "mean util.", "energy MWh", "cost kCNY", "tCO2"):
+    for col in ("cluster", "side", "servers", "mean util.", "server-h", "energy MWh", "cost kCNY", "tCO2"):
         t.add_column(col, justify="left" if col in ("cluster", "side") else "right")
     for cid, c in s["clusters"].items():
         t.add_row(
             cid,
             c["side"],
             f"{c['servers']:,}",
-            f"{c['jobs_served']:,}",
             f"{c['mean_utilisation']:.1%}",
+            f"{c['busy_server_h']:,.0f}",
             _f(c["energy_kwh"] / 1e3),
             _f(c["cost_cny"] / 1e3),
             _f(c["tco2"]),

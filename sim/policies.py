@@ -13,12 +13,15 @@ name import paths, so a config cannot make edwc run arbitrary code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from models.errors import InputError
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.engine import Engine
 
 
 class Policy:
@@ -35,23 +38,64 @@ class Policy:
         self.scenario = scenario
         self.rng = rng
         self.p = {**self.params, **params}
+        self.up: list[bool] = [True] * scenario.topology.n_clusters
+
+    def bind(self, engine: Engine) -> None:
+        """Called once by the engine before the run: gives access to its live state.
+
+        ``engine.up[c]`` is False while cluster ``c`` is down;
+        ``engine.utilisation(c)`` is its busy share now.
+        """
+        self.engine = engine
+        self.up = engine.up
 
     def route(self, region: int, klass: int, now_s: float) -> int:
-        """Return the index of the cluster for a job (only called with candidates)."""
+        """Return the index of the cluster for a job, or -1 to drop it.
+
+        Only called when the job has at least one candidate; must return a
+        candidate that is up (``self.up``), or -1.
+        """
         raise NotImplementedError
 
+    def first_up(self, ranked: list[int]) -> int:
+        """The first cluster of ``ranked`` that is up, or -1."""
+        up = self.up
+        for c in ranked:
+            if up[c]:
+                return c
+        return -1
 
-def _static_table(scn: Scenario, key: np.ndarray) -> np.ndarray:
-    """table[k, r] = the candidate with the smallest ``key`` (ties: lowest RTT)."""
-    n_k, n_r = len(scn.classes), scn.topology.n_regions
-    table = np.full((n_k, n_r), -1, dtype=np.int64)
-    for k in range(n_k):
-        for r in range(n_r):
+
+def ranked_candidates(scn: Scenario, key: np.ndarray) -> list[list[list[int]]]:
+    """ranked[k][r] = the candidates of class k from region r by ``key``, then RTT."""
+    out: list[list[list[int]]] = []
+    for k in range(len(scn.classes)):
+        row = []
+        for r in range(scn.topology.n_regions):
             cand = scn.candidates[k][r]
-            if cand.size:
-                order = np.lexsort((scn.topology.rtt_ms[r, cand], key[cand]))
-                table[k, r] = cand[order[0]]
-    return table
+            order = np.lexsort((scn.topology.rtt_ms[r, cand], key[cand]))
+            row.append([int(c) for c in cand[order]])
+        out.append(row)
+    return out
+
+
+def hourly_rankings(scn: Scenario, key_ch: np.ndarray) -> tuple[list[int], list[list[list[list[int]]]]]:
+    """Rankings by an hourly key (clusters x hours), computed once per distinct hour pattern.
+
+    Returns ``(by_hour, rankings)`` with ``rankings[by_hour[h]][k][r]`` the
+    ranked candidates in hour ``h``.
+    """
+    seen: dict[bytes, int] = {}
+    rankings: list[list[list[list[int]]]] = []
+    by_hour: list[int] = []
+    for h in range(key_ch.shape[1]):
+        col = np.ascontiguousarray(key_ch[:, h])
+        sig = np.argsort(col, kind="stable").tobytes() + (col[:, None] == col[None, :]).tobytes()
+        if sig not in seen:
+            seen[sig] = len(rankings)
+            rankings.append(ranked_candidates(scn, col))
+        by_hour.append(seen[sig])
+    return by_hour, rankings
 
 
 class Nearest(Policy):
@@ -61,11 +105,12 @@ class Nearest(Policy):
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         super().__init__(scenario, params, rng)
-        n_c = scenario.topology.n_clusters
-        self._table = _static_table(scenario, np.zeros(n_c)).tolist()
+        self._ranked = ranked_candidates(scenario, np.zeros(scenario.topology.n_clusters))
 
     def route(self, region: int, klass: int, now_s: float) -> int:
-        return int(self._table[klass][region])
+        ranked = self._ranked[klass][region]
+        c = ranked[0]
+        return c if self.up[c] else self.first_up(ranked)
 
 
 class Cheapest(Policy):
@@ -75,13 +120,12 @@ class Cheapest(Policy):
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         super().__init__(scenario, params, rng)
-        tariff = scenario.energy.tariff_cny_per_kwh
-        self._tables = [_static_table(scenario, tariff[:, h]).tolist() for h in range(tariff.shape[1])]
-        self._last = len(self._tables) - 1
+        self._by_hour, self._rankings = hourly_rankings(scenario, scenario.energy.tariff_cny_per_kwh)
+        self._last = len(self._by_hour) - 1
 
     def route(self, region: int, klass: int, now_s: float) -> int:
         h = min(int(now_s // 3600.0), self._last)
-        return int(self._tables[h][klass][region])
+        return self.first_up(self._rankings[self._by_hour[h]][klass][region])
 
 
 _REGISTRY: dict[str, type[Policy]] = {}

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from sim.config import Config, resolved_yaml
-from sim.engine import simulate
-from sim.metrics import build_tables
+from sim.engine import Engine
+from sim.metrics import summary_dict, timeseries_table
+from sim.records import JobSink
 from sim.runfolder import write_json, write_parquet, write_text
-from sim.scenario import build_scenario
+from sim.scenario import Scenario, build_scenario
 
 
 @dataclass(frozen=True)
@@ -22,28 +27,58 @@ class RunResult:
     summary: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """A run's tables and summary, in memory."""
+
+    engine: Engine
+    jobs: pa.Table
+    timeseries: pa.Table
+    summary: dict[str, Any]
+
+
 def default_out_dir(cfg: Config) -> Path:
     return Path(cfg.output.dir) if cfg.output.dir else Path("runs") / cfg.name
 
 
-def run(cfg: Config, source: str, out_dir: Path | None = None) -> RunResult:
+def simulate(
+    scn: Scenario, jobs_path: Path | None = None, progress: Callable[[float], None] | None = None
+) -> Outputs:
+    """Run ``scn`` with one Generator seeded from its config; jobs go to ``jobs_path`` or memory."""
+    rng = np.random.default_rng(scn.config.seed)
+    sink = JobSink(scn, jobs_path)
+    eng = Engine(scn, rng, sink, progress=progress)
+    eng.run()
+    jobs = sink.close()
+    ts, stats = timeseries_table(eng)
+    return Outputs(engine=eng, jobs=jobs, timeseries=ts, summary=summary_dict(eng, stats))
+
+
+def run(
+    cfg: Config, source: str, out_dir: Path | None = None, progress: Callable[[float], None] | None = None
+) -> RunResult:
     """Simulate ``cfg`` and write its run folder; return the summary.
 
-    All randomness comes from one ``numpy.random.Generator`` seeded with
-    ``cfg.seed``, so the same config and seed give byte-identical tables.
+    Same config and seed give byte-identical Parquet files. Every file is
+    written under a temporary name and renamed; ``summary.json`` comes last.
     """
     t0 = time.perf_counter()
     scn = build_scenario(cfg, source)
-    rng = np.random.default_rng(cfg.seed)
-    result = simulate(scn, rng)
-    t_sim = time.perf_counter() - t0
-    tables = build_tables(scn, result)
     out = out_dir if out_dir is not None else default_out_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "config.resolved.yaml", resolved_yaml(cfg))
-    write_parquet(out / "jobs.parquet", tables.jobs)
-    write_parquet(out / "timeseries.parquet", tables.timeseries)
-    summary = dict(tables.summary)
+    fd, tmp_name = tempfile.mkstemp(prefix=".jobs.parquet.", suffix=".tmp", dir=out)
+    os.close(fd)
+    tmp_jobs = Path(tmp_name)
+    try:
+        result = simulate(scn, tmp_jobs, progress)
+        t_sim = time.perf_counter() - t0
+        write_text(out / "config.resolved.yaml", resolved_yaml(cfg))
+        os.chmod(tmp_jobs, 0o644)
+        os.replace(tmp_jobs, out / "jobs.parquet")
+        write_parquet(out / "timeseries.parquet", result.timeseries)
+    finally:
+        tmp_jobs.unlink(missing_ok=True)
+    summary = dict(result.summary)
     summary["simulation_s"] = t_sim
     summary["wall_s"] = time.perf_counter() - t0
     write_json(out / "summary.json", summary)

@@ -34,6 +34,11 @@ class Scenario:
     candidates: tuple[tuple[np.ndarray, ...], ...]  # [class][region] -> cluster indices
     horizon_s: float
     server_scale: int  # real servers per simulated server
+    link_of: np.ndarray  # (R, C) index of the link each path uses
+    link_gbps: np.ndarray  # (L,) capacity of each link
+    link_names: tuple[str, ...]
+    class_priority: tuple[int, ...]
+    class_share: tuple[float, ...]
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -59,8 +64,8 @@ def build_scenario(cfg: Config, source: str, ref: Reference | None = None) -> Sc
     energy = SiteEnergy.flat(hours, pue, tariff, grid, green_kw)
 
     classes = tuple(_class_spec(cfg, source, i, topo) for i in range(len(cfg.workloads)))
-    if cfg.faults:
-        raise InputError(source, "faults", "faults are not supported by this version of edwc yet")
+    _check_faults(cfg, source, topo)
+    link_of, link_gbps, link_names = _links(cfg, source, topo)
     scale = cfg.engine.job_scale
     slots = np.maximum(1, np.rint(topo.cluster_servers / scale)).astype(np.int64)
     candidates = tuple(
@@ -83,6 +88,13 @@ def build_scenario(cfg: Config, source: str, ref: Reference | None = None) -> Sc
         candidates=candidates,
         horizon_s=cfg.horizon_h * 3600.0,
         server_scale=scale,
+        link_of=link_of,
+        link_gbps=link_gbps,
+        link_names=link_names,
+        class_priority=tuple(
+            w.priority if w.priority is not None else (0 if w.kind == "latency" else 1) for w in cfg.workloads
+        ),
+        class_share=tuple(w.max_share for w in cfg.workloads),
     )
 
 
@@ -221,3 +233,45 @@ def _class_spec(cfg: Config, source: str, i: int, topo: Topology) -> ClassSpec:
         job_scale=job_scale,
         occupancy=job_scale / cfg.engine.job_scale,
     )
+
+
+def _check_faults(cfg: Config, source: str, topo: Topology) -> None:
+    for i, f in enumerate(cfg.faults):
+        if f.cluster not in topo.cluster_ids:
+            raise InputError(
+                source, f"faults[{i}].cluster", f"unknown or disabled cluster '{f.cluster}'; expected one of "
+                f"{list(topo.cluster_ids)}"
+            )
+        if f.region is not None and f.region not in topo.region_ids:
+            raise InputError(source, f"faults[{i}].region", f"unknown region '{f.region}'")
+        if f.region is not None and f.kind != "link_degradation":
+            raise InputError(source, f"faults[{i}].region", "only a link_degradation names a region")
+        if f.start_h >= cfg.horizon_h:
+            raise InputError(source, f"faults[{i}].start_h", f"starts after the horizon ({cfg.horizon_h} h)")
+
+
+def _links(cfg: Config, source: str, topo: Topology) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Map every region -> cluster path to a shared link and give each link its capacity."""
+    net = cfg.network
+    names: list[str] = []
+    index: dict[str, int] = {}
+    link_of = np.zeros((topo.n_regions, topo.n_clusters), dtype=np.int64)
+    for r, rid in enumerate(topo.region_ids):
+        for c, cid in enumerate(topo.cluster_ids):
+            if net.links == "hub_pair":
+                name = f"{topo.region_hub[r] or rid}->{topo.cluster_hub[c]}"
+            else:
+                name = f"{rid}->{cid}"
+            if name not in index:
+                index[name] = len(names)
+                names.append(name)
+            link_of[r, c] = index[name]
+    gbps = np.full(len(names), net.path_gbps)
+    for name, value in net.paths.items():
+        if name not in index:
+            shown = ", ".join(names[:4])
+            raise InputError(
+                source, f"network.paths.{name}", f"no such link (links: {net.links}; e.g. {shown}, ...)"
+            )
+        gbps[index[name]] = value
+    return link_of, gbps, tuple(names)

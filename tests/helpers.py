@@ -5,11 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import numpy as np
-
 from sim.config import validate_config
-from sim.engine import EngineResult, simulate
-from sim.metrics import RunTables, build_tables
+from sim.run import Outputs, simulate
 from sim.scenario import Scenario, build_scenario
 
 
@@ -81,7 +78,6 @@ def scenario_of(doc: dict[str, Any]) -> Scenario:
     return build_scenario(validate_config(copy.deepcopy(doc), "test.yaml"), "test.yaml")
 
 
-def run_in_memory(doc: dict[str, Any]) -> tuple[Scenario, EngineResult, RunTables]:
+def run_in_memory(doc: dict[str, Any]) -> tuple[Scenario, Outputs]:
     scn = scenario_of(doc)
-    res = simulate(scn, np.random.default_rng(scn.config.seed))
-    return scn, res, build_tables(scn, res)
+    return scn, simulate(scn)

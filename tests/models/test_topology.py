@@ -75,8 +75,8 @@ def test_inline_topology_with_120_regions_loads_and_runs() -> None:
             },
         ],
     }
-    scn, _, tables = run_in_memory(doc)
+    scn, out = run_in_memory(doc)
     assert scn.topology.rtt_ms.shape == (120, 5)
-    s = tables.summary
+    s = out.summary
     assert s["jobs_total"] == s["jobs_completed"] + s["jobs_dropped"] + s["jobs_in_flight"]
-    assert set(tables.jobs.column("region").to_pylist()) <= {r["id"] for r in regions}
+    assert set(out.jobs.column("region").to_pylist()) <= {r["id"] for r in regions}

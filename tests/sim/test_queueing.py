@@ -27,19 +27,20 @@ def _replicate(c: int, lam_per_h: float, mean_service_h: float, horizon_h: float
     waits, pwaits, little_l, little_lw = [], [], [], []
     for rep in range(REPLICATIONS):
         doc = single_queue_config(c, lam_per_h, mean_service_h * 3600, horizon_h, seed=1000 + rep)
-        _, res, tables = run_in_memory(doc)
+        _, out = run_in_memory(doc)
+        jobs = out.jobs.to_pandas()
         warm = 0.05 * horizon_h * 3600
-        ok = ~np.isnan(res.start_s) & (res.jobs.arrival_s >= warm)
-        wait_h = (res.start_s[ok] - res.queued_s[ok]) / 3600
+        ok = jobs.start_s.notna() & (jobs.arrival_s >= warm)
+        wait_h = (jobs.start_s[ok] - jobs.queued_s[ok]).to_numpy() / 3600
         waits.append(wait_h.mean())
         pwaits.append(np.mean(wait_h > 1e-12))
         # Little's law over the same run: time-average number in system vs
         # arrival rate x mean time in system (both measured, not theory).
-        ts = tables.timeseries.to_pandas()
+        ts = out.timeseries.to_pandas()
         in_system = (ts["busy_servers"] + ts["queue_len"]).mean()
-        done = ~np.isnan(res.end_s)
-        sojourn_h = (res.end_s[done] - res.jobs.arrival_s[done]).mean() / 3600
-        lam_hat = len(res.jobs) / horizon_h
+        done = jobs[jobs.status == "completed"]
+        sojourn_h = (done.end_s - done.arrival_s).mean() / 3600
+        lam_hat = len(jobs) / horizon_h
         little_l.append(in_system)
         little_lw.append(lam_hat * sojourn_h)
     return {k: np.array(v) for k, v in {"wq": waits, "pw": pwaits, "L": little_l, "lamW": little_lw}.items()}

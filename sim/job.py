@@ -1,0 +1,66 @@
+"""The in-flight record of one simulated job."""
+
+from __future__ import annotations
+
+NAN = float("nan")
+
+PENDING = 0
+COMPLETED = 1
+DROPPED = 2  # no cluster could take it when it arrived
+LOST = 3  # a fault removed it and it could not be re-routed
+
+
+class Job:
+    """One simulated job while it lives in the engine (slots: cheap to create and read).
+
+    Times are seconds since the run's start. ``hold`` is the time the job holds
+    one simulated server (its drawn service time x the class's occupancy
+    factor); ``served`` accumulates the server-seconds it actually received.
+    """
+
+    __slots__ = (
+        "arrival",
+        "c",
+        "chunk",
+        "data_gb",
+        "end",
+        "fate",
+        "hold",
+        "id",
+        "k",
+        "net_in",
+        "net_out",
+        "queued",
+        "r",
+        "remaining",
+        "reroutes",
+        "seg_start",
+        "seq",
+        "served",
+        "service",
+        "start",
+    )
+
+    def __init__(
+        self, id: int, k: int, r: int, arrival: float, hold: float, service: float, data_gb: float, chunk: int
+    ) -> None:
+        self.id = id
+        self.k = k
+        self.r = r
+        self.c = -1
+        self.arrival = arrival
+        self.hold = hold
+        self.remaining = hold
+        self.service = service
+        self.data_gb = data_gb
+        self.chunk = chunk
+        self.net_in = 0.0
+        self.net_out = 0.0
+        self.queued = NAN
+        self.start = NAN
+        self.end = NAN
+        self.served = 0.0
+        self.seg_start = NAN
+        self.reroutes = 0
+        self.fate = PENDING
+        self.seq = 0
