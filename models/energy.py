@@ -121,6 +121,7 @@ def account(
 class SiteParams:
     """Everything the hourly energy model needs about one cluster.
 
+    ``temp_offset_c`` shifts the run's temperatures (not the calibration year).
     ``mean_it_kw`` is the expected mean IT load, used only to size the
     contracted green supply: ``green_share x mean_it_kw x pue_annual_mean x
     8760`` kWh a year, split ``solar_share_of_green`` : rest into solar and
@@ -141,6 +142,7 @@ class SiteParams:
     wind_utilisation_hours: float = 0.0
     mean_it_kw: float = 0.0
     grid_shape_24: tuple[float, ...] | None = None
+    temp_offset_c: float = 0.0
 
 
 def build_site_energy(
@@ -174,7 +176,9 @@ def build_site_energy(
         curve = calibrate_pue(
             temperature_on(ref_year, s.temp_monthly_c, s.temp_diurnal_swing_c), s.pue_annual_mean, pue_model
         )
-        pue[i] = curve.pue(temperature_on(idx, s.temp_monthly_c, s.temp_diurnal_swing_c))
+        # the curve is calibrated on the site's normal climate; an offset (a heat
+        # wave, a warmer year) then raises PUE through the same curve
+        pue[i] = curve.pue(temperature_on(idx, s.temp_monthly_c, s.temp_diurnal_swing_c) + s.temp_offset_c)
         tariff[i] = s.tariff.on(idx)
         grid[i] = hourly_grid_kgco2_per_kwh(idx, s.grid_kgco2_per_kwh, s.grid_shape_24)
         green[i] = green_supply_kw(

@@ -195,3 +195,28 @@ def iter_jobs(
 def generate_jobs(classes: Sequence[ClassSpec], horizon_s: float, rng: np.random.Generator) -> Jobs:
     """All jobs of :func:`iter_jobs` in one table, sorted by arrival."""
     return concat_jobs(list(iter_jobs(classes, horizon_s, rng)))
+
+
+def take_jobs(jobs: Jobs, index: slice | NDArray[np.bool_] | NDArray[np.int64]) -> Jobs:
+    """The rows ``index`` of a job table (a slice, a boolean mask or positions)."""
+    return Jobs(
+        arrival_s=jobs.arrival_s[index],
+        region=jobs.region[index],
+        klass=jobs.klass[index],
+        service_s=jobs.service_s[index],
+        data_gb=jobs.data_gb[index],
+    )
+
+
+def slice_jobs(jobs: Jobs, lo: int, hi: int) -> Jobs:
+    return take_jobs(jobs, slice(lo, hi))
+
+
+def slice_mask(jobs: Jobs, mask: NDArray[np.bool_]) -> Jobs:
+    return take_jobs(jobs, mask)
+
+
+def merge_jobs(a: Jobs, b: Jobs) -> Jobs:
+    """Two job tables merged in arrival order (stable: ``a``'s rows first on ties)."""
+    both = concat_jobs([a, b])
+    return take_jobs(both, np.argsort(both.arrival_s, kind="stable"))

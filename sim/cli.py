@@ -88,15 +88,15 @@ def run(
     timeseries.parquet. Same config + seed = byte-identical tables.
     """
     from sim.config import load_config
+    from sim.console import print_summary, progress_bar
     from sim.run import run as do_run
 
     path = _config_path(config)
     all_sets = [*sets, *([f"seed={seed}"] if seed is not None else [])]
     cfg = load_config(path, all_sets)
-    result = do_run(cfg, str(path), out_dir)
+    with progress_bar(cfg.horizon_h * 3600.0, enabled=not quiet) as tick:
+        result = do_run(cfg, str(path), out_dir, progress=tick, base_dir=path.parent)
     if not quiet:
-        from sim.console import print_summary
-
         print_summary(result.summary, result.out_dir)
 
 
@@ -111,7 +111,7 @@ def validate(config: Path, sets: tuple[str, ...]) -> None:
     from sim.scenario import build_scenario
 
     cfg = load_config(config, list(sets))
-    scn = build_scenario(cfg, str(config))
+    scn = build_scenario(cfg, str(config), base_dir=config.parent)
     import numpy as np
 
     make_policy(scn, np.random.default_rng(0))
@@ -133,7 +133,36 @@ def info(config: Path | None, sets: tuple[str, ...]) -> None:
 
     path = _config_path(config)
     cfg = load_config(path, list(sets))
-    print_info(build_scenario(cfg, str(path)))
+    print_info(build_scenario(cfg, str(path), base_dir=path.parent))
+
+
+@cli.command()
+@click.argument("config", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Trace file to write: .csv or .parquet.",
+)
+@_set_option
+@_guard
+def trace(config: Path | None, out: Path, sets: tuple[str, ...]) -> None:
+    """Write the jobs CONFIG would simulate as a replayable trace.
+
+    Columns: arrival_s, region, class, service_s, data_gb (one row per
+    simulated job). A workload with `trace: FILE` replays its class's rows.
+    """
+    from models.trace import write_trace
+    from models.workload import concat_jobs
+    from sim.config import load_config
+    from sim.scenario import build_scenario, scenario_jobs, streams
+
+    path = _config_path(config)
+    cfg = load_config(path, list(sets))
+    scn = build_scenario(cfg, str(path), base_dir=path.parent)
+    jobs = concat_jobs(list(scenario_jobs(scn, streams(cfg.seed).jobs)))
+    write_trace(jobs, out, list(scn.topology.region_ids), list(scn.class_names))
+    click.echo(f"{out}: {len(jobs):,} jobs")
 
 
 @cli.command()

@@ -121,6 +121,7 @@ class ClusterOverride(_Strict):
     tariff_cny_per_kwh: NonNegFloat | None = None
     grid_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
     green_share: Fraction | None = None
+    temp_offset_c: Annotated[float, Field(ge=-30, le=30)] | None = None
 
 
 class RegionOverride(_Strict):
@@ -137,18 +138,40 @@ class Overrides(_Strict):
 # --------------------------------------------------------------------------- workloads
 
 
-class Service(_Strict):
-    """Service-time distribution of one job on one (simulated) server."""
+SizeDist = Literal["exponential", "fixed", "lognormal", "pareto"]
 
-    dist: Literal["exponential", "fixed", "lognormal"] = "exponential"
+
+class Service(_Strict):
+    """Service-time distribution of one job on one (real) server.
+
+    ``cv`` is the coefficient of variation (lognormal, pareto); ``alpha`` the
+    Pareto shape (> 1; default derived from ``cv``). Every distribution keeps
+    the mean ``mean_s``.
+    """
+
+    dist: SizeDist = "exponential"
     mean_s: PosFloat
-    cv: NonNegFloat = 1.0  # coefficient of variation, lognormal only
+    cv: NonNegFloat = 1.0
+    alpha: Annotated[float, Field(gt=1)] | None = None
+
+
+class BurstConfig(_Strict):
+    """A demand burst: arrivals x ``multiplier`` for ``duration_h`` from ``start_h``."""
+
+    start_h: NonNegFloat
+    duration_h: PosFloat
+    multiplier: Annotated[float, Field(ge=0)]
 
 
 class Workload(_Strict):
     """A workload class: latency-sensitive (``slo_ms``) or batch (``deadline_h``).
 
-    ``rate_per_h`` is in real jobs (requests) per hour over all regions.
+    ``rate_per_h`` is the mean rate in real jobs (requests) per hour over all
+    regions; arrivals are a non-homogeneous Poisson process shaped by
+    ``diurnal`` (a named profile or 24 hourly multipliers), ``weekend_factor``
+    and ``bursts``. ``trace`` (a CSV or Parquet file, relative to the config
+    file) replays this class's rows of a job trace instead. ``data_gb`` is the
+    mean data volume per real job, drawn by ``data_dist`` with ``data_cv``.
     ``job_scale`` N (default: ``engine.job_scale``): one simulated job bundles N
     real jobs and holds one simulated server (S real servers) for N/S times
     the drawn service time, so the class's load is exact while short requests
@@ -162,12 +185,21 @@ class Workload(_Strict):
 
     name: Ident
     kind: Literal["latency", "batch"]
-    rate_per_h: NonNegFloat
+    rate_per_h: NonNegFloat = 0.0
     service: Service
     slo_ms: PosFloat | None = None
     deadline_h: PosFloat | None = None
     data_gb: NonNegFloat = 0.0
+    data_dist: SizeDist = "fixed"
+    data_cv: NonNegFloat = 1.0
     regions: dict[str, NonNegFloat] | None = None
+    diurnal: (
+        Literal["daytime", "evening", "night", "flat"]
+        | Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=24, max_length=24)]
+    ) = "flat"
+    weekend_factor: Annotated[float, Field(ge=0, le=10)] = 1.0
+    bursts: list[BurstConfig] = Field(default_factory=list)
+    trace: str | None = None
     job_scale: Annotated[int, Field(ge=1)] | None = None
     max_share: Annotated[float, Field(gt=0, le=1)] = 1.0
     priority: Annotated[int, Field(ge=0, le=9)] | None = None
@@ -184,6 +216,8 @@ class Workload(_Strict):
             raise ValueError("slo_ms is for latency workloads; batch workloads use deadline_h")
         if self.regions is not None and sum(self.regions.values()) <= 0:
             raise ValueError("regions weights must not all be zero")
+        if isinstance(self.diurnal, list) and sum(self.diurnal) <= 0:
+            raise ValueError("a diurnal profile needs a positive hour")
         return self
 
 
@@ -201,7 +235,31 @@ class PolicyConfig(_Strict):
 
 
 class EnergyConfig(_Strict):
+    """Energy accounting knobs.
+
+    ``green_profile``: a CSV/Parquet file of hourly green supply (columns
+    ``hour`` or ``time``, ``cluster``, ``green_kw``) replacing the synthetic
+    solar and wind profiles of the clusters it names. ``network_kwh_per_gb``:
+    energy of moving one GB over the backbone (an engineering estimate;
+    Aslan et al. 2018 put the whole internet path at 0.06 kWh/GB in 2015,
+    halving every two years). ``temp_offset_c`` shifts every cluster's
+    outdoor temperature (heat waves). ``dc_tariff``: use data-centre tariffs
+    where the reference has them.
+    """
+
     carbon_price_cny_per_t: NonNegFloat = 0.0
+    idle_w: PosFloat = 200.0
+    peak_w: PosFloat = 500.0
+    network_kwh_per_gb: NonNegFloat = 0.005
+    temp_offset_c: Annotated[float, Field(ge=-30, le=30)] = 0.0
+    green_profile: str | None = None
+    dc_tariff: bool = False
+
+    @model_validator(mode="after")
+    def _power(self) -> Self:
+        if self.peak_w < self.idle_w:
+            raise ValueError("peak_w must be at least idle_w")
+        return self
 
 
 class Fault(_Strict):

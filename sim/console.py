@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +86,36 @@ def print_summary(s: dict[str, Any], out_dir: Path, console: Console | None = No
     con.print(f"run folder: {out_dir}")
 
 
+def _print_sources(scn: Scenario, con: Console) -> None:
+    """Where each cluster's figures come from (est. = engineering estimate)."""
+    from models.reference import Figure, national_reference
+
+    ref = national_reference()
+    by_id = {c.id: c for c in ref.clusters}
+
+    def cite(fig: Figure) -> str:
+        src = ref.source_of(fig)
+        year = f", {src.year}" if src.year else ""
+        flag = " · est." if fig.estimate else ""
+        title = src.title if len(src.title) <= 38 else src.title[:37] + "…"
+        return f"{title}{year} ({src.grade}){flag}"
+
+    t = Table(
+        title="Sources of the cluster figures (est. = engineering estimate; (A)-(E) = source grade)",
+        title_justify="left",
+    )
+    for col in ("cluster", "servers", "PUE (annual mean)", "tariff", "grid factor", "green share"):
+        t.add_column(col, overflow="fold")
+    for cid in scn.topology.cluster_ids:
+        c = by_id[cid]
+        pr = ref.provinces[c.province]
+        t.add_row(
+            cid, cite(c.servers), cite(c.pue_annual_mean), cite(pr.tariff_flat_cny_per_kwh),
+            cite(pr.grid_kgco2_per_kwh), cite(c.green_share),
+        )  # fmt: skip
+    con.print(t)
+
+
 def print_info(scn: Scenario, console: Console | None = None) -> None:
     con = console or _console()
     topo = scn.topology
@@ -90,29 +123,29 @@ def print_info(scn: Scenario, console: Console | None = None) -> None:
     t = Table(title=f"Clusters ({topo.n_clusters})", title_justify="left")
     for col in (
         "id",
-        "name",
         "hub",
         "side",
         "servers",
-        "PUE",
+        "PUE min-mean-max",
         "tariff CNY/kWh",
         "grid kgCO2/kWh",
-        "green kW",
+        "green MW",
     ):
         t.add_column(col)
     for c, cid in enumerate(topo.cluster_ids):
         t.add_row(
             cid,
-            topo.cluster_names[c] if topo.cluster_names else cid,
             topo.cluster_hub[c],
             topo.side(c),
             f"{topo.cluster_servers[c]:,}",
-            f"{e.pue[c].mean():.3f}",
+            f"{e.pue[c].min():.2f}-{e.pue[c].mean():.3f}-{e.pue[c].max():.2f}",
             f"{e.tariff_cny_per_kwh[c].min():.3f}-{e.tariff_cny_per_kwh[c].max():.3f}",
             f"{e.grid_kgco2_per_kwh[c].mean():.4f}",
-            f"{e.green_kw[c].mean():,.0f}",
+            f"{e.green_kw[c].mean() / 1000:,.1f}",
         )
     con.print(t)
+    if scn.config.topology == "national":
+        _print_sources(scn, con)
     t = Table(title=f"Demand regions ({topo.n_regions})", title_justify="left")
     for col in ("id", "name", "home hub", "weight", "nearest cluster", "RTT ms"):
         t.add_column(col)
@@ -134,3 +167,46 @@ def print_info(scn: Scenario, console: Console | None = None) -> None:
     for r, rid in enumerate(topo.region_ids):
         t.add_row(rid, *(f"{x:.1f}" for x in topo.rtt_ms[r]))
     con.print(t)
+
+
+@contextmanager
+def progress_bar(
+    horizon_s: float, enabled: bool = True, after_s: float = 2.0
+) -> Iterator[Callable[[float], None]]:
+    """A tick function for the engine: simulated time out of the horizon, on stderr.
+
+    The bar appears only on a terminal and only once the run has lasted
+    ``after_s`` seconds, so short runs and piped output stay silent.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    con = Console(stderr=True)
+    if not enabled or not con.is_terminal:
+        yield lambda now: None
+        return
+    t0 = time.monotonic()
+    bar = Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.fields[hours]:,.1f} / {task.fields[total_h]:,.1f} h"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=con,
+        transient=True,
+    )
+    task = bar.add_task("sim", total=horizon_s, hours=0.0, total_h=horizon_s / 3600.0)
+    started = False
+
+    def tick(now: float) -> None:
+        nonlocal started
+        if not started and time.monotonic() - t0 >= after_s:
+            bar.start()
+            started = True
+        if started:
+            bar.update(task, completed=now, hours=now / 3600.0)
+
+    try:
+        yield tick
+    finally:
+        if started:
+            bar.stop()

@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 import simpy
 
-from models.workload import Jobs, generate_jobs
+from models.workload import Jobs
 from sim.config import Fault
 from sim.job import COMPLETED, DROPPED, LOST, Job
 from sim.policies import Policy, make_policy
 from sim.pools import FcfsPool, Pool, PsPool
 from sim.records import JobSink
-from sim.scenario import Scenario
+from sim.scenario import Scenario, scenario_jobs, streams
 from sim.sharing import ProcessorSharing
 from sim.steplog import StepLog
 
@@ -67,21 +67,20 @@ class Engine:
     def __init__(
         self,
         scn: Scenario,
-        rng: np.random.Generator,
         sink: JobSink,
         jobs: Iterable[Jobs] | None = None,
         policy: Policy | None = None,
         progress: Callable[[float], None] | None = None,
     ) -> None:
         self.scn = scn
-        self.rng = rng
+        rng = streams(scn.config.seed)
         self.sink = sink
         self.env = env = simpy.Environment()
         topo = scn.topology
         n_c, n_k = topo.n_clusters, len(scn.classes)
         self.horizon = scn.horizon_s
-        self._jobs_iter = jobs if jobs is not None else [generate_jobs(scn.classes, scn.horizon_s, rng)]
-        self.policy = policy if policy is not None else make_policy(scn, rng)
+        self._jobs_iter = jobs if jobs is not None else scenario_jobs(scn, rng.jobs)
+        self.policy = policy if policy is not None else make_policy(scn, rng.policy)
         self.progress = progress
 
         queue = scn.config.engine.queue

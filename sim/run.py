@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from sim.config import Config, resolved_yaml
@@ -44,10 +43,9 @@ def default_out_dir(cfg: Config) -> Path:
 def simulate(
     scn: Scenario, jobs_path: Path | None = None, progress: Callable[[float], None] | None = None
 ) -> Outputs:
-    """Run ``scn`` with one Generator seeded from its config; jobs go to ``jobs_path`` or memory."""
-    rng = np.random.default_rng(scn.config.seed)
+    """Run ``scn`` (random streams seeded from its config); jobs go to ``jobs_path`` or memory."""
     sink = JobSink(scn, jobs_path)
-    eng = Engine(scn, rng, sink, progress=progress)
+    eng = Engine(scn, sink, progress=progress)
     eng.run()
     jobs = sink.close()
     ts, stats = timeseries_table(eng)
@@ -55,7 +53,11 @@ def simulate(
 
 
 def run(
-    cfg: Config, source: str, out_dir: Path | None = None, progress: Callable[[float], None] | None = None
+    cfg: Config,
+    source: str,
+    out_dir: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+    base_dir: Path | None = None,
 ) -> RunResult:
     """Simulate ``cfg`` and write its run folder; return the summary.
 
@@ -63,7 +65,7 @@ def run(
     written under a temporary name and renamed; ``summary.json`` comes last.
     """
     t0 = time.perf_counter()
-    scn = build_scenario(cfg, source)
+    scn = build_scenario(cfg, source, base_dir=base_dir)
     out = out_dir if out_dir is not None else default_out_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".jobs.parquet.", suffix=".tmp", dir=out)

@@ -8,16 +8,32 @@ have surfaces before the simulation starts, as an InputError with a key path.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from models.demand import Burst, rate_profile
 from models.energy import ServerPower, SiteEnergy
 from models.errors import InputError
 from models.reference import Reference, national_reference
 from models.topology import LatencyModel, Topology, custom_topology, national_topology
-from models.workload import KIND_BATCH, KIND_LATENCY, ClassSpec
+from models.trace import read_trace
+from models.workload import (
+    KIND_BATCH,
+    KIND_LATENCY,
+    ClassSpec,
+    Jobs,
+    concat_jobs,
+    iter_jobs,
+    merge_jobs,
+    slice_jobs,
+    slice_mask,
+    take_jobs,
+)
 from sim.config import Config, InlineCluster, InlineRegion, InlineTopology
+from sim.site_energy import inline_site_energy, national_site_energy
 
 
 @dataclass(frozen=True)
@@ -39,31 +55,59 @@ class Scenario:
     link_names: tuple[str, ...]
     class_priority: tuple[int, ...]
     class_share: tuple[float, ...]
+    trace_jobs: Jobs | None = None  # jobs of the classes replayed from traces
 
     @property
     def class_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.classes)
 
+    @property
+    def n_hours(self) -> int:
+        return self.energy.n_hours
 
-def build_scenario(cfg: Config, source: str, ref: Reference | None = None) -> Scenario:
-    """Resolve topology, overrides, workloads and energy inputs of ``cfg``."""
+
+@dataclass(frozen=True)
+class Streams:
+    """The run's random streams, all spawned from the one Generator seeded by ``seed``.
+
+    Separate streams keep, e.g., the job draws independent of how many
+    clusters draw green-supply weather, so a config change in one part does
+    not reshuffle the others.
+    """
+
+    energy: np.random.Generator
+    jobs: np.random.Generator
+    policy: np.random.Generator
+    forecast: np.random.Generator
+
+
+def streams(seed: int) -> Streams:
+    energy, jobs, policy, forecast = np.random.default_rng(seed).spawn(4)
+    return Streams(energy=energy, jobs=jobs, policy=policy, forecast=forecast)
+
+
+def build_scenario(
+    cfg: Config, source: str, ref: Reference | None = None, base_dir: Path | None = None
+) -> Scenario:
+    """Resolve topology, overrides, workloads and energy inputs of ``cfg``.
+
+    ``base_dir`` is where relative file paths in the config (traces, green
+    profiles) are looked up: the config file's folder (default: the cwd).
+    """
+    base = base_dir if base_dir is not None else Path.cwd()
+    hours = max(1, math.ceil(cfg.horizon_h))
+    power = ServerPower(idle_w=cfg.energy.idle_w, peak_w=cfg.energy.peak_w)
+    rng = streams(cfg.seed)
     if cfg.topology == "national":
         reference = ref or national_reference()
-        topo = national_topology(reference)
-        pue, tariff, grid, green = _national_energy(reference)
+        topo = _apply_overrides(cfg, source, national_topology(reference))
+        energy = national_site_energy(cfg, reference, topo, power, hours, rng.energy, base, source)
     else:
-        topo, pue, tariff, grid, green = _inline(cfg.topology)
+        topo = _apply_overrides(cfg, source, _inline(cfg.topology))
+        energy = inline_site_energy(cfg, cfg.topology, topo, power, hours, base, source)
 
-    topo, pue, tariff, grid, green = _apply_overrides(cfg, source, topo, pue, tariff, grid, green)
-    hours = max(1, math.ceil(cfg.horizon_h))
-    power = ServerPower()
-    servers = topo.cluster_servers.astype(float)
-    # Contracted green supply as a flat share of the cluster's expected energy
-    # at its utilisation target (refined by the energy model of issue 3).
-    green_kw = green * power.it_kw(servers, 0.6 * servers) * pue
-    energy = SiteEnergy.flat(hours, pue, tariff, grid, green_kw)
-
-    classes = tuple(_class_spec(cfg, source, i, topo) for i in range(len(cfg.workloads)))
+    classes = tuple(_class_spec(cfg, source, i, topo, hours) for i in range(len(cfg.workloads)))
+    trace_jobs = _traces(cfg, source, topo, base)
     _check_faults(cfg, source, topo)
     link_of, link_gbps, link_names = _links(cfg, source, topo)
     scale = cfg.engine.job_scale
@@ -95,22 +139,29 @@ def build_scenario(cfg: Config, source: str, ref: Reference | None = None) -> Sc
             w.priority if w.priority is not None else (0 if w.kind == "latency" else 1) for w in cfg.workloads
         ),
         class_share=tuple(w.max_share for w in cfg.workloads),
+        trace_jobs=trace_jobs,
     )
 
 
-Arr = np.ndarray
+def scenario_jobs(scn: Scenario, rng: np.random.Generator) -> Iterator[Jobs]:
+    """The run's jobs in arrival order, a simulated day per chunk: generated plus replayed."""
+    gen = iter_jobs(scn.classes, scn.horizon_s, rng, chunk_h=24)
+    trace = scn.trace_jobs
+    if trace is None:
+        yield from gen
+        return
+    lo = 0
+    t0 = 0.0
+    for chunk in gen:
+        t1 = t0 + 86400.0
+        hi = int(np.searchsorted(trace.arrival_s, t1, side="left"))
+        yield merge_jobs(chunk, slice_jobs(trace, lo, hi))
+        lo, t0 = hi, t1
+    if lo < len(trace):
+        yield slice_jobs(trace, lo, len(trace))
 
 
-def _national_energy(ref: Reference) -> tuple[Arr, Arr, Arr, Arr]:
-    pue = np.array([c.pue_annual_mean.scalar for c in ref.clusters])
-    provinces = [ref.provinces[c.province] for c in ref.clusters]
-    tariff = np.array([p.tariff_flat_cny_per_kwh.scalar for p in provinces])
-    grid = np.array([p.grid_kgco2_per_kwh.scalar for p in provinces])
-    green = np.array([c.green_share.scalar for c in ref.clusters])
-    return pue, tariff, grid, green
-
-
-def _inline(t: InlineTopology) -> tuple[Topology, Arr, Arr, Arr, Arr]:
+def _inline(t: InlineTopology) -> Topology:
     r_ids = [r.id for r in t.regions]
     c_ids = [c.id for c in t.clusters]
     if t.latency_ms is not None:
@@ -138,20 +189,11 @@ def _inline(t: InlineTopology) -> tuple[Topology, Arr, Arr, Arr, Arr]:
         cluster_hub=[c.hub or c.id for c in t.clusters],
         region_hub=[r.hub for r in t.regions],
     )
-    arr = np.array
-    return (
-        topo,
-        arr([c.pue for c in t.clusters]),
-        arr([c.tariff_cny_per_kwh for c in t.clusters]),
-        arr([c.grid_kgco2_per_kwh for c in t.clusters]),
-        arr([c.green_share for c in t.clusters]),
-    )
+    return topo
 
 
-def _apply_overrides(
-    cfg: Config, source: str, topo: Topology, pue: Arr, tariff: Arr, grid: Arr, green: Arr
-) -> tuple[Topology, Arr, Arr, Arr, Arr]:
-    pue, tariff, grid, green = pue.copy(), tariff.copy(), grid.copy(), green.copy()
+def _apply_overrides(cfg: Config, source: str, topo: Topology) -> Topology:
+    """Servers, region weights and disabled clusters (energy overrides: sim.site_energy)."""
     servers = topo.cluster_servers.copy()
     weights = topo.region_weight.copy()
     for cid, ov in cfg.overrides.clusters.items():
@@ -164,14 +206,6 @@ def _apply_overrides(
         i = topo.cluster_index(cid)
         if ov.servers is not None:
             servers[i] = ov.servers
-        if ov.pue is not None:
-            pue[i] = ov.pue
-        if ov.tariff_cny_per_kwh is not None:
-            tariff[i] = ov.tariff_cny_per_kwh
-        if ov.grid_kgco2_per_kwh is not None:
-            grid[i] = ov.grid_kgco2_per_kwh
-        if ov.green_share is not None:
-            green[i] = ov.green_share
     for rid, rov in cfg.overrides.regions.items():
         if rid not in topo.region_ids:
             raise InputError(
@@ -187,7 +221,7 @@ def _apply_overrides(
     if not enabled.any():
         raise InputError(source, "overrides.clusters", "every cluster is disabled: nothing can serve demand")
     idx = np.flatnonzero(enabled)
-    new = replace(
+    return replace(
         topo,
         region_weight=weights / weights.sum(),
         cluster_ids=tuple(topo.cluster_ids[i] for i in idx),
@@ -199,10 +233,9 @@ def _apply_overrides(
         rtt_ms=topo.rtt_ms[:, idx],
         cluster_names=tuple(topo.cluster_names[i] for i in idx) if topo.cluster_names else (),
     )
-    return new, pue[idx], tariff[idx], grid[idx], green[idx]
 
 
-def _class_spec(cfg: Config, source: str, i: int, topo: Topology) -> ClassSpec:
+def _class_spec(cfg: Config, source: str, i: int, topo: Topology, hours: int) -> ClassSpec:
     w = cfg.workloads[i]
     if w.regions is None:
         weights = topo.region_weight.copy()
@@ -219,13 +252,22 @@ def _class_spec(cfg: Config, source: str, i: int, topo: Topology) -> ClassSpec:
     if weights.sum() <= 0:
         raise InputError(source, f"workloads[{i}].regions", "all region weights are zero")
     job_scale = w.job_scale if w.job_scale is not None else cfg.engine.job_scale
+    if w.trace is None and w.rate_per_h <= 0 and not w.bursts:
+        raise InputError(source, f"workloads[{i}].rate_per_h", "expected a positive rate (or a trace)")
+    bursts = [Burst(b.start_h, b.duration_h, b.multiplier) for b in w.bursts]
+    profile = rate_profile(cfg.start, hours, w.diurnal, w.weekend_factor, bursts)
     return ClassSpec(
         name=w.name,
         kind=KIND_LATENCY if w.kind == "latency" else KIND_BATCH,
-        rate_per_h=w.rate_per_h / job_scale,
+        # a replayed class draws no arrivals of its own
+        rate_per_h=0.0 if w.trace is not None else w.rate_per_h / job_scale,
         service_dist=w.service.dist,
         service_mean_s=w.service.mean_s,
         service_cv=w.service.cv,
+        service_alpha=w.service.alpha,
+        rate_profile=profile,
+        data_dist=w.data_dist,
+        data_cv=w.data_cv,
         region_weight=weights / weights.sum(),
         slo_ms=w.slo_ms if w.slo_ms is not None else float("inf"),
         deadline_h=w.deadline_h if w.deadline_h is not None else float("inf"),
@@ -239,8 +281,9 @@ def _check_faults(cfg: Config, source: str, topo: Topology) -> None:
     for i, f in enumerate(cfg.faults):
         if f.cluster not in topo.cluster_ids:
             raise InputError(
-                source, f"faults[{i}].cluster", f"unknown or disabled cluster '{f.cluster}'; expected one of "
-                f"{list(topo.cluster_ids)}"
+                source,
+                f"faults[{i}].cluster",
+                f"unknown or disabled cluster '{f.cluster}'; expected one of {list(topo.cluster_ids)}",
             )
         if f.region is not None and f.region not in topo.region_ids:
             raise InputError(source, f"faults[{i}].region", f"unknown region '{f.region}'")
@@ -275,3 +318,22 @@ def _links(cfg: Config, source: str, topo: Topology) -> tuple[np.ndarray, np.nda
             )
         gbps[index[name]] = value
     return link_of, gbps, tuple(names)
+
+
+def _traces(cfg: Config, source: str, topo: Topology, base: Path) -> Jobs | None:
+    """Jobs of the classes that replay a trace file (each keeps its own class's rows)."""
+    names = [w.name for w in cfg.workloads]
+    parts: list[Jobs] = []
+    for i, w in enumerate(cfg.workloads):
+        if w.trace is None:
+            continue
+        path = base / w.trace
+        if not path.is_file():
+            raise InputError(source, f"workloads[{i}].trace", f"file not found: {path}")
+        jobs = read_trace(path, list(topo.region_ids), names, cfg.start)
+        parts.append(slice_mask(jobs, jobs.klass == i))
+    if not parts:
+        return None
+    merged = concat_jobs(parts)
+    order = np.argsort(merged.arrival_s, kind="stable")
+    return take_jobs(merged, order)
