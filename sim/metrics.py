@@ -126,6 +126,15 @@ def summary_dict(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any]:
             "share_of_served_compute": busy / busy_total if busy_total > 0 else None,
         }
     in_flight = tot["jobs"] - tot["completed"] - tot["dropped"] - tot["lost"]
+    # backbone energy of batch data, charged at the receiving cluster's mean tariff and grid factor
+    net_kwh = eng.sink.network_gb * cfg.energy.network_kwh_per_gb
+    network = {
+        "gb": float(eng.sink.network_gb.sum()),
+        "kwh": float(net_kwh.sum()),
+        "cost_cny": float((net_kwh * scn.energy.tariff_cny_per_kwh.mean(axis=1)).sum()),
+        "tco2": float((net_kwh * scn.energy.grid_kgco2_per_kwh.mean(axis=1)).sum() / 1000.0),
+        "kwh_per_gb": cfg.energy.network_kwh_per_gb,
+    }
     return {
         "name": cfg.name,
         "seed": cfg.seed,
@@ -152,6 +161,7 @@ def summary_dict(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any]:
         "cost_cny": sum(s["cost_cny"] for s in cluster_stats.values()),
         "tco2": sum(s["tco2"] for s in cluster_stats.values()),
         "east_west": east_west,
+        "network": network,
     }
 
 

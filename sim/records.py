@@ -105,6 +105,7 @@ class JobSink:
         self._writer: pq.ParquetWriter | None = None
         self.stats = [ClassStats() for _ in scn.classes]
         self.total = 0
+        self.network_gb = np.zeros(scn.topology.n_clusters)  # real GB moved to each cluster
         k = len(scn.classes)
         self._slo_s = np.array([c.slo_ms / 1000.0 if c.is_latency else math.inf for c in scn.classes])
         self._deadline_s = np.array([c.deadline_h * 3600.0 for c in scn.classes])
@@ -173,6 +174,8 @@ class JobSink:
         )
         self._emit(batch)
         self._fold(k, fate, done, wait, response, network, reroutes)
+        moved = (c >= 0) & (data > 0) & np.isfinite(queued)
+        np.add.at(self.network_gb, c[moved], (data * self._scale[k])[moved])
 
     def _emit(self, batch: pa.RecordBatch) -> None:
         self.total += batch.num_rows

@@ -1,0 +1,189 @@
+"""The built-in routing policies (one class each)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from sim.policies.base import Policy, hourly_rankings, ranked_candidates
+from sim.scenario import Scenario
+
+
+class Nearest(Policy):
+    """Lowest RTT among the candidates that are up."""
+
+    name = "nearest"
+
+    def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(scenario, params, rng)
+        self._ranked = ranked_candidates(scenario, np.zeros(scenario.topology.n_clusters))
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        ranked = self._ranked[klass][region]
+        c = ranked[0]
+        return c if self.up[c] else self.first_up(ranked)
+
+
+class _HourlyKey(Policy):
+    """Lowest value of an hourly per-cluster key (ties: lowest RTT)."""
+
+    def _key(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(scenario, params, rng)
+        self._by_hour, self._rankings = hourly_rankings(scenario, self._key())
+        self._last = len(self._by_hour) - 1
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        h = min(int(now_s // 3600.0), self._last)
+        return self.first_up(self._rankings[self._by_hour[h]][klass][region])
+
+
+class Cheapest(_HourlyKey):
+    """Lowest electricity tariff of the current hour among the candidates."""
+
+    name = "cheapest"
+
+    def _key(self) -> np.ndarray:
+        return self.scenario.energy.tariff_cny_per_kwh
+
+
+class Greenest(Policy):
+    """Lowest marginal carbon now: 0 where green supply still exceeds the cluster's draw,
+    else the grid factor of the hour (ties: lowest RTT)."""
+
+    name = "greenest"
+
+    def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(scenario, params, rng)
+        e = scenario.energy
+        self._grid = e.grid_kgco2_per_kwh
+        self._green = e.green_kw
+        self._pue = e.pue
+        self._last = e.n_hours - 1
+        scale = float(scenario.server_scale)
+        self._idle_kw = scenario.slots * scale * scenario.power.idle_w / 1000.0
+        self._dyn_kw = scale * (scenario.power.peak_w - scenario.power.idle_w) / 1000.0
+        self._cand = [[list(map(int, c)) for c in per_class] for per_class in scenario.candidates]
+        self._rtt = scenario.topology.rtt_ms
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        h = min(int(now_s // 3600.0), self._last)
+        best, best_key = -1, (0.0, 0.0)
+        pools = self.engine.pools if self.engine is not None else None
+        for c in self._cand[klass][region]:
+            if not self.up[c]:
+                continue
+            busy = pools[c].busy if pools is not None else 0.0
+            draw_kw = (self._idle_kw[c] + busy * self._dyn_kw) * self._pue[c, h]
+            marginal = 0.0 if self._green[c, h] > draw_kw else float(self._grid[c, h])
+            key = (marginal, float(self._rtt[region, c]))
+            if best < 0 or key < best_key:
+                best, best_key = c, key
+        return best
+
+
+class RoundRobin(Policy):
+    """Each (class, region) cycles through its candidates in turn, skipping clusters that are down."""
+
+    name = "round_robin"
+
+    def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(scenario, params, rng)
+        self._cand = [[list(map(int, c)) for c in per_class] for per_class in scenario.candidates]
+        self._next = [[0] * scenario.topology.n_regions for _ in scenario.classes]
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        cand = self._cand[klass][region]
+        n = len(cand)
+        i = self._next[klass][region]
+        for step in range(n):
+            c = cand[(i + step) % n]
+            if self.up[c]:
+                self._next[klass][region] = (i + step + 1) % n
+                return c
+        return -1
+
+
+class RandomChoice(Policy):
+    """A candidate chosen uniformly at random (from the run's policy stream)."""
+
+    name = "random"
+
+    def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(scenario, params, rng)
+        self._cand = [[list(map(int, c)) for c in per_class] for per_class in scenario.candidates]
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        up = [c for c in self._cand[klass][region] if self.up[c]]
+        if not up:
+            return -1
+        return up[int(self.rng.integers(len(up)))]
+
+
+class SpillWest(Policy):
+    """The programme's rule of thumb: serve in the home hub until it is busy, then go west.
+
+    A region's home hub is the hub that serves it in the reference data (else
+    the hub of its nearest cluster). While the home hub's utilisation is below
+    ``threshold``, a job goes to the nearest home-hub candidate. Above it,
+    batch work, and latency work that can still meet its SLO, goes to the
+    nearest western candidate whose utilisation is below ``threshold`` (else
+    the least utilised western candidate); with no western candidate it stays
+    at home.
+    """
+
+    name = "spill_west"
+    params = {"threshold": 0.8}
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        t = params.get("threshold", 0.8)
+        if not isinstance(t, int | float) or isinstance(t, bool) or not 0.0 < float(t) <= 1.0:
+            raise ValueError(f"threshold must be a number in (0, 1], got {t!r}")
+
+    def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(scenario, params, rng)
+        topo = scenario.topology
+        self.threshold = float(self.p["threshold"])
+        rtt = topo.rtt_ms
+        self._home: list[list[int]] = []  # home-hub clusters per region
+        for r in range(topo.n_regions):
+            hub = topo.region_hub[r]
+            if hub is None or hub not in topo.cluster_hub:
+                hub = topo.cluster_hub[int(np.argmin(rtt[r]))]
+            self._home.append([c for c in range(topo.n_clusters) if topo.cluster_hub[c] == hub])
+        ranked = ranked_candidates(scenario, np.zeros(topo.n_clusters))
+        west = topo.cluster_west
+        self._home_ranked = [
+            [[c for c in ranked[k][r] if c in self._home[r]] for r in range(topo.n_regions)]
+            for k in range(len(scenario.classes))
+        ]
+        self._west_ranked = [
+            [[c for c in ranked[k][r] if west[c]] for r in range(topo.n_regions)]
+            for k in range(len(scenario.classes))
+        ]
+        self._ranked = ranked
+
+    def _hub_utilisation(self, clusters: list[int]) -> float:
+        if self.engine is None:
+            return 0.0
+        busy = sum(self.engine.pools[c].busy for c in clusters)
+        cap = sum(self.engine.pools[c].capacity for c in clusters)
+        return busy / cap if cap > 0 else 1.0
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        home = self._home_ranked[klass][region]
+        home_c = self.first_up(home)
+        if home_c >= 0 and self._hub_utilisation(self._home[region]) < self.threshold:
+            return home_c
+        west = [c for c in self._west_ranked[klass][region] if self.up[c]]
+        if west:
+            for c in west:
+                if self.utilisation(c) < self.threshold:
+                    return c
+            return min(west, key=self.utilisation)
+        return home_c if home_c >= 0 else self.first_up(self._ranked[klass][region])
