@@ -131,8 +131,11 @@ class RegionOverride(_Strict):
 
 
 class Overrides(_Strict):
+    """Per-cluster and per-region changes; ``demand_scale`` multiplies every workload's rate."""
+
     clusters: dict[str, ClusterOverride] = Field(default_factory=dict)
     regions: dict[str, RegionOverride] = Field(default_factory=dict)
+    demand_scale: Annotated[float, Field(ge=0, le=1000)] = 1.0
 
 
 # --------------------------------------------------------------------------- workloads
@@ -231,7 +234,8 @@ class PolicyConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     replan_h: Annotated[int, Field(ge=1, le=24 * 366)] = 24
     lookahead_h: Annotated[int, Field(ge=1, le=24 * 31)] = 24
-    weights: dict[str, NonNegFloat] = Field(default_factory=dict)
+    # LP objective weights (see docs/lp.md); .inf is allowed (e.g. unserved: .inf makes demand hard)
+    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
 
 
 class EnergyConfig(_Strict):

@@ -13,9 +13,12 @@ keeps the cost per job close to a bare simpy loop:
    whose capacity is shared by the transfers on it (:mod:`sim.sharing`), then
    pays the one-way delay;
 3. the cluster's pool (:mod:`sim.pools`) queues and serves it;
-4. finished chunks go to the :class:`~sim.records.JobSink`; every cluster's
-   busy / queued / in-transfer counts are logged on change and folded into
-   time-step integrals once a simulated day (:mod:`sim.steplog`).
+4. once a simulated day, jobs that have completed or been dropped go to the
+   :class:`~sim.records.JobSink` (in arrival order within each batch), and
+   every cluster's busy / queued / in-transfer counts, logged on change, are
+   folded into time-step integrals (:mod:`sim.steplog`). Memory therefore
+   holds a day of jobs plus the jobs still in the system, whatever the
+   horizon.
 
 Faults (:mod:`sim.faults` semantics, config ``faults``) change capacities,
 evict jobs from a failed cluster and degrade links while they last.
@@ -24,7 +27,6 @@ evict jobs from a failed cluster and degrade links while they last.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,22 +36,15 @@ import simpy
 
 from models.workload import Jobs
 from sim.config import Fault
-from sim.job import COMPLETED, DROPPED, LOST, Job
+from sim.job import COMPLETED, DROPPED, LOST, PENDING, Job
 from sim.policies import Policy, make_policy
 from sim.pools import FcfsPool, Pool, PsPool
 from sim.records import JobSink
 from sim.scenario import Scenario, scenario_jobs, streams
 from sim.sharing import ProcessorSharing
-from sim.steplog import StepLog
+from sim.steplog import N_SERIES, StepLog
 
 DAY_S = 86400.0
-
-
-@dataclass
-class _Chunk:
-    jobs: list[Job]
-    pending: int = 0
-    closed: bool = False
 
 
 @dataclass
@@ -125,20 +120,28 @@ class Engine:
         # time-series bins (integrals accumulate over the run)
         step = float(scn.config.engine.timestep_s)
         self.edges = np.append(np.arange(0.0, self.horizon, step), self.horizon)
-        self.bin_integrals = np.zeros((n_c, self.edges.size - 1, 3))
+        self.bin_integrals = np.zeros((n_c, self.edges.size - 1, N_SERIES))
+        # power management: servers a policy keeps powered (None: all available ones)
+        self.power_target: list[int | None] = [None] * n_c
+        self.boot_s = 120.0
+        self.power_ups = 0  # simulated servers switched on
+        self.power_downs = 0
 
-        self._chunks: deque[_Chunk] = deque()
-        self._first_chunk = 0
+        self._live: list[Job] = []  # jobs not yet handed to the sink
         self._next_id = 0
+        self._holds = type(self.policy).release_s is not Policy.release_s
+        self.held = 0  # jobs held at a cluster by the policy (deferred work)
         self.policy.bind(self)
 
     # ------------------------------------------------------------------ helpers
-    def _reader(self, c: int) -> Callable[[], tuple[float, float, float]]:
+    def _reader(self, c: int) -> Callable[[], tuple[float, float, float, float]]:
         pool = self.pools[c]
         transfers = self.in_transfer
 
-        def read() -> tuple[float, float, float]:
-            return (float(pool.busy), float(pool.n_queued), float(transfers[c]))
+        def read() -> tuple[float, float, float, float]:
+            # powered servers: the pool's capacity, or more while jobs above it finish
+            busy = float(pool.busy)
+            return (busy, float(pool.n_queued), float(transfers[c]), max(float(pool.capacity), busy))
 
         return read
 
@@ -170,6 +173,14 @@ class Engine:
         while True:
             yield self.env.timeout(DAY_S)
             self._fold_logs(self.env.now)
+            self._flush_finished()
+
+    def _flush_finished(self) -> None:
+        live = self._live
+        done = [j for j in live if j.fate != PENDING]
+        if done:
+            self._live = [j for j in live if j.fate == PENDING]
+            self.sink.add(done)
 
     def _fold_logs(self, t_end: float) -> None:
         for c, log in enumerate(self.logs):
@@ -181,15 +192,11 @@ class Engine:
         occupancy = self.occupancy
         route = self._route
         for arrays in chunks:
-            chunk = _Chunk(jobs=[])
-            self._chunks.append(chunk)
-            index = self._first_chunk + len(self._chunks) - 1
             arrival = arrays.arrival_s.tolist()
             region = arrays.region.tolist()
             klass = arrays.klass.tolist()
             service = arrays.service_s.tolist()
             data_gb = arrays.data_gb.tolist()
-            jobs = chunk.jobs
             for j in range(len(arrival)):
                 t = arrival[j]
                 if t >= horizon:
@@ -198,13 +205,10 @@ class Engine:
                     yield env.timeout(t - env.now)
                 k = klass[j]
                 s = service[j]
-                job = Job(self._next_id, k, region[j], t, s * occupancy[k], s, data_gb[j], index)
+                job = Job(self._next_id, k, region[j], t, s * occupancy[k], s, data_gb[j])
                 self._next_id += 1
-                jobs.append(job)
-                chunk.pending += 1
+                self._live.append(job)
                 route(job)
-            chunk.closed = True
-            self._flush_ready()
             if arrival and arrival[-1] >= horizon:
                 return
 
@@ -260,8 +264,29 @@ class Engine:
             return
         if math.isnan(job.queued):
             job.queued = now
+        if self._holds:
+            release = self.policy.release_s(job, now)
+            if release > now:
+                self.held += 1
+                ev = self.env.timeout(release - now, value=job)
+                ev.callbacks.append(self._release_ev)
+                return
         self.pools[c].arrive(job)
         self.logs[c].mark(now)
+
+    def _release_ev(self, ev: simpy.Event) -> None:
+        job: Job = ev._value
+        c = job.c
+        if not self.up[c]:
+            self.faults.affected += 1
+            self._displace(job, self.outage_mode[c])
+            return
+        self.pools[c].arrive(job)
+        self.logs[c].mark(self.env.now)
+
+    def waiting_jobs(self) -> list[Job]:
+        """Jobs waiting in the clusters' queues now."""
+        return [job for pool in self.pools for job in pool.queued_jobs()]
 
     def _on_start(self, job: Job) -> None:
         if math.isnan(job.start):
@@ -274,16 +299,6 @@ class Engine:
 
     def _end(self, job: Job, fate: int) -> None:
         job.fate = fate
-        chunk = self._chunks[job.chunk - self._first_chunk]
-        chunk.pending -= 1
-        if chunk.pending == 0 and chunk.closed and job.chunk == self._first_chunk:
-            self._flush_ready()
-
-    def _flush_ready(self) -> None:
-        while self._chunks and self._chunks[0].closed and self._chunks[0].pending == 0:
-            chunk = self._chunks.popleft()
-            self._first_chunk += 1
-            self.sink.add(chunk.jobs)
 
     def _displace(self, job: Job, mode: str) -> None:
         """A job whose cluster is down: re-route it by the policy, or lose it."""
@@ -316,14 +331,38 @@ class Engine:
         self.loss[c].remove(fraction)
         self._apply_capacity(c, evict=False)
 
+    def set_power_target(self, c: int, servers: int | None) -> None:
+        """Keep ``servers`` simulated servers of cluster ``c`` powered (None: all).
+
+        Switching off is immediate for idle servers (busy ones finish first);
+        switching on takes ``boot_s``. Transitions are counted.
+        """
+        current = self.pools[c].capacity
+        target = self.base_slots[c] if servers is None else max(0, int(servers))
+        if target > current:
+            self.power_ups += target - current
+            ev = self.env.timeout(self.boot_s, value=(c, servers))
+            ev.callbacks.append(self._booted)
+        else:
+            self.power_downs += current - target
+            self.power_target[c] = servers
+            self._apply_capacity(c, evict=False)
+
+    def _booted(self, ev: simpy.Event) -> None:
+        c, servers = ev._value
+        self.power_target[c] = servers
+        self._apply_capacity(c, evict=False)
+
     def _apply_capacity(self, c: int, evict: bool) -> None:
         keep = 1.0
         for fraction in self.loss[c]:
             keep *= 1.0 - fraction
-        slots = round(self.base_slots[c] * keep)
-        self.up[c] = slots > 0
+        available = round(self.base_slots[c] * keep)
+        self.up[c] = available > 0
+        target = self.power_target[c]
+        slots = available if target is None else min(available, target)
         pool = self.pools[c]
-        if evict or slots == 0:
+        if evict or available == 0:
             displaced = pool.evict_all()
             pool.set_capacity(slots)
             self.logs[c].mark(self.env.now)
@@ -351,6 +390,5 @@ class Engine:
         for pool in self.pools:
             pool.close()
         self._fold_logs(self.horizon)
-        for chunk in self._chunks:
-            self.sink.add(chunk.jobs)
-        self._chunks.clear()
+        self.sink.add(self._live)
+        self._live = []

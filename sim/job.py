@@ -21,7 +21,6 @@ class Job:
     __slots__ = (
         "arrival",
         "c",
-        "chunk",
         "data_gb",
         "end",
         "fate",
@@ -42,7 +41,7 @@ class Job:
     )
 
     def __init__(
-        self, id: int, k: int, r: int, arrival: float, hold: float, service: float, data_gb: float, chunk: int
+        self, id: int, k: int, r: int, arrival: float, hold: float, service: float, data_gb: float
     ) -> None:
         self.id = id
         self.k = k
@@ -53,7 +52,6 @@ class Job:
         self.remaining = hold
         self.service = service
         self.data_gb = data_gb
-        self.chunk = chunk
         self.net_in = 0.0
         self.net_out = 0.0
         self.queued = NAN

@@ -19,8 +19,18 @@ from sim.engine import Engine
 from sim.records import hist_percentile
 
 
+def _planned(eng: Engine) -> dict[str, np.ndarray] | None:
+    planner = getattr(eng.policy, "planner", None)
+    return planner.hourly() if planner is not None else None
+
+
 def timeseries_table(eng: Engine) -> tuple[pa.Table, dict[str, Any]]:
-    """``timeseries.parquet`` rows (cluster-major) and per-cluster totals."""
+    """``timeseries.parquet`` rows (cluster-major) and per-cluster totals.
+
+    With a plan (the ``lp`` policy), ``planned_*`` columns put the plan's
+    utilisation, energy, cost (facility energy x tariff, as realised) and
+    carbon for the same step next to the simulated ones (NaN elsewhere).
+    """
     scn = eng.scn
     topo = scn.topology
     edges = eng.edges
@@ -31,18 +41,22 @@ def timeseries_table(eng: Engine) -> tuple[pa.Table, dict[str, Any]]:
     cols: dict[str, list[np.ndarray]] = {
         k: []
         for k in (
-            "time_s", "cluster", "utilisation", "busy_servers", "queue_len", "in_transfer", "it_power_kw",
+            "time_s", "cluster", "utilisation", "busy_servers", "powered_servers", "queue_len", "in_transfer",
+            "it_power_kw",
             "pue", "power_kw", "tariff_cny_per_kwh", "grid_kgco2_per_kwh", "green_kw", "energy_kwh",
-            "grid_kwh", "cost_cny", "tco2",
+            "grid_kwh", "cost_cny", "tco2", "planned_utilisation", "planned_energy_kwh", "planned_cost_cny",
+            "planned_tco2",
         )
     }  # fmt: skip
+    planned = _planned(eng)
     stats: dict[str, Any] = {}
     for c, cid in enumerate(topo.cluster_ids):
         busy_int = eng.bin_integrals[c, :, 0]
         slots = float(scn.slots[c])
         busy_avg = busy_int / dt
-        # powered servers: all of them (idle power is paid whether or not they work)
-        it_kw = scn.power.it_kw(slots * scale, busy_avg * scale)
+        powered_avg = eng.bin_integrals[c, :, 3] / dt
+        # idle power is paid by every powered server, working or not
+        it_kw = scn.power.it_kw(powered_avg * scale, busy_avg * scale)
         pue = scn.energy.pue[c, hour]
         green_kw = scn.energy.green_kw[c, hour]
         tariff = scn.energy.tariff_cny_per_kwh[c, hour]
@@ -52,7 +66,8 @@ def timeseries_table(eng: Engine) -> tuple[pa.Table, dict[str, Any]]:
         cols["cluster"].append(np.full(n_steps, c, dtype=np.int32))
         cols["utilisation"].append(busy_avg / slots)
         cols["busy_servers"].append(busy_avg * scale)
-        cols["queue_len"].append(eng.bin_integrals[c, :, 1] / dt * scale)
+        cols["powered_servers"].append(powered_avg * scale)
+        cols["queue_len"].append(eng.bin_integrals[c, :, 1] / dt)  # simulated jobs waiting
         cols["in_transfer"].append(eng.bin_integrals[c, :, 2] / dt)
         cols["it_power_kw"].append(it_kw)
         cols["pue"].append(pue)
@@ -64,6 +79,15 @@ def timeseries_table(eng: Engine) -> tuple[pa.Table, dict[str, Any]]:
         cols["grid_kwh"].append(tot.grid_kwh)
         cols["cost_cny"].append(tot.cost_cny)
         cols["tco2"].append(tot.tco2)
+        frac_h = dt / 3600.0
+        if planned is not None:
+            cap_servers = slots * scale
+            cols["planned_utilisation"].append(planned["load_sh"][c, hour] / cap_servers)
+            for key in ("energy_kwh", "cost_cny", "tco2"):
+                cols[f"planned_{key}"].append(planned[key][c, hour] * frac_h)
+        else:
+            for key in ("planned_utilisation", "planned_energy_kwh", "planned_cost_cny", "planned_tco2"):
+                cols[key].append(np.full(n_steps, np.nan))
         stats[cid] = {
             "side": topo.side(c),
             "servers": int(topo.cluster_servers[c]),
@@ -126,6 +150,7 @@ def summary_dict(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any]:
             "share_of_served_compute": busy / busy_total if busy_total > 0 else None,
         }
     in_flight = tot["jobs"] - tot["completed"] - tot["dropped"] - tot["lost"]
+    plan = _plan_summary(eng, cluster_stats)
     # backbone energy of batch data, charged at the receiving cluster's mean tariff and grid factor
     net_kwh = eng.sink.network_gb * cfg.energy.network_kwh_per_gb
     network = {
@@ -162,7 +187,53 @@ def summary_dict(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any]:
         "tco2": sum(s["tco2"] for s in cluster_stats.values()),
         "east_west": east_west,
         "network": network,
+        "power_management": {
+            "server_ups": eng.power_ups * scn.server_scale,
+            "server_downs": eng.power_downs * scn.server_scale,
+            "boot_s": eng.boot_s,
+            # booting servers draw peak power for boot_s
+            "transition_kwh": eng.power_ups * scn.server_scale * scn.power.peak_w * eng.boot_s / 3.6e6,
+        },
+        **({"plan": plan} if plan is not None else {}),
     }
+
+
+def _plan_summary(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any] | None:
+    """The planner's record and, per cluster, planned next to realised over the planned hours."""
+    planner = getattr(eng.policy, "planner", None)
+    if planner is None:
+        return None
+    out: dict[str, Any] = planner.summary()
+    hourly = planner.hourly()
+    scn = eng.scn
+    covered = ~np.isnan(hourly["energy_kwh"])  # (C, H) hours with a plan
+    ts = eng.bin_integrals  # realised busy integrals per step
+    step = float(scn.config.engine.timestep_s)
+    steps_per_h = int(round(3600.0 / step))
+    scale = float(scn.server_scale)
+    per: dict[str, Any] = {}
+    for c, cid in enumerate(scn.topology.cluster_ids):
+        hours = np.flatnonzero(covered[c])
+        busy_h = ts[c, :, 0].reshape(-1)
+        n_full = (busy_h.size // steps_per_h) * steps_per_h
+        realised_sh = busy_h[:n_full].reshape(-1, steps_per_h).sum(axis=1) * scale / 3600.0
+        hours_in = hours[hours < realised_sh.size]
+        cap = scn.slots[c] * scale
+        per[cid] = {
+            "planned_utilisation": float(hourly["load_sh"][c, hours].mean() / cap) if hours.size else None,
+            "realised_utilisation": float(realised_sh[hours_in].mean() / cap) if hours_in.size else None,
+            "planned_energy_kwh": float(np.nansum(hourly["energy_kwh"][c])),
+            "planned_cost_cny": float(np.nansum(hourly["cost_cny"][c])),
+            "planned_tco2": float(np.nansum(hourly["tco2"][c])),
+            "realised_energy_kwh": cluster_stats[cid]["energy_kwh"],
+            "realised_cost_cny": cluster_stats[cid]["cost_cny"],
+            "realised_tco2": cluster_stats[cid]["tco2"],
+        }
+    out["planned_vs_realised"] = per
+    out["planned_total"] = {k: float(np.nansum(hourly[k])) for k in ("energy_kwh", "cost_cny", "tco2")}
+    out["fallback_jobs"] = int(getattr(eng.policy, "fallbacks", 0))
+    out["held_jobs"] = eng.held
+    return out
 
 
 def _ms(seconds: float | None) -> float | None:

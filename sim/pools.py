@@ -49,6 +49,10 @@ class Pool:
         """At the horizon: credit running jobs with the service received so far."""
         raise NotImplementedError
 
+    def queued_jobs(self) -> list[Job]:
+        """The jobs waiting for a server."""
+        raise NotImplementedError
+
 
 class FcfsPool(Pool):
     def __init__(
@@ -191,6 +195,9 @@ class FcfsPool(Pool):
         self.n_queued = 0
         return out
 
+    def queued_jobs(self) -> list[Job]:
+        return [job for q in self._queues for job in q]
+
     def close(self) -> None:
         now = self.env.now
         for running in self._running:
@@ -242,6 +249,9 @@ class PsPool(Pool):
             out.append(job)
         self._update()
         return out
+
+    def queued_jobs(self) -> list[Job]:
+        return []  # processor sharing: every present job is in service
 
     def close(self) -> None:
         for job in self._ps.jobs():

@@ -1,11 +1,12 @@
 """Job records: finished chunks of jobs become Arrow record batches and class statistics.
 
-The engine hands over chunks of :class:`~sim.job.Job` objects in arrival order
-once every job of the chunk has completed or been dropped (and the rest at
-the horizon). :class:`JobSink` turns each chunk into columns, writes them to
-``jobs.parquet`` (or keeps them in memory), and folds them into per-class
+Once a simulated day the engine hands over the :class:`~sim.job.Job` objects
+that have completed or been dropped since (in arrival order), and at the
+horizon the rest. :class:`JobSink` turns each batch into columns, writes them
+to ``jobs.parquet`` (or keeps them in memory), and folds them into per-class
 counters and latency histograms for the summary, so the run never holds all
-jobs at once.
+jobs at once. Rows are therefore grouped by the day a job left the system;
+sort by ``job_id`` for arrival order.
 """
 
 from __future__ import annotations

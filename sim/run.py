@@ -78,6 +78,13 @@ def run(
         os.chmod(tmp_jobs, 0o644)
         os.replace(tmp_jobs, out / "jobs.parquet")
         write_parquet(out / "timeseries.parquet", result.timeseries)
+        planner = getattr(result.engine.policy, "planner", None)
+        if planner is not None:
+            write_parquet(out / "plan.parquet", pa.Table.from_pandas(planner.frame(), preserve_index=False))
+            write_parquet(
+                out / "shadow_prices.parquet",
+                pa.Table.from_pandas(planner.shadow_prices(), preserve_index=False),
+            )
     finally:
         tmp_jobs.unlink(missing_ok=True)
     summary = dict(result.summary)

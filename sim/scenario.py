@@ -260,7 +260,7 @@ def _class_spec(cfg: Config, source: str, i: int, topo: Topology, hours: int) ->
         name=w.name,
         kind=KIND_LATENCY if w.kind == "latency" else KIND_BATCH,
         # a replayed class draws no arrivals of its own
-        rate_per_h=0.0 if w.trace is not None else w.rate_per_h / job_scale,
+        rate_per_h=0.0 if w.trace is not None else w.rate_per_h * cfg.overrides.demand_scale / job_scale,
         service_dist=w.service.dist,
         service_mean_s=w.service.mean_s,
         service_cv=w.service.cv,

@@ -35,17 +35,20 @@ def step_integral(
     return np.diff(f, axis=0)
 
 
+N_SERIES = 4  # busy, queued, in transfer, powered
+
+
 class StepLog:
-    """Change points of one cluster's (busy, queued, in-transfer) counts."""
+    """Change points of one cluster's (busy, queued, in-transfer, powered) counts."""
 
     __slots__ = ("_read", "last_t", "last_v", "t", "v")
 
-    def __init__(self, read: Callable[[], tuple[float, float, float]], t0: float = 0.0) -> None:
+    def __init__(self, read: Callable[[], tuple[float, float, float, float]], t0: float = 0.0) -> None:
         self._read = read
         self.t: list[float] = []
-        self.v: list[tuple[float, float, float]] = []
+        self.v: list[tuple[float, float, float, float]] = []
         self.last_t = t0
-        self.last_v = np.zeros(3)
+        self.last_v = np.asarray(read(), dtype=float)
 
     def mark(self, now: float) -> None:
         self.t.append(now)
@@ -54,7 +57,7 @@ class StepLog:
     def integrate(self, t_end: float, edges: np.ndarray) -> np.ndarray:
         """Integrals per bin of the entries since the last call, up to ``t_end``; then forget them."""
         times = np.asarray(self.t, dtype=float)
-        values = np.asarray(self.v, dtype=float).reshape(-1, 3)
+        values = np.asarray(self.v, dtype=float).reshape(-1, N_SERIES)
         out = step_integral(self.last_t, self.last_v, times, values, t_end, edges)
         if values.size:
             self.last_v = values[-1].copy()

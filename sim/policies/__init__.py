@@ -55,7 +55,7 @@ for _cls in (Nearest, Cheapest, Greenest, RoundRobin, RandomChoice, SpillWest):
 def _load_entry_point(name: str) -> type[Policy] | None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
-            cls = ep.load()
+            cls: type[Policy] = ep.load()
             register_policy(cls)
             return _REGISTRY.get(name, cls)
     return None
@@ -64,10 +64,8 @@ def _load_entry_point(name: str) -> type[Policy] | None:
 def _builtin_lp() -> None:
     # imported on first use: it pulls in the planner (PuLP, HiGHS)
     if "lp" not in _REGISTRY:
-        try:
-            from sim.policies.lp import LpPolicy  # type: ignore[import-not-found,unused-ignore]
-        except ModuleNotFoundError:  # TODO(lp): remove once sim/policies/lp.py lands
-            return
+        from sim.policies.lp import LpPolicy
+
         register_policy(LpPolicy)
 
 

@@ -18,6 +18,7 @@ from sim.scenario import Scenario
 
 if TYPE_CHECKING:
     from sim.engine import Engine
+    from sim.job import Job
 
 
 class Policy:
@@ -58,6 +59,13 @@ class Policy:
         candidate that is up (``self.up``), or -1.
         """
         raise NotImplementedError
+
+    def release_s(self, job: Job, now_s: float) -> float:
+        """Earliest time a job that reached its cluster may join the queue (default: at once).
+
+        A policy that shifts work in time (``lp``) holds jobs until then.
+        """
+        return 0.0
 
     def first_up(self, ranked: list[int]) -> int:
         """The first cluster of ``ranked`` that is up, or -1."""

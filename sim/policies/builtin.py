@@ -129,7 +129,8 @@ class SpillWest(Policy):
 
     A region's home hub is the hub that serves it in the reference data (else
     the hub of its nearest cluster). While the home hub's utilisation is below
-    ``threshold``, a job goes to the nearest home-hub candidate. Above it,
+    ``threshold``, a job goes to the nearest home-hub candidate below the
+    threshold (else the least utilised home candidate). Above it,
     batch work, and latency work that can still meet its SLO, goes to the
     nearest western candidate whose utilisation is below ``threshold`` (else
     the least utilised western candidate); with no western candidate it stays
@@ -176,14 +177,18 @@ class SpillWest(Policy):
         return busy / cap if cap > 0 else 1.0
 
     def route(self, region: int, klass: int, now_s: float) -> int:
-        home = self._home_ranked[klass][region]
-        home_c = self.first_up(home)
+        home = [c for c in self._home_ranked[klass][region] if self.up[c]]
+        home_c = self._below_threshold(home)
         if home_c >= 0 and self._hub_utilisation(self._home[region]) < self.threshold:
             return home_c
         west = [c for c in self._west_ranked[klass][region] if self.up[c]]
         if west:
-            for c in west:
-                if self.utilisation(c) < self.threshold:
-                    return c
-            return min(west, key=self.utilisation)
+            return self._below_threshold(west)
         return home_c if home_c >= 0 else self.first_up(self._ranked[klass][region])
+
+    def _below_threshold(self, ranked: list[int]) -> int:
+        """The first of ``ranked`` under the threshold, else the least utilised; -1 if empty."""
+        for c in ranked:
+            if self.utilisation(c) < self.threshold:
+                return c
+        return min(ranked, key=self.utilisation) if ranked else -1
