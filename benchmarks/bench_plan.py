@@ -49,8 +49,9 @@ class National:
         self.names = tuple(w.name for w in wl)
         self.lat = np.array([w.kind == "latency" for w in wl])
         self.slo = np.array([w.slo_ms.scalar if w.slo_ms else math.inf for w in wl])
-        self.deadline = np.array([round(w.deadline_h.scalar) if w.deadline_h else 0 for w in wl],
-                                 dtype=np.int64)
+        self.deadline = np.array(
+            [round(w.deadline_h.scalar) if w.deadline_h else 0 for w in wl], dtype=np.int64
+        )
         sh_per_job = np.array([w.service_s_mean.scalar / 3600.0 for w in wl])
         self.data = np.array([(w.data_gb_mean.scalar if w.data_gb_mean else 0.0) for w in wl]) / sh_per_job
         self.share = np.array([w.share_of_load.scalar for w in wl])
@@ -85,8 +86,14 @@ class National:
         season = 1.0 + 0.1 * np.sin(2 * math.pi * (day - 80) / 365.0)
         shape = np.array([_hours_shape(d, hod) for d in self.diurnal])  # (K, T)
         noise = rng.lognormal(0.0, 0.05, size=(len(self.topo.region_ids), len(self.names), hours))
-        demand = (self.total_sh * self.topo.region_weight[:, None, None] * self.share[None, :, None]
-                  * shape[None] * season[None, None, :] * noise)
+        demand = (
+            self.total_sh
+            * self.topo.region_weight[:, None, None]
+            * self.share[None, :, None]
+            * shape[None]
+            * season[None, None, :]
+            * noise
+        )
         month = np.minimum(day * 12 // 365, 11)
         temp = self.temp[:, month] + 4.0 * np.cos(2 * math.pi * (hod - 15) / 24.0)[None, :]
         pue = self.pue0[:, None] + 0.004 * (temp - self.temp.mean(axis=1, keepdims=True))
@@ -95,20 +102,37 @@ class National:
         cap = np.repeat(self.servers[:, None], hours, axis=1)
         if rng.random() < 0.1:  # a fault: one cluster loses 30% for six hours
             c, s = rng.integers(len(self.servers)), rng.integers(max(1, hours - 6))
-            cap[c, s: s + 6] *= 0.7
+            cap[c, s : s + 6] *= 0.7
         return PlanInputs(
-            region_ids=self.topo.region_ids, cluster_ids=self.topo.cluster_ids, class_names=self.names,
-            is_latency=self.lat, slo_ms=self.slo, deadline_h=self.deadline, demand_sh=demand,
-            data_gb_per_sh=self.data, rtt_ms=self.topo.rtt_ms, capacity_servers=cap,
-            cluster_west=self.topo.cluster_west, cluster_hub=self.topo.cluster_hub,
-            pue=np.maximum(pue, 1.05), tariff_cny_per_kwh=self.tariff24[:, hod],
-            grid_kgco2_per_kwh=np.repeat(self.grid[:, None], hours, axis=1), green_kw=green,
-            bandwidth_gbps=self.bw.copy(), idle_w=200.0, peak_w=500.0, rho_max=0.85,
+            region_ids=self.topo.region_ids,
+            cluster_ids=self.topo.cluster_ids,
+            class_names=self.names,
+            is_latency=self.lat,
+            slo_ms=self.slo,
+            deadline_h=self.deadline,
+            demand_sh=demand,
+            data_gb_per_sh=self.data,
+            rtt_ms=self.topo.rtt_ms,
+            capacity_servers=cap,
+            cluster_west=self.topo.cluster_west,
+            cluster_hub=self.topo.cluster_hub,
+            pue=np.maximum(pue, 1.05),
+            tariff_cny_per_kwh=self.tariff24[:, hod],
+            grid_kgco2_per_kwh=np.repeat(self.grid[:, None], hours, axis=1),
+            green_kw=green,
+            bandwidth_gbps=self.bw.copy(),
+            idle_w=200.0,
+            peak_w=500.0,
+            rho_max=0.85,
         )
 
 
-WEIGHTS = PlanWeights(carbon_price_cny_per_t=60.0, latency_cny_per_ms_sh=0.01, transfer_cny_per_gb=0.001,
-                      switching_cny_per_server=0.01)
+WEIGHTS = PlanWeights(
+    carbon_price_cny_per_t=60.0,
+    latency_cny_per_ms_sh=0.01,
+    transfer_cny_per_gb=0.001,
+    switching_cny_per_server=0.01,
+)
 
 
 def best_of(n: int, f: object) -> float:
@@ -173,8 +197,11 @@ def main(argv: list[str] | None = None) -> None:
     t_hourly_day = (time.perf_counter() - t) / max(args.hourly_days, 1)
 
     rows = [
-        ("instance", f"{len(inp.region_ids)} regions x {len(inp.class_names)} classes x "
-                     f"{len(inp.cluster_ids)} clusters x 24 h"),
+        (
+            "instance",
+            f"{len(inp.region_ids)} regions x {len(inp.class_names)} classes x "
+            f"{len(inp.cluster_ids)} clusters x 24 h",
+        ),
         ("LP size", f"{lp.n_cols} variables, {lp.n_rows} constraints, {nnz} nonzeros"),
         ("national day: status / objective", f"{res.status} / {res.objective:,.0f} CNY"),
         ("  arrays (shared by both paths)", f"{t_arrays:.3f} s"),
@@ -182,13 +209,19 @@ def main(argv: list[str] | None = None) -> None:
         ("  PuLP 4.2 + HiGHS build+solve", f"{t_pulp:.3f} s"),
         ("  highspy direct build+solve", f"{t_direct:.3f} s"),
         ("  ratio PuLP / highspy (goal <= 2)", f"{t_pulp / t_direct:.2f}"),
-        (f"daily replans: {args.days} solves (PuLP)", f"{t_year:.1f} s -> {t_year * scale:.1f} s per year "
-                                                      f"(goal <= 120 s)"),
+        (
+            f"daily replans: {args.days} solves (PuLP)",
+            f"{t_year:.1f} s -> {t_year * scale:.1f} s per year (goal <= 120 s)",
+        ),
         ("  model reused / rebuilt", f"{planner.cache.reused} / {planner.cache.rebuilt}"),
-        (f"  same {args.days} solves, highspy direct", f"{t_year_direct:.1f} s -> "
-                                                        f"{t_year_direct * scale:.1f} s per year"),
-        ("hourly replans (replan_h=1), PuLP", f"{t_hourly_day:.1f} s per simulated day "
-                                              f"({t_hourly_day * 365 / 60:.0f} min per year)"),
+        (
+            f"  same {args.days} solves, highspy direct",
+            f"{t_year_direct:.1f} s -> {t_year_direct * scale:.1f} s per year",
+        ),
+        (
+            "hourly replans (replan_h=1), PuLP",
+            f"{t_hourly_day:.1f} s per simulated day ({t_hourly_day * 365 / 60:.0f} min per year)",
+        ),
         ("daily statuses", ", ".join(f"{k}: {v}" for k, v in statuses.items())),
         ("failed solves kept previous plan", f"{planner.failures + hp.failures}"),
     ]

@@ -8,31 +8,13 @@ error exits with code 1.
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-EXIT_BAD_INPUT = 2
-
-
-def _guard[F: Callable[..., Any]](fn: F) -> F:
-    """Turn InputError into one line on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from models.errors import InputError
-
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            click.echo(f"edwc: error: {exc.render()}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-
-    return wrapper  # type: ignore[return-value]
+from sim.cli_common import guard as _guard
+from sim.cli_report import report
+from sim.cli_sweep import sweep
 
 
 def _config_path(config: Path | None) -> Path:
@@ -78,14 +60,22 @@ def cli() -> None:
 @click.option("--seed", type=click.IntRange(min=0), help="Override the config's seed.")
 @_set_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--no-report", is_flag=True, help="Do not draw report.html and its figures.")
 @_guard
 def run(
-    config: Path | None, out_dir: Path | None, seed: int | None, sets: tuple[str, ...], quiet: bool
+    config: Path | None,
+    out_dir: Path | None,
+    seed: int | None,
+    sets: tuple[str, ...],
+    quiet: bool,
+    no_report: bool,
 ) -> None:
     """Simulate CONFIG (default: the national baseline) and write its run folder.
 
-    The folder gets config.resolved.yaml, summary.json, jobs.parquet and
-    timeseries.parquet. Same config + seed = byte-identical tables.
+    The folder gets config.resolved.yaml, summary.json, jobs.parquet,
+    timeseries.parquet (plan.parquet and shadow_prices.parquet with the lp
+    policy) and report.html with its PNG figures (unless --no-report).
+    Same config + seed = byte-identical tables.
     """
     from sim.config import load_config
     from sim.console import print_summary, progress_bar
@@ -96,6 +86,10 @@ def run(
     cfg = load_config(path, all_sets)
     with progress_bar(cfg.horizon_h * 3600.0, enabled=not quiet) as tick:
         result = do_run(cfg, str(path), out_dir, progress=tick, base_dir=path.parent)
+    if not no_report:
+        from sim.report import write_run_report
+
+        write_run_report(result.out_dir)
     if not quiet:
         print_summary(result.summary, result.out_dir)
 
@@ -182,6 +176,10 @@ def schema(out: Path | None) -> None:
         from sim.runfolder import write_text
 
         write_text(out, text + "\n")
+
+
+cli.add_command(report)
+cli.add_command(sweep)
 
 
 def main() -> None:

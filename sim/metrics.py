@@ -209,7 +209,7 @@ def _plan_summary(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any] 
     covered = ~np.isnan(hourly["energy_kwh"])  # (C, H) hours with a plan
     ts = eng.bin_integrals  # realised busy integrals per step
     step = float(scn.config.engine.timestep_s)
-    steps_per_h = int(round(3600.0 / step))
+    steps_per_h = round(3600.0 / step)
     scale = float(scn.server_scale)
     per: dict[str, Any] = {}
     for c, cid in enumerate(scn.topology.cluster_ids):

@@ -68,6 +68,8 @@ def run(
     scn = build_scenario(cfg, source, base_dir=base_dir)
     out = out_dir if out_dir is not None else default_out_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
+    # a folder being rewritten is not complete until the new summary.json lands
+    (out / "summary.json").unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".jobs.parquet.", suffix=".tmp", dir=out)
     os.close(fd)
     tmp_jobs = Path(tmp_name)
@@ -79,7 +81,10 @@ def run(
         os.replace(tmp_jobs, out / "jobs.parquet")
         write_parquet(out / "timeseries.parquet", result.timeseries)
         planner = getattr(result.engine.policy, "planner", None)
-        if planner is not None:
+        if planner is None:  # no stale plan from an earlier run in the same folder
+            for name in ("plan.parquet", "shadow_prices.parquet"):
+                (out / name).unlink(missing_ok=True)
+        else:
             write_parquet(out / "plan.parquet", pa.Table.from_pandas(planner.frame(), preserve_index=False))
             write_parquet(
                 out / "shadow_prices.parquet",

@@ -9,6 +9,10 @@ from sim.config import validate_config
 from sim.run import Outputs, simulate
 from sim.scenario import Scenario, build_scenario
 
+# the national clusters, in the reference data's order
+CLUSTER_IDS = ["zhangjiakou", "yrd_demo", "wuhu", "shaoguan", "tianfu", "chongqing", "guian", "helingeer",
+               "qingyang", "zhongwei"]  # fmt: skip
+
 
 def single_queue_config(
     servers: int, rate_per_h: float, mean_service_s: float, horizon_h: float, seed: int = 0

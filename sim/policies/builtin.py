@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -138,7 +138,7 @@ class SpillWest(Policy):
     """
 
     name = "spill_west"
-    params = {"threshold": 0.8}
+    params: ClassVar[Mapping[str, Any]] = {"threshold": 0.8}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -34,7 +34,7 @@ SOLVERS = ("highs", "highspy", "cbc")
 
 class LpPolicy(Policy):
     name = "lp"
-    params = {
+    params: ClassVar[Mapping[str, Any]] = {
         "rho_max": 0.85,
         "solver": "highs",
         "forecast_error": 0.0,

@@ -20,15 +20,25 @@ INF = math.inf
 def make(nr: int, nc: int, nt: int, lat: list[bool], **kw: Any) -> PlanInputs:
     nk = len(lat)
     base: dict[str, Any] = dict(
-        region_ids=tuple(f"r{i}" for i in range(nr)), cluster_ids=tuple(f"c{i}" for i in range(nc)),
-        class_names=tuple(f"k{i}" for i in range(nk)), is_latency=np.array(lat),
+        region_ids=tuple(f"r{i}" for i in range(nr)),
+        cluster_ids=tuple(f"c{i}" for i in range(nc)),
+        class_names=tuple(f"k{i}" for i in range(nk)),
+        is_latency=np.array(lat),
         slo_ms=np.array([50.0 if x else INF for x in lat]),
         deadline_h=np.array([0 if x else 4 for x in lat], dtype=np.int64),
-        demand_sh=np.ones((nr, nk, nt)), data_gb_per_sh=np.zeros(nk), rtt_ms=np.full((nr, nc), 5.0),
-        capacity_servers=np.full((nc, nt), 1000.0), cluster_west=np.arange(nc) % 2 == 1,
-        cluster_hub=tuple(f"h{i}" for i in range(nc)), pue=np.ones((nc, nt)),
-        tariff_cny_per_kwh=np.ones((nc, nt)), grid_kgco2_per_kwh=np.full((nc, nt), 500.0),
-        green_kw=np.zeros((nc, nt)), bandwidth_gbps=np.full((nr, nc), INF), idle_w=100.0, peak_w=300.0,
+        demand_sh=np.ones((nr, nk, nt)),
+        data_gb_per_sh=np.zeros(nk),
+        rtt_ms=np.full((nr, nc), 5.0),
+        capacity_servers=np.full((nc, nt), 1000.0),
+        cluster_west=np.arange(nc) % 2 == 1,
+        cluster_hub=tuple(f"h{i}" for i in range(nc)),
+        pue=np.ones((nc, nt)),
+        tariff_cny_per_kwh=np.ones((nc, nt)),
+        grid_kgco2_per_kwh=np.full((nc, nt), 500.0),
+        green_kw=np.zeros((nc, nt)),
+        bandwidth_gbps=np.full((nr, nc), INF),
+        idle_w=100.0,
+        peak_w=300.0,
         rho_max=0.5,
     )
     base.update(kw)
@@ -38,9 +48,17 @@ def make(nr: int, nc: int, nt: int, lat: list[bool], **kw: Any) -> PlanInputs:
 def hand_instance() -> PlanInputs:
     # Regions A, B; clusters E (east, 1.0 CNY/kWh, 1000 servers), W (west, 0.5 CNY/kWh, 100 servers);
     # one latency class, SLO 10 ms; RTT A-E 5, A-W 30 (excluded), B-E 8, B-W 9; demand 100 sh each.
-    return make(2, 2, 1, [True], slo_ms=np.array([10.0]), demand_sh=np.array([[[100.0]], [[100.0]]]),
-                rtt_ms=np.array([[5.0, 30.0], [8.0, 9.0]]), capacity_servers=np.array([[1000.0], [100.0]]),
-                tariff_cny_per_kwh=np.array([[1.0], [0.5]]))
+    return make(
+        2,
+        2,
+        1,
+        [True],
+        slo_ms=np.array([10.0]),
+        demand_sh=np.array([[[100.0]], [[100.0]]]),
+        rtt_ms=np.array([[5.0, 30.0], [8.0, 9.0]]),
+        capacity_servers=np.array([[1000.0], [100.0]]),
+        tariff_cny_per_kwh=np.array([[1.0], [0.5]]),
+    )
 
 
 def test_hand_optimum_plan_objective_and_capacity_dual() -> None:
@@ -72,9 +90,15 @@ def test_transport_equals_greedy_cheapest_first() -> None:
     tariff = rng.uniform(0.2, 1.5, size=nc)
     cap = rng.uniform(50, 200, size=nc)
     demand = rng.uniform(100, 300, size=nt)
-    inp = make(1, nc, nt, [True], demand_sh=demand.reshape(1, 1, nt),
-               capacity_servers=np.repeat(cap[:, None], nt, axis=1),
-               tariff_cny_per_kwh=np.repeat(tariff[:, None], nt, axis=1))
+    inp = make(
+        1,
+        nc,
+        nt,
+        [True],
+        demand_sh=demand.reshape(1, 1, nt),
+        capacity_servers=np.repeat(cap[:, None], nt, axis=1),
+        tariff_cny_per_kwh=np.repeat(tariff[:, None], nt, axis=1),
+    )
     res = solve_plan(inp, PlanWeights(latency_cny_per_ms_sh=0.0))
     greedy = 0.0
     for t in range(nt):  # fill the cheapest destination first, each holds rho x capacity sh
@@ -89,14 +113,16 @@ def test_transport_equals_greedy_cheapest_first() -> None:
 
 @pytest.mark.parametrize(("deadline", "expect_night"), [(12, True), (6, False)])
 def test_batch_is_shifted_into_a_cheap_night_only_if_the_deadline_spans_it(
-        deadline: int, expect_night: bool) -> None:
+    deadline: int, expect_night: bool
+) -> None:
     nt = 24
     tariff = np.ones((1, nt))
     tariff[0, 10:14] = 0.3  # night hours of the window
     demand = np.zeros((1, 1, nt))
     demand[0, 0, 2] = 100.0  # a job arrives in hour 2
-    inp = make(1, 1, nt, [False], demand_sh=demand, deadline_h=np.array([deadline]),
-               tariff_cny_per_kwh=tariff)
+    inp = make(
+        1, 1, nt, [False], demand_sh=demand, deadline_h=np.array([deadline]), tariff_cny_per_kwh=tariff
+    )
     res = solve_plan(inp, PlanWeights())
     work = res.work_sh[0, 0, 0]
     assert work.sum() == pytest.approx(100.0)
@@ -117,14 +143,24 @@ def instances(draw: st.DrawFn) -> PlanInputs:
     rng = np.random.default_rng(seed)
     d = rng.uniform(0, 50, size=(nr, nk, nt)) * (rng.random((nr, nk, nt)) < 0.8)
     backlog = rng.uniform(0, 20, size=(nr, nk, 3)) if draw(st.booleans()) else None
-    return make(nr, nc, nt, lat, demand_sh=d, backlog_sh=backlog,
-                slo_ms=np.array([rng.uniform(5, 40) if x else INF for x in lat]),
-                deadline_h=np.array([0 if x else int(rng.integers(1, 6)) for x in lat], dtype=np.int64),
-                rtt_ms=rng.uniform(2, 40, size=(nr, nc)), data_gb_per_sh=rng.uniform(0, 2000, size=nk),
-                capacity_servers=rng.uniform(0, 120, size=(nc, nt)),
-                tariff_cny_per_kwh=rng.uniform(0.2, 1.5, (nc, nt)), green_kw=rng.uniform(0, 20, (nc, nt)),
-                bandwidth_gbps=rng.uniform(0.5, 50, size=(nr, nc)),
-                pue=rng.uniform(1.05, 1.5, size=(nc, nt)), rho_max=float(rng.uniform(0.5, 0.95)))
+    return make(
+        nr,
+        nc,
+        nt,
+        lat,
+        demand_sh=d,
+        backlog_sh=backlog,
+        slo_ms=np.array([rng.uniform(5, 40) if x else INF for x in lat]),
+        deadline_h=np.array([0 if x else int(rng.integers(1, 6)) for x in lat], dtype=np.int64),
+        rtt_ms=rng.uniform(2, 40, size=(nr, nc)),
+        data_gb_per_sh=rng.uniform(0, 2000, size=nk),
+        capacity_servers=rng.uniform(0, 120, size=(nc, nt)),
+        tariff_cny_per_kwh=rng.uniform(0.2, 1.5, (nc, nt)),
+        green_kw=rng.uniform(0, 20, (nc, nt)),
+        bandwidth_gbps=rng.uniform(0.5, 50, size=(nr, nc)),
+        pue=rng.uniform(1.05, 1.5, size=(nc, nt)),
+        rho_max=float(rng.uniform(0.5, 0.95)),
+    )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -218,4 +254,4 @@ def test_rolling_planner_reuses_model_and_keeps_previous_plan_on_failure() -> No
     assert p2.status.startswith("kept_previous") and rp.failures == 1
     assert rp.message is not None and "kept the plan of hour 1" in rp.message
     np.testing.assert_allclose(p2.work_sh[..., : nt - 2], p1.work_sh[..., 2:])
-    assert p2.work_sh[..., nt - 2:].sum() == 0.0
+    assert p2.work_sh[..., nt - 2 :].sum() == 0.0

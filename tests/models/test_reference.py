@@ -11,19 +11,8 @@ import yaml
 from models.errors import InputError
 from models.paths import seeds_dir
 from models.reference import Figure, load_reference
+from tests.helpers import CLUSTER_IDS
 
-CLUSTER_IDS = [
-    "zhangjiakou",
-    "yrd_demo",
-    "wuhu",
-    "shaoguan",
-    "tianfu",
-    "chongqing",
-    "guian",
-    "helingeer",
-    "qingyang",
-    "zhongwei",
-]
 HUB_IDS = [
     "jingjinji",
     "yangtze_delta",
