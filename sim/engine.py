@@ -100,6 +100,8 @@ class Engine:
         self.up = [True] * n_c
         self.in_transfer = [0] * n_c
         self.logs = [StepLog(self._reader(c)) for c in range(n_c)]
+        for c, pool in enumerate(self.pools):
+            pool.settled = self._marker(c)
 
         net = scn.config.network
         self.links = [
@@ -144,6 +146,14 @@ class Engine:
             return (busy, float(pool.n_queued), float(transfers[c]), max(float(pool.capacity), busy))
 
         return read
+
+    def _marker(self, c: int) -> Callable[[], None]:
+        log, env = self.logs[c], self.env
+
+        def mark() -> None:
+            log.mark(env.now)
+
+        return mark
 
     def utilisation(self, c: int) -> float:
         """Busy share of cluster ``c``'s servers now (1 when it has none)."""
@@ -293,9 +303,9 @@ class Engine:
             job.start = self.env.now
 
     def _on_finish(self, job: Job) -> None:
+        # the pool logs its state once it has started the next job (Pool.settled)
         job.end = self.env.now
         self._end(job, COMPLETED)
-        self.logs[job.c].mark(job.end)
 
     def _end(self, job: Job, fate: int) -> None:
         job.fate = fate

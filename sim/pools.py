@@ -29,12 +29,21 @@ from sim.sharing import ProcessorSharing
 OnEvent = Callable[[Job], None]
 
 
+def _nothing() -> None:
+    return None
+
+
 class Pool:
-    """Interface shared by the pool kinds."""
+    """Interface shared by the pool kinds.
+
+    ``settled`` is called after every departure once the pool has started
+    whatever could start (the engine logs the pool's state there).
+    """
 
     capacity: int
     busy: float
     n_queued: int
+    settled: Callable[[], None] = staticmethod(_nothing)
 
     def arrive(self, job: Job) -> None:
         raise NotImplementedError
@@ -153,6 +162,7 @@ class FcfsPool(Pool):
         self.on_finish(job)
         if self.n_queued:
             self._dispatch()
+        self.settled()
 
     def _maybe_preempt(self, k: int) -> None:
         p = self._prio[k]
@@ -234,6 +244,7 @@ class PsPool(Pool):
         job.remaining = 0.0
         self._update()
         self.on_finish(job)
+        self.settled()
 
     def set_capacity(self, capacity: int) -> None:
         self.capacity = int(capacity)

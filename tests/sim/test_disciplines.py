@@ -120,3 +120,13 @@ def test_a_flood_of_batch_data_slows_transfers() -> None:
     t_heavy = heavy.jobs.to_pandas().query(arrived).network_s.median()
     assert t_light == pytest.approx(50 * 8 / 10.0, rel=0.05)  # alone: limited by the 10 Gbps flow cap
     assert t_heavy > 1.4 * t_light  # flows beyond 10 share the 100 Gbps: each gets less than its cap
+
+
+def test_max_share_caps_the_servers_a_class_may_hold() -> None:
+    """A per-class utilisation target: batch may use at most 40 % of the servers."""
+    doc = single_queue_config(10, 30.0, 3600.0, 6.0, seed=8)  # offered load 30 servers on 10
+    doc["workloads"][0]["max_share"] = 0.4
+    _, out = run_in_memory(doc)
+    ts = out.timeseries.to_pandas()
+    assert ts.busy_servers.max() <= 4.0 + 1e-9
+    assert ts.busy_servers.iloc[len(ts) // 2 :].min() > 3.9  # and it does use its share

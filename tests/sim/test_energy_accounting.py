@@ -102,3 +102,19 @@ def test_energy_adds_up_on_the_national_baseline() -> None:
     # hourly inputs vary as they should: PUE in [1, 2], tariffs follow time of use
     assert ts.pue.min() >= 1.0 and ts.pue.max() <= 2.0
     assert ts.groupby("cluster", observed=True).tariff_cny_per_kwh.nunique().max() >= 1
+
+
+@pytest.mark.parametrize("queue", ["fcfs", "priority", "ps"])
+def test_busy_time_series_equals_the_service_the_jobs_received(queue: str) -> None:
+    """Two independent records of the same thing: the step log of busy servers and each
+    job's received service (it_kwh), on an overloaded cluster where queues never empty."""
+    doc = _fixed_load(grid=0.5)
+    doc["workloads"][0].update(rate_per_h=400.0, service={"dist": "exponential", "mean_s": 900})
+    doc["horizon_h"] = 3
+    doc["engine"]["queue"] = queue
+    scn, out = run_in_memory(doc)
+    ts = out.timeseries.to_pandas()
+    busy_server_s = float((ts.busy_servers * 60).sum())
+    served_s = out.jobs.to_pandas().it_kwh.sum() * 3.6e6 / (300 - 100)
+    assert busy_server_s == pytest.approx(served_s, rel=1e-9)
+    assert ts.busy_servers.iloc[20:].min() == pytest.approx(40.0)  # saturated: every server busy

@@ -12,7 +12,7 @@ import pytest
 from sim.policies import Policy, make_policy, policy_names, register_policy
 from tests.helpers import run_in_memory, scenario_of, two_site_config
 
-POLICIES = ["nearest", "cheapest", "greenest", "round_robin", "random", "spill_west"]
+POLICIES = ["nearest", "cheapest", "greenest", "round_robin", "random", "spill_west", "lp"]
 
 
 def _three_site(policy: str, **params: Any) -> dict[str, Any]:
