@@ -52,7 +52,7 @@ def bare_simpy(arrival: np.ndarray, service: np.ndarray, servers: int) -> float:
 
 def edwc_engine(arrival: np.ndarray, service: np.ndarray, servers: int) -> float:
     from models.workload import Jobs
-    from sim.config import validate_config
+    from sim.config_io import validate_config
     from sim.engine import Engine
     from sim.records import JobSink
     from sim.scenario import build_scenario
@@ -102,7 +102,7 @@ def engine_vs_bare(n_jobs: int) -> None:
 def national(horizon_h: float, scale_factor: int) -> dict[str, Any]:
     """Run inside a child process; print a JSON line."""
     from models.paths import configs_dir
-    from sim.config import load_config
+    from sim.config_io import load_config
     from sim.run import run
 
     sets = [f"horizon_h={horizon_h}", f"engine.job_scale={2000 * scale_factor}"]

@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.config import read_yaml_mapping, validate_config  # noqa: E402
+from sim.config_io import read_yaml_mapping, validate_config  # noqa: E402
 from sim.run import run  # noqa: E402
 from sim.sweep import run_sweep  # noqa: E402
 from sim.sweep_args import spec_from_cli  # noqa: E402

@@ -23,8 +23,17 @@ from models.plan_inputs import PlanError, PlanInputs, PlanWeights, validate
 from models.plan_result import TERMS, PlanResult, read_result
 from models.plan_solve import SOLVERS, PulpModel, RawSolution, check_solver, solve_highspy
 
-__all__ = ["SOLVERS", "TERMS", "PlanCache", "PlanError", "PlanInputs", "PlanResult", "PlanWeights",
-           "RollingPlanner", "solve_plan"]
+__all__ = [
+    "SOLVERS",
+    "TERMS",
+    "PlanCache",
+    "PlanError",
+    "PlanInputs",
+    "PlanResult",
+    "PlanWeights",
+    "RollingPlanner",
+    "solve_plan",
+]
 
 
 class PlanCache:
@@ -51,8 +60,13 @@ def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: Plan
     return model.solve(solver, time_limit_s)
 
 
-def solve_plan(inp: PlanInputs, w: PlanWeights, solver: str = "highs", time_limit_s: float | None = None,
-               cache: PlanCache | None = None) -> PlanResult:
+def solve_plan(
+    inp: PlanInputs,
+    w: PlanWeights,
+    solver: str = "highs",
+    time_limit_s: float | None = None,
+    cache: PlanCache | None = None,
+) -> PlanResult:
     """Plan one window. Never raises for an infeasible model: see ``status`` and ``diagnosis``.
 
     ``solver``: ``"highs"`` (PuLP + highspy, default), ``"cbc"`` (PuLP + CBC) or
@@ -125,13 +139,19 @@ class RollingPlanner:
             return new
         by = t0_hour - prev.t0_hour
         kept = replace(
-            prev, t0_hour=t0_hour, status=f"kept_previous({new.status})",
-            work_sh=_shift(prev.work_sh, by, 3), routed_sh=_shift(prev.routed_sh, by, 3),
-            active_servers=_shift(prev.active_servers, by, 1), energy_kwh=_shift(prev.energy_kwh, by, 1),
-            grid_kwh=_shift(prev.grid_kwh, by, 1), cost_cny=_shift(prev.cost_cny, by, 1),
-            tco2=_shift(prev.tco2, by, 1), capacity_dual=_shift(prev.capacity_dual, by, 1),
+            prev,
+            t0_hour=t0_hour,
+            status=f"kept_previous({new.status})",
+            work_sh=_shift(prev.work_sh, by, 3),
+            routed_sh=_shift(prev.routed_sh, by, 3),
+            active_servers=_shift(prev.active_servers, by, 1),
+            energy_kwh=_shift(prev.energy_kwh, by, 1),
+            grid_kwh=_shift(prev.grid_kwh, by, 1),
+            cost_cny=_shift(prev.cost_cny, by, 1),
+            tco2=_shift(prev.tco2, by, 1),
+            capacity_dual=_shift(prev.capacity_dual, by, 1),
             diagnosis=f"hour {t0_hour}: new plan {new.status}, kept the plan of hour {prev.t0_hour} "
-                      f"shifted by {by} h: {new.diagnosis}",
+            f"shifted by {by} h: {new.diagnosis}",
         )
         self.message = kept.diagnosis
         self.plan = kept

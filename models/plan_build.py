@@ -134,8 +134,15 @@ class _Coo:
         ri, ci, v = ri[order], ci[order], v[order]
         indptr = np.zeros(self.n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(ri, minlength=self.n_rows), out=indptr[1:])
-        return (np.concatenate(self.cost), np.concatenate(self.col_hi), np.concatenate(self.row_lo),
-                np.concatenate(self.row_hi), indptr, ci, v)
+        return (
+            np.concatenate(self.cost),
+            np.concatenate(self.col_hi),
+            np.concatenate(self.row_lo),
+            np.concatenate(self.row_hi),
+            indptr,
+            ci,
+            v,
+        )
 
 
 def route_mask(inp: PlanInputs) -> NDArray[np.bool_]:
@@ -188,8 +195,9 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
 
     # --- columns ---
     routes = route_mask(inp)
-    x_r, x_k, x_c, x_t = (a.astype(np.int64) for a in np.nonzero(
-        routes[:, :, :, None] & (demand > 0)[:, :, None, :]))
+    x_r, x_k, x_c, x_t = (
+        a.astype(np.int64) for a in np.nonzero(routes[:, :, :, None] & (demand > 0)[:, :, None, :])
+    )
     unit = w.transfer_cny_per_gb * data
     x_cost = unit[x_k] + np.where(lat[x_k], w.latency_cny_per_ms_sh * rtt[x_r, x_c], 0.0)
     x_col = m.cols(len(x_r), x_cost)
@@ -242,7 +250,7 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
         m.add(bal, z_col[g], 1.0)
         m.add(bal, i_col[g][:, -s0:] if s0 < 0 else i_col[g], -1.0)
         if s0 < 0:
-            m.add(bal[:, :1], i_col[g][:, : -s0], -1.0)
+            m.add(bal[:, :1], i_col[g][:, :-s0], -1.0)
         # deadline: b[t] <= sum of I[s] for s in (t - D + 1, t]  (arrivals not yet due); b[T-1] = 0
         if d >= 2 and nt >= 2:
             dl = m.rows((nc, nt - 1), -INF, 0.0)
@@ -307,8 +315,13 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
         cap("max_tco2", -INF, w.max_tco2, g_col, grid_factor / 1000.0)
     if w.min_green_share is not None:  # sum (e - g) >= s sum e, e = alpha a + beta L
         f = 1.0 - w.min_green_share
-        cap("min_green_share", 0.0, INF, np.concatenate([a_col, load_col, g_col]),
-            np.concatenate([f * alpha, f * beta, -np.ones((nc, nt))]))
+        cap(
+            "min_green_share",
+            0.0,
+            INF,
+            np.concatenate([a_col, load_col, g_col]),
+            np.concatenate([f * alpha, f * beta, -np.ones((nc, nt))]),
+        )
     if w.min_west_share is not None:  # sum_west L >= s sum L
         west = np.asarray(inp.cluster_west, dtype=bool)
         coef = np.where(west, 1.0 - w.min_west_share, -w.min_west_share)[:, None] * np.ones((nc, nt))
@@ -323,12 +336,50 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
         if group_deadline[g] == 1:
             col_hi[b_col[g]] = 0.0
     layout = Layout(
-        x_r=x_r, x_k=x_k, x_c=x_c, x_t=x_t, x_col=x_col, xb_r=xb_r, xb_k=xb_k, xb_c=xb_c, xb_j=xb_j,
-        xb_col=xb_col, dem_row=dem_row, bdem_r=bdem_r, bdem_k=bdem_k, bdem_j=bdem_j, bdem_row=bdem_row,
-        u_col=u_col, group_deadline=group_deadline, class_group=class_group, s_min=s_min, z_col=z_col,
-        b_col=b_col, i_col=i_col, load_col=load_col, a_col=a_col, g_col=g_col, up_col=up_col,
-        dn_col=dn_col, load_row=load_row, cap_row=cap_row, grid_row=grid_row, bw_row=bw_row,
-        cap_rows=cap_rows, cap_slack_cols=cap_slack,
+        x_r=x_r,
+        x_k=x_k,
+        x_c=x_c,
+        x_t=x_t,
+        x_col=x_col,
+        xb_r=xb_r,
+        xb_k=xb_k,
+        xb_c=xb_c,
+        xb_j=xb_j,
+        xb_col=xb_col,
+        dem_row=dem_row,
+        bdem_r=bdem_r,
+        bdem_k=bdem_k,
+        bdem_j=bdem_j,
+        bdem_row=bdem_row,
+        u_col=u_col,
+        group_deadline=group_deadline,
+        class_group=class_group,
+        s_min=s_min,
+        z_col=z_col,
+        b_col=b_col,
+        i_col=i_col,
+        load_col=load_col,
+        a_col=a_col,
+        g_col=g_col,
+        up_col=up_col,
+        dn_col=dn_col,
+        load_row=load_row,
+        cap_row=cap_row,
+        grid_row=grid_row,
+        bw_row=bw_row,
+        cap_rows=cap_rows,
+        cap_slack_cols=cap_slack,
     )
-    return SparseLP(cost=cost, col_lo=np.zeros(len(cost)), col_hi=col_hi, row_lo=row_lo, row_hi=row_hi,
-                    indptr=indptr, indices=indices, data=vals, layout=layout, alpha=alpha, beta=beta)
+    return SparseLP(
+        cost=cost,
+        col_lo=np.zeros(len(cost)),
+        col_hi=col_hi,
+        row_lo=row_lo,
+        row_hi=row_hi,
+        indptr=indptr,
+        indices=indices,
+        data=vals,
+        layout=layout,
+        alpha=alpha,
+        beta=beta,
+    )

@@ -16,11 +16,13 @@ TOL = 1e-6
 
 def _has_caps(w: PlanWeights) -> bool:
     return any(x is not None for x in (w.max_tco2, w.min_green_share, w.min_west_share)) or bool(
-        w.hub_quota_sh)
+        w.hub_quota_sh
+    )
 
 
-def describe_unserved(inp: PlanInputs, unserved: np.ndarray, top: int = 5,
-                      binding: tuple[str, ...] = ()) -> list[str]:
+def describe_unserved(
+    inp: PlanInputs, unserved: np.ndarray, top: int = 5, binding: tuple[str, ...] = ()
+) -> list[str]:
     """One phrase per (region, class) with unserved work, largest first, with its likely cause."""
     routes = route_mask(inp)
     r_idx, k_idx = np.nonzero(unserved > TOL)
@@ -46,7 +48,8 @@ def _cap_violations(lp: SparseLP, sol: RawSolution) -> list[str]:
         s = float(sol.col_value[col])
         if s > TOL:
             unit = {"max_tco2": "tCO2", "min_green_share": "kWh of green energy"}.get(
-                name, "sh" if name.startswith("hub") else "sh of share-weighted load")
+                name, "sh" if name.startswith("hub") else "sh of share-weighted load"
+            )
             out.append(f"{name} cannot be met: it must be relaxed by {s:.4g} {unit}")
     return out
 
@@ -58,12 +61,13 @@ def _unserved_from(inp: PlanInputs, lp: SparseLP, sol: RawSolution) -> np.ndarra
     if len(L.u_col) and np.all(L.u_col >= 0):
         rr, kk, _ = np.nonzero(L.dem_row >= 0)
         np.add.at(un, (rr, kk), sol.col_value[L.u_col[: len(rr)]])
-        np.add.at(un, (L.bdem_r, L.bdem_k), sol.col_value[L.u_col[len(rr):]])
+        np.add.at(un, (L.bdem_r, L.bdem_k), sol.col_value[L.u_col[len(rr) :]])
     return un
 
 
-def diagnose_failure(inp: PlanInputs, w: PlanWeights, status: str,
-                     solve: Callable[[SparseLP], RawSolution]) -> str:
+def diagnose_failure(
+    inp: PlanInputs, w: PlanWeights, status: str, solve: Callable[[SparseLP], RawSolution]
+) -> str:
     """Re-solve elastically: first with slack on every hard cap, then also on demand."""
     head = f"plan is {status}"
     if status not in ("infeasible", "infeasible_or_unbounded", "unbounded", "undefined"):
@@ -80,7 +84,8 @@ def diagnose_failure(inp: PlanInputs, w: PlanWeights, status: str,
     if not sol.has_solution:
         return f"{head}: the elastic re-solve also failed ({sol.status}); check the input arrays"
     msgs = _cap_violations(lp, sol) + [
-        f"demand cannot be met: {m}" for m in describe_unserved(inp, _unserved_from(inp, lp, sol))]
+        f"demand cannot be met: {m}" for m in describe_unserved(inp, _unserved_from(inp, lp, sol))
+    ]
     return f"{head}: " + "; ".join(msgs or ["no slack needed in the elastic model (numerical trouble?)"])
 
 

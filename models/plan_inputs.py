@@ -102,8 +102,16 @@ def validate(inp: PlanInputs, w: PlanWeights) -> None:
     _shape("cluster_west", np.asarray(inp.cluster_west), (c,))
     if len(inp.cluster_hub) != c:
         raise PlanError(f"PlanInputs.cluster_hub has {len(inp.cluster_hub)} entries, expected {c}")
-    finite = ("demand_sh", "data_gb_per_sh", "rtt_ms", "capacity_servers", "pue", "tariff_cny_per_kwh",
-              "grid_kgco2_per_kwh", "green_kw")
+    finite = (
+        "demand_sh",
+        "data_gb_per_sh",
+        "rtt_ms",
+        "capacity_servers",
+        "pue",
+        "tariff_cny_per_kwh",
+        "grid_kgco2_per_kwh",
+        "green_kw",
+    )
     for name in finite:
         a = np.asarray(getattr(inp, name), dtype=float)
         if not np.all(np.isfinite(a)) or np.any(a < 0):
@@ -123,8 +131,12 @@ def validate(inp: PlanInputs, w: PlanWeights) -> None:
             raise PlanError(f"PlanInputs.backlog_sh must be (R, K, D) = ({r}, {k}, D), got {b.shape}")
         if not np.all(np.isfinite(b)) or np.any(b < 0):
             raise PlanError("PlanInputs.backlog_sh must be finite and >= 0")
-    for name in ("carbon_price_cny_per_t", "latency_cny_per_ms_sh", "transfer_cny_per_gb",
-                 "switching_cny_per_server"):
+    for name in (
+        "carbon_price_cny_per_t",
+        "latency_cny_per_ms_sh",
+        "transfer_cny_per_gb",
+        "switching_cny_per_server",
+    ):
         v = getattr(w, name)
         if not math.isfinite(v) or v < 0:
             raise PlanError(f"PlanWeights.{name} must be finite and >= 0, got {v}")

@@ -70,16 +70,18 @@ class PlanResult:
         r, k, c, t = np.nonzero(w > 1e-9)
         load = w.sum(axis=(0, 1))  # (C, T)
         share = w[r, k, c, t] / np.maximum(load[c, t], 1e-12)
-        return pd.DataFrame({
-            "region": np.asarray(self.region_ids, dtype=object)[r],
-            "class": np.asarray(self.class_names, dtype=object)[k],
-            "cluster": np.asarray(self.cluster_ids, dtype=object)[c],
-            "hour": (t + self.t0_hour).astype(np.int64),
-            "work_sh": w[r, k, c, t],
-            "energy_kwh": self.energy_kwh[c, t] * share,
-            "cost_cny": self.cost_cny[c, t] * share,
-            "tco2": self.tco2[c, t] * share,
-        })
+        return pd.DataFrame(
+            {
+                "region": np.asarray(self.region_ids, dtype=object)[r],
+                "class": np.asarray(self.class_names, dtype=object)[k],
+                "cluster": np.asarray(self.cluster_ids, dtype=object)[c],
+                "hour": (t + self.t0_hour).astype(np.int64),
+                "work_sh": w[r, k, c, t],
+                "energy_kwh": self.energy_kwh[c, t] * share,
+                "cost_cny": self.cost_cny[c, t] * share,
+                "tco2": self.tco2[c, t] * share,
+            }
+        )
 
 
 def _fifo(arr_sh: FloatArray, z: FloatArray) -> FloatArray:
@@ -95,8 +97,15 @@ def _fifo(arr_sh: FloatArray, z: FloatArray) -> FloatArray:
     return np.asarray(np.maximum(hi - lo, 0.0))
 
 
-def read_result(inp: PlanInputs, w: PlanWeights, lp: SparseLP, sol: RawSolution, solver: str,
-                build_s: float, diagnosis: str | None = None) -> PlanResult:
+def read_result(
+    inp: PlanInputs,
+    w: PlanWeights,
+    lp: SparseLP,
+    sol: RawSolution,
+    solver: str,
+    build_s: float,
+    diagnosis: str | None = None,
+) -> PlanResult:
     nr, nk, nc, nt = inp.shape
     L = lp.layout
     v = np.maximum(sol.col_value, 0.0) if sol.has_solution else np.zeros(lp.n_cols)
@@ -114,7 +123,7 @@ def read_result(inp: PlanInputs, w: PlanWeights, lp: SparseLP, sol: RawSolution,
         ks = np.nonzero(L.class_group == g)[0]
         for c in range(nc):
             slots = np.zeros((nr, len(ks), nt - s0))  # (r, k, s - s0)
-            slots[:, :, -s0 if s0 < 0 else 0:] = routed[:, ks, c, :]
+            slots[:, :, -s0 if s0 < 0 else 0 :] = routed[:, ks, c, :]
             sel = (L.class_group[L.xb_k] == g) & (L.xb_c == c)
             if sel.any():
                 kk = np.searchsorted(ks, L.xb_k[sel])
@@ -148,21 +157,40 @@ def read_result(inp: PlanInputs, w: PlanWeights, lp: SparseLP, sol: RawSolution,
         "energy_cny": float(cost.sum()),
         "carbon_cny": float(w.carbon_price_cny_per_t * tco2.sum()),
         "latency_cny": float(w.latency_cny_per_ms_sh * (rtt[L.x_r, L.x_c] * xv * lat[L.x_k]).sum()),
-        "transfer_cny": float(w.transfer_cny_per_gb * ((data[L.x_k] * xv).sum()
-                                                       + (data[L.xb_k] * v[L.xb_col]).sum())),
+        "transfer_cny": float(
+            w.transfer_cny_per_gb * ((data[L.x_k] * xv).sum() + (data[L.xb_k] * v[L.xb_col]).sum())
+        ),
         "switching_cny": float(w.switching_cny_per_server * (v[L.up_col].sum() + v[L.dn_col].sum())),
         "unserved_cny": float(w.unserved_cny_per_sh * unserved.sum()) if unserved.any() else 0.0,
     }
     cap_duals = {name: float(abs(y[row])) for name, row in L.cap_rows.items()}
     return PlanResult(
-        status=sol.status, has_solution=sol.has_solution,
-        objective=float(lp.cost @ v) if sol.has_solution else float("nan"), terms=terms,
-        region_ids=inp.region_ids, class_names=inp.class_names, cluster_ids=inp.cluster_ids,
-        work_sh=work, routed_sh=routed, unserved_sh=unserved, active_servers=a, energy_kwh=energy,
-        grid_kwh=grid, cost_cny=cost, tco2=tco2, capacity_dual=np.maximum(-y[L.cap_row], 0.0),
-        slo_dual=_slo_dual(inp, w, lp, y), carbon_cap_dual=cap_duals.get("max_tco2"),
-        cap_duals=cap_duals, n_variables=lp.n_cols, n_constraints=lp.n_rows, build_s=build_s,
-        solve_s=sol.solve_s, solver=solver, diagnosis=diagnosis, backlog_routed_sh=broute,
+        status=sol.status,
+        has_solution=sol.has_solution,
+        objective=float(lp.cost @ v) if sol.has_solution else float("nan"),
+        terms=terms,
+        region_ids=inp.region_ids,
+        class_names=inp.class_names,
+        cluster_ids=inp.cluster_ids,
+        work_sh=work,
+        routed_sh=routed,
+        unserved_sh=unserved,
+        active_servers=a,
+        energy_kwh=energy,
+        grid_kwh=grid,
+        cost_cny=cost,
+        tco2=tco2,
+        capacity_dual=np.maximum(-y[L.cap_row], 0.0),
+        slo_dual=_slo_dual(inp, w, lp, y),
+        carbon_cap_dual=cap_duals.get("max_tco2"),
+        cap_duals=cap_duals,
+        n_variables=lp.n_cols,
+        n_constraints=lp.n_rows,
+        build_s=build_s,
+        solve_s=sol.solve_s,
+        solver=solver,
+        diagnosis=diagnosis,
+        backlog_routed_sh=broute,
     )
 
 

@@ -105,8 +105,9 @@ class PulpModel:
         self.prob = pulp.LpProblem("edwc_plan", pulp.LpMinimize)
         model = self.prob._model
         n = lp.n_cols
-        self.vars = model.add_variables_batch([f"v{j}" for j in range(n)], 0.0, float("inf"),
-                                              rc.Category.Continuous)
+        self.vars = model.add_variables_batch(
+            [f"v{j}" for j in range(n)], 0.0, float("inf"), rc.Category.Continuous
+        )
         self.ids = np.fromiter((v.id() for v in self.vars), dtype=np.uint64, count=n)
         for j in np.nonzero(np.isfinite(lp.col_hi))[0]:
             self.vars[j].set_ub(float(lp.col_hi[j]))
@@ -140,10 +141,14 @@ class PulpModel:
 
     def same_structure(self, lp: SparseLP) -> bool:
         old = self.lp
-        return (lp.n_cols == old.n_cols and lp.n_rows == old.n_rows
-                and np.array_equal(lp.indptr, old.indptr) and np.array_equal(lp.indices, old.indices)
-                and np.array_equal(lp.row_lo == lp.row_hi, old.row_lo == old.row_hi)
-                and np.array_equal(np.isfinite(lp.row_hi), np.isfinite(old.row_hi)))
+        return (
+            lp.n_cols == old.n_cols
+            and lp.n_rows == old.n_rows
+            and np.array_equal(lp.indptr, old.indptr)
+            and np.array_equal(lp.indices, old.indices)
+            and np.array_equal(lp.row_lo == lp.row_hi, old.row_lo == old.row_hi)
+            and np.array_equal(np.isfinite(lp.row_hi), np.isfinite(old.row_hi))
+        )
 
     def update(self, lp: SparseLP) -> None:
         """Rewrite what changed since the last window (same structure assumed)."""
@@ -178,9 +183,15 @@ class PulpModel:
 
 def _status_from_pulp(s: str) -> str:
     s = s.lower().replace(" ", "_")
-    table = {"optimal": "optimal", "infeasible": "infeasible", "unbounded": "unbounded",
-             "time_limit": "time_limit", "timelimit": "time_limit", "not_solved": "not_solved",
-             "undefined": "undefined"}
+    table = {
+        "optimal": "optimal",
+        "infeasible": "infeasible",
+        "unbounded": "unbounded",
+        "time_limit": "time_limit",
+        "timelimit": "time_limit",
+        "not_solved": "not_solved",
+        "undefined": "undefined",
+    }
     return table.get(s, s)
 
 
@@ -220,9 +231,14 @@ def solve_highspy(lp: SparseLP, time_limit_s: float | None) -> RawSolution:
     h.run()
     st = h.getModelStatus()
     ms = highspy.HighsModelStatus
-    status = {ms.kOptimal: "optimal", ms.kInfeasible: "infeasible", ms.kUnbounded: "unbounded",
-              ms.kUnboundedOrInfeasible: "infeasible_or_unbounded", ms.kTimeLimit: "time_limit",
-              ms.kModelEmpty: "optimal"}.get(st, "error")
+    status = {
+        ms.kOptimal: "optimal",
+        ms.kInfeasible: "infeasible",
+        ms.kUnbounded: "unbounded",
+        ms.kUnboundedOrInfeasible: "infeasible_or_unbounded",
+        ms.kTimeLimit: "time_limit",
+        ms.kModelEmpty: "optimal",
+    }.get(st, "error")
     sol = h.getSolution()
     ok = status == "optimal" or (status == "time_limit" and bool(sol.value_valid))
     n, m = lp.n_cols, lp.n_rows

@@ -77,7 +77,7 @@ def run(
     policy) and report.html with its PNG figures (unless --no-report).
     Same config + seed = byte-identical tables.
     """
-    from sim.config import load_config
+    from sim.config_io import load_config
     from sim.console import print_summary, progress_bar
     from sim.run import run as do_run
 
@@ -100,7 +100,7 @@ def run(
 @_guard
 def validate(config: Path, sets: tuple[str, ...]) -> None:
     """Check CONFIG (schema, ids, policy) without running it."""
-    from sim.config import load_config
+    from sim.config_io import load_config
     from sim.policies import make_policy
     from sim.scenario import build_scenario
 
@@ -121,7 +121,7 @@ def validate(config: Path, sets: tuple[str, ...]) -> None:
 @_guard
 def info(config: Path | None, sets: tuple[str, ...]) -> None:
     """Show the hubs, clusters, regions and RTT matrix (of CONFIG, or the national reference)."""
-    from sim.config import load_config
+    from sim.config_io import load_config
     from sim.console import print_info
     from sim.scenario import build_scenario
 
@@ -148,7 +148,7 @@ def trace(config: Path | None, out: Path, sets: tuple[str, ...]) -> None:
     """
     from models.trace import write_trace
     from models.workload import concat_jobs
-    from sim.config import load_config
+    from sim.config_io import load_config
     from sim.scenario import build_scenario, scenario_jobs, streams
 
     path = _config_path(config)

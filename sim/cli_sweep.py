@@ -117,7 +117,7 @@ def sweep(
     SWEEP_DIR/summary.parquet (one row per run). Re-running the same command
     skips complete runs. Exit code 1 if any run failed, 2 for bad input.
     """
-    from sim.config import read_yaml_mapping
+    from sim.config_io import read_yaml_mapping
     from sim.sweep import run_sweep
     from sim.sweep_args import spec_from_cli
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from sim.config import Config, resolved_yaml
+from sim.config import Config
+from sim.config_io import resolved_yaml
 from sim.engine import Engine
 from sim.metrics import summary_dict, timeseries_table
 from sim.records import JobSink

@@ -66,7 +66,7 @@ def spec_from_cli(
     PATH is a spec (axes on the command line are added to its own, and must be
     of its mode) or a base config (the mode is that of the axis options).
     """
-    from sim.config import parse_set
+    from sim.config_io import parse_set
 
     kinds = [opt for opt, items in axes.items() if items]
     if len(kinds) > 1:

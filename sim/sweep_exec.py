@@ -70,7 +70,7 @@ def _one_line(exc: BaseException) -> str:
 def run_one(job: Job) -> Row:
     """Run ``job`` into its folder (in a worker); return {run_id, status, error, wall_s}."""
     from sim import run as run_module
-    from sim.config import resolved_yaml, validate_config
+    from sim.config_io import resolved_yaml, validate_config
     from sim.runfolder import write_text
 
     runs = Path(job.runs_dir)

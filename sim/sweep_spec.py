@@ -287,7 +287,7 @@ def run_id_of(resolved: str) -> str:
 
 def base_document(spec: SweepSpec) -> dict[str, Any]:
     """The base config with the spec's ``set`` (and the command line's ``--set``) applied."""
-    from sim.config import apply_set, read_yaml_mapping
+    from sim.config_io import apply_set, read_yaml_mapping
 
     doc = read_yaml_mapping(spec.base)
     for key, value in spec.sets.items():
@@ -304,7 +304,7 @@ def plan_runs(spec: SweepSpec, check: bool = True) -> list[RunTask]:
 
     An invalid combination raises InputError naming the axis values.
     """
-    from sim.config import apply_set, resolved_yaml, validate_config
+    from sim.config_io import apply_set, resolved_yaml, validate_config
 
     base = base_document(spec)
     tasks: list[RunTask] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sim.config import validate_config
+from sim.config_io import validate_config
 from sim.run import Outputs, simulate
 from sim.scenario import Scenario, build_scenario
 

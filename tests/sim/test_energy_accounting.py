@@ -112,7 +112,7 @@ def test_busy_time_series_equals_the_service_the_jobs_received(queue: str) -> No
     doc["workloads"][0].update(rate_per_h=400.0, service={"dist": "exponential", "mean_s": 900})
     doc["horizon_h"] = 3
     doc["engine"]["queue"] = queue
-    scn, out = run_in_memory(doc)
+    _, out = run_in_memory(doc)
     ts = out.timeseries.to_pandas()
     busy_server_s = float((ts.busy_servers * 60).sum())
     served_s = out.jobs.to_pandas().it_kwh.sum() * 3.6e6 / (300 - 100)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sim.config import validate_config
+from sim.config_io import validate_config
 from sim.run import run
 from tests.helpers import run_in_memory, two_site_config
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from matplotlib.image import imread
 
 from sim.cli import cli
-from sim.config import load_config
+from sim.config_io import load_config
 from sim.report import write_report, write_run_report
 from sim.report_sweep import pareto_mask
 from sim.run import run as do_run
