@@ -20,6 +20,7 @@ import numpy as np
 from models.plan_build import SparseLP, build_lp
 from models.plan_diagnose import diagnose_failure, diagnose_unserved
 from models.plan_inputs import PlanError, PlanInputs, PlanWeights, validate
+from models.plan_pool import can_pool_batch, pool_batch, unpool_result
 from models.plan_result import TERMS, PlanResult, read_result
 from models.plan_solve import SOLVERS, PulpModel, RawSolution, check_solver, solve_highspy
 
@@ -66,15 +67,29 @@ def solve_plan(
     solver: str = "highs",
     time_limit_s: float | None = None,
     cache: PlanCache | None = None,
+    pool: bool = True,
 ) -> PlanResult:
     """Plan one window. Never raises for an infeasible model: see ``status`` and ``diagnosis``.
 
     ``solver``: ``"highs"`` (PuLP + highspy, default), ``"cbc"`` (PuLP + CBC) or
     ``"highspy"`` (the same LP passed straight to highspy, no PuLP). Raises
     :class:`PlanError` for malformed inputs or a solver that is not installed.
+    With ``pool`` (default), batch demand is planned as one pooled region when
+    no path bandwidth can bind (:mod:`models.plan_pool`): the same optimum from
+    a model about a region-count smaller in its batch part.
     """
     validate(inp, w)
     check_solver(solver)
+    if pool and can_pool_batch(inp):
+        pooled = solve_plan(pool_batch(inp), w, solver, time_limit_s, cache, pool=False)
+        if pooled.has_solution:
+            res = unpool_result(pooled, inp)
+            diag = diagnose_unserved(inp, res.unserved_sh, res.cap_duals)
+            if pooled.status != "optimal":
+                stop = f"solver stopped early ({pooled.status}); plan is the best found"
+                diag = f"{stop}; {diag}" if diag else stop
+            return replace(res, diagnosis=diag)
+        # no plan: solve the full model, whose diagnosis names the real regions
     t0 = time.perf_counter()
     lp = build_lp(inp, w)
     build_np = time.perf_counter() - t0
