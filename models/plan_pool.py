@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.plan_inputs import FloatArray, PlanInputs
-from models.plan_result import PlanResult
+from models.plan_result import PlanResult, fifo_split
 
 POOLED_REGION = "__batch_pool__"
 
@@ -105,14 +105,27 @@ def unpool_result(res: PlanResult, inp: PlanInputs) -> PlanResult:
         backlog_routed[mask] = 0.0
         backlog_routed[:, batch] += res.backlog_routed_sh[r, batch][None] * b_share[:, batch][:, :, None]
 
-    # executed work: each pooled region's share of what the pool sent to each cluster
-    received = np.where(mask[:, :, None], routed.sum(axis=3), 0.0)  # (R, K, C)
-    if has_backlog:
-        received = received + np.where(mask[:, :, None], backlog_routed, 0.0)
-    c_share = _shares(received, axis=0)
+    # executed work, first in first out: the pool's executions at each cluster are matched
+    # to its arrivals (backlog first, then hour by hour), and each arrival slot's part is
+    # shared among the regions in proportion to what they sent in that slot
     work = np.array(res.work_sh[:r])
     work[mask] = 0.0
-    work[:, batch] += res.work_sh[r, batch][None] * c_share[:, batch][:, :, :, None]
+    n_t = d.shape[2]
+    for k in np.flatnonzero(batch):
+        for c in range(res.work_sh.shape[2]):
+            z = res.work_sh[r, k, c]
+            if z.sum() <= 0.0:
+                continue
+            slots = [res.routed_sh[r, k, c]]  # (T,) pooled arrivals by hour
+            parts = [routed[:, k, c, :]]  # (R, T) each region's part of them
+            if has_backlog:
+                slots.insert(0, np.array([res.backlog_routed_sh[r, k, c]]))
+                parts.insert(0, backlog_routed[:, k, c][:, None])
+            arr = np.concatenate(slots)
+            part = np.where(mask[:, k][:, None], np.concatenate(parts, axis=1), 0.0)
+            m = fifo_split(arr, z)  # (S, T): part of slot s executed in hour t
+            frac = np.divide(part, arr[None, :], out=np.zeros_like(part), where=arr[None, :] > 0)
+            work[:, k, c, :] += frac @ m[:, :n_t]
 
     # unserved: what each pooled region's demand (each hour's, and its backlog) did not place
     left = d.sum(axis=2) - np.where(mask, routed.sum(axis=(2, 3)), 0.0)

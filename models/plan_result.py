@@ -84,7 +84,7 @@ class PlanResult:
         )
 
 
-def _fifo(arr_sh: FloatArray, z: FloatArray) -> FloatArray:
+def fifo_split(arr_sh: FloatArray, z: FloatArray) -> FloatArray:
     """Split executed work ``z[t]`` over arrival slots in first-in-first-out order.
 
     ``arr_sh[s]`` arrives in slot s (slots sorted by due time); returns M[s, t],
@@ -132,7 +132,7 @@ def read_result(
             z = v[L.z_col[g, c]]
             if tot.sum() <= 0:
                 continue
-            m = _fifo(tot, z)  # (S, T)
+            m = fifo_split(tot, z)  # (S, T)
             frac = slots / np.maximum(tot, 1e-300)  # (R, Kg, S)
             work[:, ks, c, :] += np.einsum("rks,st->rkt", frac, m)
 

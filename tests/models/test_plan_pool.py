@@ -53,6 +53,14 @@ def test_pooled_plan_has_the_full_optimum_and_keeps_every_regions_totals(inp: Pl
         routed = routed + pooled.backlog_routed_sh.sum(axis=2)
     np.testing.assert_allclose(routed + pooled.unserved_sh, demand, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(pooled.work_sh.sum(axis=3), full_or_routed(pooled), rtol=1e-6, atol=1e-6)
+    # no region's batch work runs before it arrives (first in, first out within the pool)
+    batch = ~inp.is_latency
+    backlog = pooled.backlog_routed_sh
+    if not backlog.size:
+        backlog = np.zeros(pooled.work_sh.shape[:3])
+    ran = np.cumsum(pooled.work_sh[:, batch], axis=3)
+    came = np.cumsum(pooled.routed_sh[:, batch], axis=3) + backlog[:, batch][..., None]
+    assert (ran <= came + 1e-6).all()
     # latency work is never pooled: it keeps its region and its SLO
     assert (pooled.routed_sh[:, 0][inp.rtt_ms > inp.slo_ms[0]] == 0).all()
 
