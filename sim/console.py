@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -83,6 +84,16 @@ def print_summary(s: dict[str, Any], out_dir: Path, console: Console | None = No
         f"served compute east {_f(ew['east']['share_of_served_compute'], '{:.1%}')} / "
         f"west {_f(ew['west']['share_of_served_compute'], '{:.1%}')}"
     )
+    plan = s.get("plan")
+    if plan:
+        statuses = ", ".join(f"{k}: {v}" for k, v in plan["statuses"].items())
+        con.print(
+            f"plan: {plan['solves']} solve(s) ({statuses}), {plan['solve_s']:.1f} s solving, "
+            f"{plan['n_variables_max']:,} variables; planned {plan['planned_total']['energy_kwh'] / 1e3:,.1f} MWh "
+            f"and {plan['planned_total']['cost_cny'] / 1e3:,.1f} kCNY; {plan['fallback_jobs']:,} jobs off-plan"
+        )
+        for msg in plan["messages"][-2:]:
+            con.print("  " + textwrap.shorten(msg, 240, placeholder=" …"), style="dim", highlight=False, markup=False)
     con.print(f"run folder: {out_dir}")
 
 
