@@ -87,13 +87,15 @@ def print_summary(s: dict[str, Any], out_dir: Path, console: Console | None = No
     plan = s.get("plan")
     if plan:
         statuses = ", ".join(f"{k}: {v}" for k, v in plan["statuses"].items())
+        planned = plan["planned_total"]
         con.print(
             f"plan: {plan['solves']} solve(s) ({statuses}), {plan['solve_s']:.1f} s solving, "
-            f"{plan['n_variables_max']:,} variables; planned {plan['planned_total']['energy_kwh'] / 1e3:,.1f} MWh "
-            f"and {plan['planned_total']['cost_cny'] / 1e3:,.1f} kCNY; {plan['fallback_jobs']:,} jobs off-plan"
+            f"{plan['n_variables_max']:,} variables; planned {planned['energy_kwh'] / 1e3:,.1f} MWh "
+            f"and {planned['cost_cny'] / 1e3:,.1f} kCNY; {plan['fallback_jobs']:,} jobs off-plan"
         )
         for msg in plan["messages"][-2:]:
-            con.print("  " + textwrap.shorten(msg, 240, placeholder=" …"), style="dim", highlight=False, markup=False)
+            text = "  " + textwrap.shorten(msg, 240, placeholder=" …")
+            con.print(text, style="dim", highlight=False, markup=False)
     con.print(f"run folder: {out_dir}")
 
 
