@@ -69,6 +69,11 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, int], None]]:
 @click.option("--samples", type=click.IntRange(min=1), help="Random sweeps: number of draws.")
 @click.option("--replications", type=click.IntRange(min=1), help="Runs per point, each with its own seed.")
 @click.option(
+    "--common-seeds",
+    is_flag=True,
+    help="Common random numbers: replication r of every point uses the same seed (spec key seeds: common).",
+)
+@click.option(
     "--workers", type=click.IntRange(min=1), help="Local worker processes (default: the number of cores)."
 )
 @click.option(
@@ -99,6 +104,7 @@ def sweep(
     randoms: tuple[str, ...],
     samples: int | None,
     replications: int | None,
+    common_seeds: bool,
     workers: int | None,
     scheduler: str | None,
     out_dir: Path | None,
@@ -130,6 +136,7 @@ def sweep(
         samples=samples,
         replications=replications,
         seed=seed,
+        common_seeds=common_seeds,
     )
     if scheduler is not None and scheduler != "local" and "://" not in scheduler:
         from models.errors import InputError

@@ -60,6 +60,7 @@ def spec_from_cli(
     samples: int | None = None,
     replications: int | None = None,
     seed: int | None = None,
+    common_seeds: bool = False,
 ) -> SweepSpec:
     """The sweep of ``edwc sweep PATH ...``; ``axes`` maps --grid/--zip/--random to their items.
 
@@ -99,6 +100,7 @@ def spec_from_cli(
         samples=samples if samples is not None else spec.samples,
         replications=replications if replications is not None else spec.replications,
         seed=seed if seed is not None else spec.seed,
+        seeds="common" if common_seeds else spec.seeds,
     )
     if out.mode != "random" and samples is not None:
         raise InputError("--samples", "", "is for random sweeps (--random)")

@@ -38,7 +38,7 @@ from models.errors import InputError
 
 Mode = Literal["grid", "zip", "random"]
 MODES: tuple[Mode, ...] = ("grid", "zip", "random")
-SPEC_KEYS = ("name", "base", "set", "axes", "mode", "samples", "replications", "seed", "runs")
+SPEC_KEYS = ("name", "base", "set", "axes", "mode", "samples", "replications", "seed", "seeds", "runs")
 DIST_PARAMS: dict[str, tuple[str, ...]] = {
     "uniform": ("low", "high"),
     "loguniform": ("low", "high"),
@@ -72,6 +72,9 @@ class SweepSpec:
     samples: int | None = None
     replications: int = 1
     seed: int = 0
+    # "independent": every point draws its own seeds; "common": replication r of every point
+    # shares one seed (common random numbers: points differ only by their parameters)
+    seeds: Literal["independent", "common"] = "independent"
 
 
 @dataclass(frozen=True)
@@ -212,9 +215,18 @@ def parse_spec(doc: dict[str, Any], path: Path) -> SweepSpec:
         samples=None if doc.get("samples") is None else _int(src, "samples", doc["samples"], 1),
         replications=_int(src, "replications", doc.get("replications", 1), 1),
         seed=_int(src, "seed", doc.get("seed", 0), 0),
+        seeds=_seeds_mode(src, doc.get("seeds", "independent")),
     )
     check_spec(spec)
     return spec
+
+
+def _seeds_mode(src: str, value: Any) -> Literal["independent", "common"]:
+    if value == "independent":
+        return "independent"
+    if value == "common":
+        return "common"
+    raise InputError(src, "seeds", f"expected independent or common (got {value!r})")
 
 
 def check_spec(spec: SweepSpec) -> None:
@@ -312,7 +324,8 @@ def plan_runs(spec: SweepSpec, check: bool = True) -> list[RunTask]:
     for index, values in enumerate(points(spec)):
         for rep in range(spec.replications):
             doc = copy.deepcopy(base)
-            seed = int(values["seed"]) if "seed" in values else run_seed(spec.seed, index, rep)
+            seed_index = 0 if spec.seeds == "common" else index
+            seed = int(values["seed"]) if "seed" in values else run_seed(spec.seed, seed_index, rep)
             probe = RunTask("", index, rep, seed, values, doc)
             where = f"{spec.source} [{probe.label()}]"
             for key, value in values.items():
@@ -364,6 +377,7 @@ def resolved_spec(spec: SweepSpec, tasks: list[RunTask]) -> dict[str, Any]:
         "samples": spec.samples,
         "replications": spec.replications,
         "seed": spec.seed,
+        "seeds": spec.seeds,
         "runs": [
             {"run_id": t.run_id, "index": t.index, "replication": t.replication, "seed": t.seed,
              "values": copy.deepcopy(t.values)}

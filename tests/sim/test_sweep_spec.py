@@ -170,3 +170,17 @@ def test_zip_requires_equal_lengths(columns: list[list[int]]) -> None:
     else:
         with pytest.raises(InputError, match="equal lengths"):
             parse_spec(doc, Path("spec.yaml"))
+
+
+def test_common_seeds_give_every_point_the_same_replication_seeds(tmp_path: Path) -> None:
+    from sim.sweep_spec import parse_spec, plan_runs
+
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(two_site_config()))
+    doc = {"base": "base.yaml", "axes": {"energy.carbon_price_cny_per_t": [0, 50, 100]}, "replications": 2}
+    indep = plan_runs(parse_spec(doc, tmp_path / "s.yaml"), check=False)
+    common = plan_runs(parse_spec({**doc, "seeds": "common"}, tmp_path / "s.yaml"), check=False)
+    assert len({t.seed for t in indep}) == 6  # every run its own seed
+    assert {t.replication: t.seed for t in common} == {t.replication: t.seed for t in common if t.index == 0}
+    assert len({t.seed for t in common}) == 2
+    assert len({t.run_id for t in common}) == 6  # still six distinct runs
