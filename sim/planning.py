@@ -203,6 +203,22 @@ class Planner:
             }
         )
 
+    def window_duals(self) -> pd.DataFrame:
+        """``plan_duals.parquet``: per solve, the SLO dual of each latency class and the carbon-cap dual."""
+        rows: list[dict[str, Any]] = []
+        for ex in self.executed:
+            p = ex.plan
+            if not p.has_solution:
+                continue
+            for cls, v in p.slo_dual.items():
+                rows.append({"t0_hour": ex.t0_hour, "kind": "slo", "class": cls, "value": float(v),
+                             "unit": "CNY per server-hour of the class"})  # fmt: skip
+            if p.carbon_cap_dual is not None:
+                rows.append({"t0_hour": ex.t0_hour, "kind": "carbon_cap", "class": None,
+                             "value": float(p.carbon_cap_dual), "unit": "CNY per tCO2 of cap"})  # fmt: skip
+        cols = ["t0_hour", "kind", "class", "value", "unit"]
+        return pd.DataFrame(rows, columns=cols).astype({"t0_hour": "int64", "value": "float64"})
+
     def summary(self) -> dict[str, Any]:
         plans = [ex.plan for ex in self.executed]
         statuses: dict[str, int] = {}

@@ -83,13 +83,17 @@ def run(
         write_parquet(out / "timeseries.parquet", result.timeseries)
         planner = getattr(result.engine.policy, "planner", None)
         if planner is None:  # no stale plan from an earlier run in the same folder
-            for name in ("plan.parquet", "shadow_prices.parquet"):
+            for name in ("plan.parquet", "shadow_prices.parquet", "plan_duals.parquet"):
                 (out / name).unlink(missing_ok=True)
         else:
             write_parquet(out / "plan.parquet", pa.Table.from_pandas(planner.frame(), preserve_index=False))
             write_parquet(
                 out / "shadow_prices.parquet",
                 pa.Table.from_pandas(planner.shadow_prices(), preserve_index=False),
+            )
+            write_parquet(
+                out / "plan_duals.parquet",
+                pa.Table.from_pandas(planner.window_duals(), preserve_index=False),
             )
     finally:
         tmp_jobs.unlink(missing_ok=True)

@@ -62,6 +62,11 @@ def test_lp_writes_plan_shadow_prices_and_planned_vs_realised(runs: tuple[Path, 
     # latency work only on clusters within its SLO
     shadow = pd.read_parquet(tmp / "lp" / "shadow_prices.parquet")
     assert (shadow.capacity_cny_per_server_h >= -1e-9).all()
+    duals = pd.read_parquet(tmp / "lp" / "plan_duals.parquet")
+    latency = {k for k, c in lp["classes"].items() if c["kind"] == "latency"}
+    assert set(duals.query("kind == 'slo'")["class"]) == latency
+    # financial trading cannot reach a cluster within 5 ms from the central cities: relaxing its SLO pays
+    assert duals.query("kind == 'slo' and `class` == 'financial_trading'").value.iloc[0] > 0
     p = lp["plan"]
     assert p["statuses"] == {"optimal": 1} and p["n_variables_max"] > 0 and p["n_constraints_max"] > 0
     assert set(p["objective_terms_cny"]) >= {"energy_cny", "carbon_cny", "latency_cny", "unserved_cny"}
