@@ -22,7 +22,15 @@ from models.plan_diagnose import diagnose_failure, diagnose_unserved
 from models.plan_inputs import PlanError, PlanInputs, PlanWeights, validate
 from models.plan_pool import can_pool_batch, pool_batch, unpool_result
 from models.plan_result import TERMS, PlanResult, read_result
-from models.plan_solve import SOLVERS, PulpModel, RawSolution, check_solver, solve_highspy
+from models.plan_solve import (
+    SOLVERS,
+    HighspyModel,
+    PulpModel,
+    RawSolution,
+    check_solver,
+    same_structure,
+    solve_highspy,
+)
 
 __all__ = [
     "SOLVERS",
@@ -38,17 +46,31 @@ __all__ = [
 
 
 class PlanCache:
-    """Keeps the last PuLP model so the next window with the same structure is updated, not rebuilt."""
+    """Keeps the last model so the next window with the same structure is updated, not rebuilt.
+
+    With PuLP the problem object is reused (PuLP's HiGHS adapter still builds a
+    fresh solver model for every solve); with ``solver='highspy'`` the HiGHS
+    model itself is kept and warm-started from the previous basis.
+    """
 
     def __init__(self) -> None:
         self.model: PulpModel | None = None
+        self.highs: HighspyModel | None = None
         self.reused = 0
         self.rebuilt = 0
 
 
 def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: PlanCache | None) -> RawSolution:
     if solver == "highspy":
-        return solve_highspy(lp, time_limit_s)
+        if cache is None:
+            return solve_highspy(lp, time_limit_s)
+        if cache.highs is not None and same_structure(cache.highs.lp, lp):
+            cache.highs.update(lp)
+            cache.reused += 1
+        else:
+            cache.highs = HighspyModel(lp)
+            cache.rebuilt += 1
+        return cache.highs.solve(time_limit_s)
     if cache is not None and cache.model is not None and cache.model.same_structure(lp):
         cache.model.update(lp)
         cache.reused += 1
