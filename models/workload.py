@@ -182,14 +182,7 @@ def iter_jobs(
         chunk = concat_jobs(parts)
         if len(chunk) == 0:
             continue
-        order = np.argsort(chunk.arrival_s, kind="stable")
-        yield Jobs(
-            arrival_s=chunk.arrival_s[order],
-            region=chunk.region[order],
-            klass=chunk.klass[order],
-            service_s=chunk.service_s[order],
-            data_gb=chunk.data_gb[order],
-        )
+        yield take_jobs(chunk, np.argsort(chunk.arrival_s, kind="stable"))
 
 
 def generate_jobs(classes: Sequence[ClassSpec], horizon_s: float, rng: np.random.Generator) -> Jobs:
@@ -206,14 +199,6 @@ def take_jobs(jobs: Jobs, index: slice | NDArray[np.bool_] | NDArray[np.int64]) 
         service_s=jobs.service_s[index],
         data_gb=jobs.data_gb[index],
     )
-
-
-def slice_jobs(jobs: Jobs, lo: int, hi: int) -> Jobs:
-    return take_jobs(jobs, slice(lo, hi))
-
-
-def slice_mask(jobs: Jobs, mask: NDArray[np.bool_]) -> Jobs:
-    return take_jobs(jobs, mask)
 
 
 def merge_jobs(a: Jobs, b: Jobs) -> Jobs:

@@ -226,11 +226,11 @@ class Engine:
     def _route(self, job: Job) -> None:
         k, r = job.k, job.r
         if not self.has_candidates[k][r]:
-            self._end(job, DROPPED)
+            job.fate = DROPPED
             return
         c = self.policy.route(r, k, self.env.now)
         if c < 0 or not self.up[c]:
-            self._end(job, DROPPED)
+            job.fate = DROPPED
             return
         self._send(job, c)
 
@@ -305,10 +305,7 @@ class Engine:
     def _on_finish(self, job: Job) -> None:
         # the pool logs its state once it has started the next job (Pool.settled)
         job.end = self.env.now
-        self._end(job, COMPLETED)
-
-    def _end(self, job: Job, fate: int) -> None:
-        job.fate = fate
+        job.fate = COMPLETED
 
     def _displace(self, job: Job, mode: str) -> None:
         """A job whose cluster is down: re-route it by the policy, or lose it."""
@@ -321,7 +318,7 @@ class Engine:
                 self._send(job, c)
                 return
         self.faults.lost += 1
-        self._end(job, LOST)
+        job.fate = LOST
 
     # ------------------------------------------------------------------ faults
     def _fault(self, f: Fault) -> Generator[Any, Any, None]:

@@ -28,8 +28,6 @@ from models.workload import (
     concat_jobs,
     iter_jobs,
     merge_jobs,
-    slice_jobs,
-    slice_mask,
     take_jobs,
 )
 from sim.config import Config, InlineCluster, InlineRegion, InlineTopology
@@ -155,10 +153,10 @@ def scenario_jobs(scn: Scenario, rng: np.random.Generator) -> Iterator[Jobs]:
     for chunk in gen:
         t1 = t0 + 86400.0
         hi = int(np.searchsorted(trace.arrival_s, t1, side="left"))
-        yield merge_jobs(chunk, slice_jobs(trace, lo, hi))
+        yield merge_jobs(chunk, take_jobs(trace, slice(lo, hi)))
         lo, t0 = hi, t1
     if lo < len(trace):
-        yield slice_jobs(trace, lo, len(trace))
+        yield take_jobs(trace, slice(lo, len(trace)))
 
 
 def _inline(t: InlineTopology) -> Topology:
@@ -331,7 +329,7 @@ def _traces(cfg: Config, source: str, topo: Topology, base: Path) -> Jobs | None
         if not path.is_file():
             raise InputError(source, f"workloads[{i}].trace", f"file not found: {path}")
         jobs = read_trace(path, list(topo.region_ids), names, cfg.start)
-        parts.append(slice_mask(jobs, jobs.klass == i))
+        parts.append(take_jobs(jobs, jobs.klass == i))
     if not parts:
         return None
     merged = concat_jobs(parts)
