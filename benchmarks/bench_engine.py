@@ -51,10 +51,11 @@ def bare_simpy(arrival: np.ndarray, service: np.ndarray, servers: int) -> float:
 
 
 def edwc_engine(arrival: np.ndarray, service: np.ndarray, servers: int) -> float:
-    from models.workload import Jobs
+    from models.demand.workload import Jobs
     from sim.config_io import validate_config
-    from sim.engine import Engine
-    from sim.records import JobSink
+    from sim.engine.kernel import Engine
+    from sim.engine.records import JobSink
+    from sim.policies import make_policy
     from sim.scenario import build_scenario
 
     n = arrival.size
@@ -81,7 +82,8 @@ def edwc_engine(arrival: np.ndarray, service: np.ndarray, servers: int) -> float
     )
     sink = JobSink(scn)
     t0 = time.perf_counter()
-    Engine(scn, sink, jobs=[jobs]).run()  # includes the per-job records and the time-series logs
+    # includes the per-job records and the time-series logs
+    Engine(scn, sink, make_policy(scn), jobs=[jobs]).run()
     sink.close()
     return time.perf_counter() - t0
 
@@ -103,7 +105,7 @@ def national(horizon_h: float, scale_factor: int) -> dict[str, Any]:
     """Run inside a child process; print a JSON line."""
     from models.paths import configs_dir
     from sim.config_io import load_config
-    from sim.run import run
+    from sim.runner import run
 
     sets = [f"horizon_h={horizon_h}", f"engine.job_scale={2000 * scale_factor}"]
     cfg = load_config(configs_dir() / "baseline.yaml", sets)

@@ -6,7 +6,7 @@
    deferral on): build + solve through PuLP, and the same SparseLP through
    highspy, side by side; best of 3 each.
 2. A simulated year replanned daily with a 24-hour look-ahead (``--days``
-   solves through :class:`models.plan.RollingPlanner`, which reuses the PuLP
+   solves through :class:`models.plan.planner.RollingPlanner`, which reuses the PuLP
    model between windows), against the 2-minute goal, and the highspy floor.
 3. Hourly replanning (replan_h = 1): ``--hourly-days`` days of 24 solves each,
    extrapolated per simulated day and per year.
@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.plan import PlanInputs, PlanWeights, RollingPlanner, solve_plan
-from models.plan_build import build_lp
-from models.plan_result import read_result
-from models.plan_solve import PulpModel, solve_highspy
+from models.plan.build import build_lp
+from models.plan.planner import PlanInputs, PlanWeights, RollingPlanner, solve_plan
+from models.plan.result import read_result
+from models.plan.solve import PulpModel, solve_highspy
 from models.reference import Reference, load_reference
 from models.topology import Topology, national_topology
 
@@ -148,8 +148,8 @@ def simulator_windows(days: int) -> tuple[float, float, float, str]:
     """Time the daily plans of the national baseline as ``edwc run --set policy.name=lp`` makes them."""
     from models.paths import configs_dir
     from sim.config_io import load_config
-    from sim.planning import make_planner
     from sim.policies.lp import LpPolicy
+    from sim.policies.planning import make_planner
     from sim.scenario import build_scenario
 
     cfg = load_config(configs_dir() / "baseline.yaml", ["policy.name=lp", f"horizon_h={24 * days}"])
@@ -179,8 +179,8 @@ def warm_year() -> None:
     """A whole simulated year of daily baseline plans through the warm-started highspy model."""
     from models.paths import configs_dir
     from sim.config_io import load_config
-    from sim.planning import make_planner
     from sim.policies.lp import LpPolicy
+    from sim.policies.planning import make_planner
     from sim.scenario import build_scenario
 
     cfg = load_config(configs_dir() / "baseline.yaml", ["policy.name=lp", "horizon_h=8760"])

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sim.config_io import read_yaml_mapping, validate_config  # noqa: E402
-from sim.run import run  # noqa: E402
-from sim.sweep import run_sweep  # noqa: E402
-from sim.sweep_args import spec_from_cli  # noqa: E402
+from sim.runner import run  # noqa: E402
+from sim.sweep.args import spec_from_cli  # noqa: E402
+from sim.sweep.driver import run_sweep  # noqa: E402
 from tests.helpers import two_site_config  # noqa: E402
 
 TIMING = re.compile(r"(^|\.)(wall|simulation|solve|solver|elapsed|time)[a-z_]*_s$")

@@ -1,10 +1,10 @@
 """The run's time series and summary, from the engine's integrals and the job sink.
 
 Per cluster and time step the engine has the exact integrals of busy
-servers, queue length and jobs in transfer (:mod:`sim.steplog`); energy, cost
-and carbon follow from them with the hourly energy inputs (:mod:`models.energy`).
+servers, queue length and jobs in transfer (:mod:`sim.engine.steplog`); energy, cost
+and carbon follow from them with the hourly energy inputs (:mod:`models.energy.site`).
 The summary adds the per-class counters and latency percentiles of
-:class:`~sim.records.JobSink`.
+:class:`~sim.engine.records.JobSink`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from models.energy import account
-from sim.engine import Engine
-from sim.records import hist_percentile
+from models.energy.site import account
+from sim.engine.kernel import Engine
+from sim.engine.records import hist_percentile
 
 
 def _planned(eng: Engine) -> dict[str, np.ndarray] | None:

@@ -14,13 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.demand import Burst, rate_profile
-from models.energy import ServerPower, SiteEnergy
-from models.errors import InputError
-from models.reference import Reference, national_reference
-from models.topology import LatencyModel, Topology, custom_topology, national_topology
-from models.trace import read_trace
-from models.workload import (
+from models.demand.profiles import Burst, rate_profile
+from models.demand.trace import read_trace
+from models.demand.workload import (
     KIND_BATCH,
     KIND_LATENCY,
     ClassSpec,
@@ -30,8 +26,32 @@ from models.workload import (
     merge_jobs,
     take_jobs,
 )
+from models.energy.site import ServerPower, SiteEnergy
+from models.errors import InputError
+from models.reference import Reference, national_reference
+from models.topology import LatencyModel, Topology, custom_topology, national_topology
 from sim.config import Config, InlineCluster, InlineRegion, InlineTopology
 from sim.site_energy import inline_site_energy, national_site_energy
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The run's random streams, all spawned from the one Generator seeded by ``seed``.
+
+    Separate streams keep, e.g., the job draws independent of how many
+    clusters draw green-supply weather, so a config change in one part does
+    not reshuffle the others.
+    """
+
+    energy: np.random.Generator
+    jobs: np.random.Generator
+    policy: np.random.Generator
+    forecast: np.random.Generator
+
+
+def streams(seed: int) -> Streams:
+    energy, jobs, policy, forecast = np.random.default_rng(seed).spawn(4)
+    return Streams(energy=energy, jobs=jobs, policy=policy, forecast=forecast)
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,7 @@ class Scenario:
     link_names: tuple[str, ...]
     class_priority: tuple[int, ...]
     class_share: tuple[float, ...]
+    streams: Streams  # the run's random streams (energy already drawn): one Scenario, one run
     trace_jobs: Jobs | None = None  # jobs of the classes replayed from traces
 
     @property
@@ -64,24 +85,6 @@ class Scenario:
         return self.energy.n_hours
 
 
-@dataclass(frozen=True)
-class Streams:
-    """The run's random streams, all spawned from the one Generator seeded by ``seed``.
-
-    Separate streams keep, e.g., the job draws independent of how many
-    clusters draw green-supply weather, so a config change in one part does
-    not reshuffle the others.
-    """
-
-    energy: np.random.Generator
-    jobs: np.random.Generator
-    policy: np.random.Generator
-    forecast: np.random.Generator
-
-
-def streams(seed: int) -> Streams:
-    energy, jobs, policy, forecast = np.random.default_rng(seed).spawn(4)
-    return Streams(energy=energy, jobs=jobs, policy=policy, forecast=forecast)
 
 
 def build_scenario(
@@ -137,6 +140,7 @@ def build_scenario(
             w.priority if w.priority is not None else (0 if w.kind == "latency" else 1) for w in cfg.workloads
         ),
         class_share=tuple(w.max_share for w in cfg.workloads),
+        streams=rng,
         trace_jobs=trace_jobs,
     )
 

@@ -1,6 +1,6 @@
 """Hourly energy inputs of a scenario's clusters: PUE, tariff, grid factor, green supply.
 
-National clusters use the reference data through :mod:`models.energy`
+National clusters use the reference data through :mod:`models.energy.site`
 (weather-driven PUE, provincial time-of-use tariffs and grid factors,
 synthetic solar and wind sized to each cluster's green share). Inline
 clusters have flat values from the config. Config overrides apply on top.
@@ -13,17 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from models.energy import (
+from models.energy.renewables import load_green_profiles
+from models.energy.site import (
     ServerPower,
     SiteEnergy,
     SiteParams,
     build_site_energy,
     site_params_from_reference,
 )
+from models.energy.tariffs import TouTariff
 from models.errors import InputError
 from models.reference import Reference
-from models.renewables import load_green_profiles
-from models.tariffs import TouTariff
 from models.topology import Topology
 from sim.config import ClusterOverride, Config, InlineTopology
 

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from sim.config_io import validate_config
-from sim.run import Outputs, simulate
+from sim.runner import Outputs, simulate
 from sim.scenario import Scenario, build_scenario
 
 # the national clusters, in the reference data's order

@@ -45,7 +45,7 @@ def test_wheel_installed_elsewhere_finds_seeds_and_configs(tmp_path: Path) -> No
     assert out[3] == "10"
     # and the CLI's default config resolves from the installed copy
     info = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "validate", str(site / "sim" / "_configs" / "baseline.yaml")],
+        [sys.executable, "-m", "sim.cli.main", "validate", str(site / "sim" / "_configs" / "baseline.yaml")],
         cwd=tmp_path,
         env=env,
         capture_output=True,

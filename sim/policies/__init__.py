@@ -83,8 +83,11 @@ def policy_class(name: str, source: str) -> type[Policy]:
     return cls
 
 
-def make_policy(scenario: Scenario, rng: np.random.Generator) -> Policy:
-    """Instantiate the config's policy, checking its name and parameters."""
+def make_policy(scenario: Scenario, rng: np.random.Generator | None = None) -> Policy:
+    """Instantiate the config's policy, checking its name and parameters.
+
+    ``rng`` defaults to the scenario's policy stream (``scenario.streams.policy``).
+    """
     pc = scenario.config.policy
     cls = policy_class(pc.name, scenario.source)
     unknown = sorted(set(pc.params) - set(cls.params))
@@ -99,4 +102,4 @@ def make_policy(scenario: Scenario, rng: np.random.Generator) -> Policy:
         cls.check_params(pc.params)
     except ValueError as exc:
         raise InputError(scenario.source, "policy.params", str(exc)) from None
-    return cls(scenario, pc.params, rng)
+    return cls(scenario, pc.params, rng if rng is not None else scenario.streams.policy)

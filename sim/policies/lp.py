@@ -1,7 +1,7 @@
-"""The ``lp`` policy: follow the rolling-horizon plan of the LP (:mod:`models.plan`).
+"""The ``lp`` policy: follow the rolling-horizon plan of the LP (:mod:`models.plan.planner`).
 
 Every ``policy.replan_h`` hours the planner solves the next
-``policy.lookahead_h`` hours (:mod:`sim.planning`). Within an hour, jobs of
+``policy.lookahead_h`` hours (:mod:`sim.policies.planning`). Within an hour, jobs of
 region r and class k are spread over clusters in the plan's proportions by a
 deficit counter (each job goes to the cluster furthest below its planned
 share so far), which follows the fractions closely and deterministically.
@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from models.plan_result import PlanResult
-from sim.planning import WEIGHT_KEYS, Planner, make_planner
+from models.plan.result import PlanResult
 from sim.policies.base import Policy, ranked_candidates
+from sim.policies.planning import WEIGHT_KEYS, Planner, make_planner
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
-    from sim.engine import Engine
-    from sim.job import Job
+    from sim.engine.job import Job
+    from sim.engine.policy import EngineView
 
 SOLVERS = ("highs", "highspy", "cbc")
 
@@ -81,7 +81,7 @@ class LpPolicy(Policy):
             raise InputError(
                 scenario.source, f"policy.weights.{unknown[0]}", f"expected one of {sorted(WEIGHT_KEYS)}"
             )
-        self.planner: Planner = make_planner(scenario, self.p, rng)
+        self.planner: Planner = make_planner(scenario, self.p, scenario.streams.forecast)
         self._nearest = ranked_candidates(scenario, np.zeros(scenario.topology.n_clusters))
         self._defer = bool(self.p["defer"])
         self.plan: PlanResult | None = None
@@ -93,7 +93,7 @@ class LpPolicy(Policy):
         self.fallbacks = 0
 
     # ------------------------------------------------------------------ planning loop
-    def bind(self, engine: Engine) -> None:
+    def bind(self, engine: EngineView) -> None:
         super().bind(engine)
         cfg = self.scenario.config.policy
         # The first plan is made before the simulation starts, so a config that
@@ -112,7 +112,7 @@ class LpPolicy(Policy):
         if self.p["power_down"]:
             engine.env.process(self._power(engine))
 
-    def _power(self, engine: Engine) -> Generator[Any, Any, None]:
+    def _power(self, engine: EngineView) -> Generator[Any, Any, None]:
         """Each hour, power the servers the plan keeps active (at least ``min_powered_share``)."""
         scale = float(self.scenario.server_scale)
         floor = [max(1, math.ceil(float(self.p["min_powered_share"]) * s)) for s in engine.base_slots]
@@ -130,7 +130,7 @@ class LpPolicy(Policy):
             hour += 1
             yield engine.env.timeout(hour * 3600.0 - engine.env.now)
 
-    def _loop(self, engine: Engine) -> Generator[Any, Any, None]:
+    def _loop(self, engine: EngineView) -> Generator[Any, Any, None]:
         cfg = self.scenario.config.policy
         t0 = cfg.replan_h
         while t0 < self.planner.hours:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.cli import cli
+from sim.cli.main import cli
 from tests.helpers import two_site_config
 
 Doc = dict[str, Any]
@@ -145,7 +145,7 @@ def test_real_process_exit_code_and_no_output_files(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(doc))
     out = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", str(path), "--out", str(out)],
+        [sys.executable, "-m", "sim.cli.main", "run", str(path), "--out", str(out)],
         capture_output=True,
         text=True,
         check=False,

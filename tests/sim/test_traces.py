@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from sim.cli import cli
+from sim.cli.main import cli
 from tests.helpers import two_site_config
 
 

@@ -1,0 +1,195 @@
+"""The LP planner: where and when forecast work should run (PuLP, HiGHS by default).
+
+Public API (the formulation is in ``docs/lp.md``):
+
+- :class:`PlanInputs`, :class:`PlanWeights` — one window's arrays and the objective knobs
+- :func:`solve_plan` — build, solve and read back one window -> :class:`PlanResult`
+- :class:`RollingPlanner` — replan every few hours, keeping the last plan when a solve fails
+- :class:`PlanError` — bad input arrays or a solver that is not installed
+
+The module is pure: no simpy, no files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from models.plan.build import SparseLP, build_lp
+from models.plan.diagnose import diagnose_failure, diagnose_unserved
+from models.plan.inputs import PlanError, PlanInputs, PlanWeights, validate
+from models.plan.pool import can_pool_batch, pool_batch, unpool_result
+from models.plan.result import TERMS, PlanResult, read_result
+from models.plan.solve import (
+    SOLVERS,
+    HighspyModel,
+    PulpModel,
+    RawSolution,
+    check_solver,
+    same_structure,
+    solve_highspy,
+)
+
+__all__ = [
+    "SOLVERS",
+    "TERMS",
+    "PlanCache",
+    "PlanError",
+    "PlanInputs",
+    "PlanResult",
+    "PlanWeights",
+    "RollingPlanner",
+    "solve_plan",
+]
+
+
+class PlanCache:
+    """Keeps the last model so the next window with the same structure is updated, not rebuilt.
+
+    With PuLP the problem object is reused (PuLP's HiGHS adapter still builds a
+    fresh solver model for every solve); with ``solver='highspy'`` the HiGHS
+    model itself is kept and warm-started from the previous basis.
+    """
+
+    def __init__(self) -> None:
+        self.model: PulpModel | None = None
+        self.highs: HighspyModel | None = None
+        self.reused = 0
+        self.rebuilt = 0
+
+
+def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: PlanCache | None) -> RawSolution:
+    if solver == "highspy":
+        if cache is None:
+            return solve_highspy(lp, time_limit_s)
+        if cache.highs is not None and same_structure(cache.highs.lp, lp):
+            cache.highs.update(lp)
+            cache.reused += 1
+        else:
+            cache.highs = HighspyModel(lp)
+            cache.rebuilt += 1
+        return cache.highs.solve(time_limit_s)
+    if cache is not None and cache.model is not None and cache.model.same_structure(lp):
+        cache.model.update(lp)
+        cache.reused += 1
+        model = cache.model
+    else:
+        model = PulpModel(lp)
+        if cache is not None:
+            cache.model = model
+            cache.rebuilt += 1
+    return model.solve(solver, time_limit_s)
+
+
+def solve_plan(
+    inp: PlanInputs,
+    w: PlanWeights,
+    solver: str = "highs",
+    time_limit_s: float | None = None,
+    cache: PlanCache | None = None,
+    pool: bool = True,
+) -> PlanResult:
+    """Plan one window. Never raises for an infeasible model: see ``status`` and ``diagnosis``.
+
+    ``solver``: ``"highs"`` (PuLP + highspy, default), ``"cbc"`` (PuLP + CBC) or
+    ``"highspy"`` (the same LP passed straight to highspy, no PuLP). Raises
+    :class:`PlanError` for malformed inputs or a solver that is not installed.
+    With ``pool`` (default), batch demand is planned as one pooled region when
+    no path bandwidth can bind (:mod:`models.plan.pool`): the same optimum from
+    a model about a region-count smaller in its batch part.
+    """
+    validate(inp, w)
+    check_solver(solver)
+    if pool and can_pool_batch(inp):
+        pooled = solve_plan(pool_batch(inp), w, solver, time_limit_s, cache, pool=False)
+        if pooled.has_solution:
+            res = unpool_result(pooled, inp)
+            diag = diagnose_unserved(inp, res.unserved_sh, res.cap_duals)
+            if pooled.status != "optimal":
+                stop = f"solver stopped early ({pooled.status}); plan is the best found"
+                diag = f"{stop}; {diag}" if diag else stop
+            return replace(res, diagnosis=diag)
+        # no plan: solve the full model, whose diagnosis names the real regions
+    t0 = time.perf_counter()
+    lp = build_lp(inp, w)
+    build_np = time.perf_counter() - t0
+    sol = _solve_lp(lp, solver, time_limit_s, cache)
+    # the PuLP path's solve time includes building its model; split it out for the report
+    build_s = build_np + (time.perf_counter() - t0 - build_np - sol.solve_s)
+    if sol.has_solution:
+        res = read_result(inp, w, lp, sol, solver, build_s)
+        diag = diagnose_unserved(inp, res.unserved_sh, res.cap_duals)
+        if sol.status != "optimal":
+            stop = f"solver stopped early ({sol.status}); plan is the best found"
+            diag = f"{stop}; {diag}" if diag else stop
+        return replace(res, diagnosis=diag)
+    diag = diagnose_failure(inp, w, sol.status, lambda m: _solve_lp(m, solver, time_limit_s, None))
+    return read_result(inp, w, lp, sol, solver, build_s, diagnosis=diag)
+
+
+def _shift(a: np.ndarray, by: int, axis: int) -> np.ndarray:
+    """Move hour ``by`` to hour 0 along ``axis``; hours past the old horizon are zero."""
+    out = np.zeros_like(a)
+    n = a.shape[axis]
+    if 0 <= by < n:
+        src = [slice(None)] * a.ndim
+        dst = [slice(None)] * a.ndim
+        src[axis] = slice(by, n)
+        dst[axis] = slice(0, n - by)
+        out[tuple(dst)] = a[tuple(src)]
+    return out
+
+
+@dataclass
+class RollingPlanner:
+    """Rolling-horizon planning state (pure; the engine calls :meth:`replan`).
+
+    Keeps the latest successful plan. When a solve fails, the previous plan's
+    remaining hours are shifted to the new window start and kept, and
+    :attr:`message` says so.
+    """
+
+    weights: PlanWeights
+    solver: str = "highs"
+    time_limit_s: float | None = None
+    plan: PlanResult | None = None
+    message: str | None = None
+    failures: int = 0
+
+    def __post_init__(self) -> None:
+        check_solver(self.solver)
+        self.cache = PlanCache()
+
+    def replan(self, t0_hour: int, inputs_window: PlanInputs) -> PlanResult:
+        new = solve_plan(inputs_window, self.weights, self.solver, self.time_limit_s, self.cache)
+        new = replace(new, t0_hour=t0_hour)
+        if new.has_solution:
+            self.plan, self.message = new, new.diagnosis
+            return new
+        self.failures += 1
+        prev = self.plan
+        if prev is None:
+            self.message = f"hour {t0_hour}: plan failed and there is no previous plan: {new.diagnosis}"
+            self.plan = new
+            return new
+        by = t0_hour - prev.t0_hour
+        kept = replace(
+            prev,
+            t0_hour=t0_hour,
+            status=f"kept_previous({new.status})",
+            work_sh=_shift(prev.work_sh, by, 3),
+            routed_sh=_shift(prev.routed_sh, by, 3),
+            active_servers=_shift(prev.active_servers, by, 1),
+            energy_kwh=_shift(prev.energy_kwh, by, 1),
+            grid_kwh=_shift(prev.grid_kwh, by, 1),
+            cost_cny=_shift(prev.cost_cny, by, 1),
+            tco2=_shift(prev.tco2, by, 1),
+            capacity_dual=_shift(prev.capacity_dual, by, 1),
+            diagnosis=f"hour {t0_hour}: new plan {new.status}, kept the plan of hour {prev.t0_hour} "
+            f"shifted by {by} h: {new.diagnosis}",
+        )
+        self.message = kept.diagnosis
+        self.plan = kept
+        return kept

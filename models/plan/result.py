@@ -1,0 +1,224 @@
+"""Read a solved planning LP back into arrays: :class:`PlanResult`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.plan.build import FloatArray, SparseLP
+from models.plan.inputs import PlanInputs, PlanWeights
+from models.plan.solve import RawSolution
+
+TERMS = ("energy_cny", "carbon_cny", "latency_cny", "transfer_cny", "switching_cny", "unserved_cny")
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A plan for one window. Arrays are zeros when ``has_solution`` is False."""
+
+    status: str
+    has_solution: bool
+    objective: float
+    terms: dict[str, float]  # the objective split into TERMS (CNY)
+    region_ids: tuple[str, ...]
+    class_names: tuple[str, ...]
+    cluster_ids: tuple[str, ...]
+    work_sh: FloatArray  # (R, K, C, T) placed work by execution hour
+    routed_sh: FloatArray  # (R, K, C, T) placed work by arrival hour (what fractions() divides)
+    unserved_sh: FloatArray  # (R, K) over the window (incl. backlog)
+    active_servers: FloatArray  # (C, T)
+    energy_kwh: FloatArray  # (C, T) facility energy
+    grid_kwh: FloatArray  # (C, T)
+    cost_cny: FloatArray  # (C, T) tariff x grid energy
+    tco2: FloatArray  # (C, T)
+    capacity_dual: FloatArray  # (C, T) CNY per extra server available in that cluster-hour (>= 0)
+    slo_dual: dict[str, float]  # latency class -> CNY/sh gain of admitting the next-nearest cluster
+    carbon_cap_dual: float | None  # CNY per tCO2 of extra cap (>= 0), None without max_tco2
+    cap_duals: dict[str, float]  # every hard cap's dual (>= 0 when binding)
+    n_variables: int
+    n_constraints: int
+    build_s: float
+    solve_s: float
+    solver: str
+    diagnosis: str | None = None
+    t0_hour: int = 0
+    backlog_routed_sh: FloatArray = field(default_factory=lambda: np.zeros(0))  # (R, K, C)
+
+    @property
+    def n_hours(self) -> int:
+        return int(self.active_servers.shape[1])
+
+    def fractions(self, r: int, k: int, t: int) -> FloatArray:
+        """(C,) shares of the work of region r, class k arriving in hour t, by cluster.
+
+        Zeros when nothing of it is placed (no demand, or all unserved): the
+        caller then falls back to its own rule.
+        """
+        row = self.routed_sh[r, k, :, t]
+        s = float(row.sum())
+        return row / s if s > 1e-12 else np.zeros_like(row)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per region, class, cluster, hour with placed work (nonzero rows only).
+
+        Cluster-hour energy, cost and carbon are shared out by each row's share of
+        the cluster-hour load (idle power included).
+        """
+        w = self.work_sh
+        r, k, c, t = np.nonzero(w > 1e-9)
+        load = w.sum(axis=(0, 1))  # (C, T)
+        share = w[r, k, c, t] / np.maximum(load[c, t], 1e-12)
+        return pd.DataFrame(
+            {
+                "region": np.asarray(self.region_ids, dtype=object)[r],
+                "class": np.asarray(self.class_names, dtype=object)[k],
+                "cluster": np.asarray(self.cluster_ids, dtype=object)[c],
+                "hour": (t + self.t0_hour).astype(np.int64),
+                "work_sh": w[r, k, c, t],
+                "energy_kwh": self.energy_kwh[c, t] * share,
+                "cost_cny": self.cost_cny[c, t] * share,
+                "tco2": self.tco2[c, t] * share,
+            }
+        )
+
+
+def fifo_split(arr_sh: FloatArray, z: FloatArray) -> FloatArray:
+    """Split executed work ``z[t]`` over arrival slots in first-in-first-out order.
+
+    ``arr_sh[s]`` arrives in slot s (slots sorted by due time); returns M[s, t],
+    the part of slot s executed in hour t.
+    """
+    a_cum = np.concatenate([[0.0], np.cumsum(arr_sh)])
+    z_cum = np.concatenate([[0.0], np.cumsum(z)])
+    hi = np.minimum(a_cum[1:, None], z_cum[None, 1:])
+    lo = np.maximum(a_cum[:-1, None], z_cum[None, :-1])
+    return np.asarray(np.maximum(hi - lo, 0.0))
+
+
+def read_result(
+    inp: PlanInputs,
+    w: PlanWeights,
+    lp: SparseLP,
+    sol: RawSolution,
+    solver: str,
+    build_s: float,
+    diagnosis: str | None = None,
+) -> PlanResult:
+    nr, nk, nc, nt = inp.shape
+    L = lp.layout
+    v = np.maximum(sol.col_value, 0.0) if sol.has_solution else np.zeros(lp.n_cols)
+    y = sol.row_dual if sol.has_solution else np.zeros(lp.n_rows)
+    lat = np.asarray(inp.is_latency, dtype=bool)
+
+    routed = np.zeros((nr, nk, nc, nt))
+    np.add.at(routed, (L.x_r, L.x_k, L.x_c, L.x_t), v[L.x_col])
+    work = np.where(lat[None, :, None, None], routed, 0.0)
+    broute = np.zeros((nr, nk, nc))
+    np.add.at(broute, (L.xb_r, L.xb_k, L.xb_c), v[L.xb_col])
+    # batch: FIFO over each queue's virtual arrival slots recovers the (r, k) of executed work
+    for g, d in enumerate(L.group_deadline):
+        s0 = int(L.s_min[g])
+        ks = np.nonzero(L.class_group == g)[0]
+        for c in range(nc):
+            slots = np.zeros((nr, len(ks), nt - s0))  # (r, k, s - s0)
+            slots[:, :, -s0 if s0 < 0 else 0 :] = routed[:, ks, c, :]
+            sel = (L.class_group[L.xb_k] == g) & (L.xb_c == c)
+            if sel.any():
+                kk = np.searchsorted(ks, L.xb_k[sel])
+                np.add.at(slots, (L.xb_r[sel], kk, L.xb_j[sel] + 1 - int(d) - s0), v[L.xb_col[sel]])
+            tot = slots.sum(axis=(0, 1))
+            z = v[L.z_col[g, c]]
+            if tot.sum() <= 0:
+                continue
+            m = fifo_split(tot, z)  # (S, T)
+            frac = slots / np.maximum(tot, 1e-300)  # (R, Kg, S)
+            work[:, ks, c, :] += np.einsum("rks,st->rkt", frac, m)
+
+    unserved = np.zeros((nr, nk))
+    if np.all(L.u_col >= 0) and len(L.u_col):
+        rr, kk, _ = np.nonzero(L.dem_row >= 0)
+        nd = len(rr)
+        np.add.at(unserved, (rr, kk), v[L.u_col[:nd]])
+        np.add.at(unserved, (L.bdem_r, L.bdem_k), v[L.u_col[nd:]])
+
+    a = v[L.a_col]
+    load = v[L.load_col]
+    energy = lp.alpha * a + lp.beta * load
+    grid = v[L.g_col]
+    tariff = np.asarray(inp.tariff_cny_per_kwh, dtype=float)
+    tco2 = np.asarray(inp.grid_kgco2_per_kwh, dtype=float) * grid / 1000.0
+    cost = tariff * grid
+    rtt = np.asarray(inp.rtt_ms, dtype=float)
+    data = np.asarray(inp.data_gb_per_sh, dtype=float)
+    xv = v[L.x_col]
+    terms = {
+        "energy_cny": float(cost.sum()),
+        "carbon_cny": float(w.carbon_price_cny_per_t * tco2.sum()),
+        "latency_cny": float(w.latency_cny_per_ms_sh * (rtt[L.x_r, L.x_c] * xv * lat[L.x_k]).sum()),
+        "transfer_cny": float(
+            w.transfer_cny_per_gb * ((data[L.x_k] * xv).sum() + (data[L.xb_k] * v[L.xb_col]).sum())
+        ),
+        "switching_cny": float(w.switching_cny_per_server * (v[L.up_col].sum() + v[L.dn_col].sum())),
+        "unserved_cny": float(w.unserved_cny_per_sh * unserved.sum()) if unserved.any() else 0.0,
+    }
+    cap_duals = {name: float(abs(y[row])) for name, row in L.cap_rows.items()}
+    return PlanResult(
+        status=sol.status,
+        has_solution=sol.has_solution,
+        objective=float(lp.cost @ v) if sol.has_solution else float("nan"),
+        terms=terms,
+        region_ids=inp.region_ids,
+        class_names=inp.class_names,
+        cluster_ids=inp.cluster_ids,
+        work_sh=work,
+        routed_sh=routed,
+        unserved_sh=unserved,
+        active_servers=a,
+        energy_kwh=energy,
+        grid_kwh=grid,
+        cost_cny=cost,
+        tco2=tco2,
+        capacity_dual=np.maximum(-y[L.cap_row], 0.0),
+        slo_dual=_slo_dual(inp, w, lp, y),
+        carbon_cap_dual=cap_duals.get("max_tco2"),
+        cap_duals=cap_duals,
+        n_variables=lp.n_cols,
+        n_constraints=lp.n_rows,
+        build_s=build_s,
+        solve_s=sol.solve_s,
+        solver=solver,
+        diagnosis=diagnosis,
+        backlog_routed_sh=broute,
+    )
+
+
+def _slo_dual(inp: PlanInputs, w: PlanWeights, lp: SparseLP, y: FloatArray) -> dict[str, float]:
+    """Per latency class: the largest gain (CNY per sh) of routing to the next-nearest excluded cluster.
+
+    Prices the missing column x[r,k,c*,t] at the optimal duals: its reduced cost is
+    cost - pi_demand[r,k,t] + pi_load[c*,t]; the gain is max(0, -reduced cost),
+    the maximum over regions and hours. 0 when no excluded route would pay.
+    """
+    L = lp.layout
+    rtt = np.asarray(inp.rtt_ms, dtype=float)
+    data = np.asarray(inp.data_gb_per_sh, dtype=float)
+    out: dict[str, float] = {}
+    for k in np.nonzero(np.asarray(inp.is_latency, dtype=bool))[0]:
+        slo = float(inp.slo_ms[k])
+        masked = np.where(rtt > slo, rtt, np.inf)
+        best = 0.0
+        for r in range(rtt.shape[0]):
+            c = int(np.argmin(masked[r]))
+            if not np.isfinite(masked[r, c]):
+                continue
+            rows = L.dem_row[r, k]
+            ok = rows >= 0
+            if not ok.any():
+                continue
+            cost = w.latency_cny_per_ms_sh * rtt[r, c] + w.transfer_cny_per_gb * data[k]
+            rc = cost - y[rows[ok]] + y[L.load_row[c][ok]]
+            best = max(best, float(np.max(-rc)))
+        out[inp.class_names[k]] = best
+    return out

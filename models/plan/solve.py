@@ -1,0 +1,298 @@
+"""Solve a :class:`SparseLP` through PuLP (HiGHS or CBC) or straight through highspy.
+
+PuLP 4 keeps its model in a Rust core. Variables are created in one batch and
+every row is built from id/coefficient arrays (``AffineExpr.add_term_ids_coeffs``,
+the batch path behind ``pulp.lpSum_vars``), so no Python expression objects are
+made per term. :class:`PulpModel` keeps the built problem; when the next window
+has the same sparsity structure only changed coefficients, right-hand sides,
+bounds and the objective are rewritten (the rolling-horizon reuse).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from models.plan.build import FloatArray, SparseLP
+from models.plan.inputs import PlanError
+
+SOLVERS = ("highs", "cbc", "highspy")
+
+
+@dataclass
+class RawSolution:
+    status: str  # optimal | infeasible | unbounded | time_limit | not_solved | error
+    has_solution: bool
+    col_value: FloatArray
+    col_dual: FloatArray
+    row_dual: FloatArray
+    solve_s: float
+
+
+def _pulp() -> Any:
+    import pulp
+
+    _swallow_highs_banner()
+    return pulp
+
+
+_BANNER_DONE = False
+
+
+def _swallow_highs_banner() -> None:
+    """HiGHS prints a licence banner to stdout when the first ``Highs`` object of a
+    process is made, whatever its options; make that first object with stdout
+    pointed at /dev/null so a run's output stays the run's."""
+    global _BANNER_DONE
+    if _BANNER_DONE:
+        return
+    _BANNER_DONE = True
+    try:
+        import highspy
+    except ImportError:
+        return
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def solver_available(solver: str) -> bool:
+    if solver == "highspy":
+        try:
+            import highspy  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    pulp = _pulp()
+    if solver == "highs":
+        return bool(pulp.HiGHS(msg=False).available())
+    if solver == "cbc":
+        return bool(pulp.COIN_CMD(msg=False).available())
+    return False
+
+
+def check_solver(solver: str) -> None:
+    if solver not in SOLVERS:
+        raise PlanError(f"unknown solver {solver!r}: expected one of {', '.join(SOLVERS)}")
+    if not solver_available(solver):
+        hint = {
+            "highs": "pip install highspy",
+            "highspy": "pip install highspy",
+            "cbc": "pip install 'pulp[cbc]' (the cbcbox wheel) or put the cbc binary on PATH",
+        }[solver]
+        raise PlanError(f"solver {solver!r} is not available: {hint}")
+
+
+class PulpModel:
+    """A PuLP problem built from a :class:`SparseLP`, updatable in place."""
+
+    def __init__(self, lp: SparseLP) -> None:
+        pulp = _pulp()
+        rc = pulp._rustcore
+        self.prob = pulp.LpProblem("edwc_plan", pulp.LpMinimize)
+        model = self.prob._model
+        n = lp.n_cols
+        self.vars = model.add_variables_batch(
+            [f"v{j}" for j in range(n)], 0.0, float("inf"), rc.Category.Continuous
+        )
+        self.ids = np.fromiter((v.id() for v in self.vars), dtype=np.uint64, count=n)
+        for j in np.nonzero(np.isfinite(lp.col_hi))[0]:
+            self.vars[j].set_ub(float(lp.col_hi[j]))
+        self.rows: list[Any] = []
+        eq, le, ge = rc.Sense.Equal, rc.Sense.LessEqual, rc.Sense.GreaterEqual
+        ids, ind, dat, ptr = self.ids, lp.indices, lp.data, lp.indptr
+        rhs = self._rhs(lp)
+        sense = np.where(lp.row_lo == lp.row_hi, 0, np.where(np.isfinite(lp.row_hi), 1, 2))
+        senses = (eq, le, ge)
+        add = model.add_constraint
+        for i in range(lp.n_rows):
+            e = rc.AffineExpr()
+            a, b = ptr[i], ptr[i + 1]
+            e.add_term_ids_coeffs(model, ids[ind[a:b]], dat[a:b])
+            e.set_constant(-float(rhs[i]))
+            e.set_sense(senses[sense[i]])
+            self.rows.append(add(e))
+        self.lp = lp
+        self._set_objective(lp)
+
+    @staticmethod
+    def _rhs(lp: SparseLP) -> FloatArray:
+        return np.where(np.isfinite(lp.row_hi), lp.row_hi, lp.row_lo)
+
+    def _set_objective(self, lp: SparseLP) -> None:
+        rc = _pulp()._rustcore
+        nz = np.nonzero(lp.cost)[0]
+        e = rc.AffineExpr()
+        e.add_term_ids_coeffs(self.prob._model, self.ids[nz], lp.cost[nz])
+        self.prob._model.set_objective(e)
+
+    def same_structure(self, lp: SparseLP) -> bool:
+        old = self.lp
+        return (
+            lp.n_cols == old.n_cols
+            and lp.n_rows == old.n_rows
+            and np.array_equal(lp.indptr, old.indptr)
+            and np.array_equal(lp.indices, old.indices)
+            and np.array_equal(lp.row_lo == lp.row_hi, old.row_lo == old.row_hi)
+            and np.array_equal(np.isfinite(lp.row_hi), np.isfinite(old.row_hi))
+        )
+
+    def update(self, lp: SparseLP) -> None:
+        """Rewrite what changed since the last window (same structure assumed)."""
+        old = self.lp
+        rows_of_nz = np.repeat(np.arange(lp.n_rows), np.diff(lp.indptr))
+        for p in np.nonzero(lp.data != old.data)[0]:
+            self.rows[rows_of_nz[p]].set_coefficient(self.vars[lp.indices[p]], float(lp.data[p]))
+        rhs, old_rhs = self._rhs(lp), self._rhs(old)
+        for i in np.nonzero(rhs != old_rhs)[0]:
+            self.rows[i].set_rhs(float(rhs[i]))
+        for j in np.nonzero(lp.col_hi != old.col_hi)[0]:
+            self.vars[j].set_ub(float(lp.col_hi[j]))
+        self._set_objective(lp)
+        self.lp = lp
+
+    def solve(self, solver: str, time_limit_s: float | None) -> RawSolution:
+        pulp = _pulp()
+        if solver == "cbc":
+            s = pulp.COIN_CMD(msg=False, timeLimit=time_limit_s)
+        else:
+            s = pulp.HiGHS(msg=False, timeLimit=time_limit_s)
+        t0 = time.perf_counter()
+        stats = self.prob.solve(s)
+        status = _status_from_pulp(str(stats.status_str))
+        ok = bool(getattr(stats, "has_solution", status == "optimal"))
+        n = self.lp.n_cols
+        vals = np.fromiter((v.value or 0.0 for v in self.vars), dtype=float, count=n)
+        djs = np.fromiter((v.dj or 0.0 for v in self.vars), dtype=float, count=n)
+        pis = np.fromiter((c.pi or 0.0 for c in self.rows), dtype=float, count=len(self.rows))
+        return RawSolution(status, ok, vals, djs, pis, time.perf_counter() - t0)
+
+
+def _status_from_pulp(s: str) -> str:
+    s = s.lower().replace(" ", "_")
+    table = {
+        "optimal": "optimal",
+        "infeasible": "infeasible",
+        "unbounded": "unbounded",
+        "time_limit": "time_limit",
+        "timelimit": "time_limit",
+        "not_solved": "not_solved",
+        "undefined": "undefined",
+    }
+    return table.get(s, s)
+
+
+def highspy_model(lp: SparseLP) -> Any:
+    """A ``highspy.Highs`` holding ``lp`` (row-wise matrix passed in one call)."""
+    import highspy
+
+    _swallow_highs_banner()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    m = highspy.HighsLp()
+    m.num_col_ = lp.n_cols
+    m.num_row_ = lp.n_rows
+    m.col_cost_ = lp.cost
+    m.col_lower_ = lp.col_lo
+    m.col_upper_ = np.where(np.isfinite(lp.col_hi), lp.col_hi, highspy.kHighsInf)
+    m.row_lower_ = np.where(np.isfinite(lp.row_lo), lp.row_lo, -highspy.kHighsInf)
+    m.row_upper_ = np.where(np.isfinite(lp.row_hi), lp.row_hi, highspy.kHighsInf)
+    m.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    m.a_matrix_.num_col_ = lp.n_cols
+    m.a_matrix_.num_row_ = lp.n_rows
+    m.a_matrix_.start_ = lp.indptr.astype(np.int32)
+    m.a_matrix_.index_ = lp.indices.astype(np.int32)
+    m.a_matrix_.value_ = lp.data
+    h.passModel(m)
+    return h
+
+
+def same_structure(a: SparseLP, b: SparseLP) -> bool:
+    """Same columns, rows and sparsity pattern (coefficients and bounds may differ)."""
+    return (
+        a.n_cols == b.n_cols
+        and a.n_rows == b.n_rows
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+    )
+
+
+class HighspyModel:
+    """A ``highspy.Highs`` kept between windows of the same structure.
+
+    :meth:`update` rewrites costs, bounds and the coefficients that changed;
+    HiGHS then starts the next solve from the previous optimal basis (a warm
+    start), which on consecutive rolling-horizon windows needs a fraction of
+    a cold solve's simplex iterations.
+    """
+
+    def __init__(self, lp: SparseLP) -> None:
+        self.lp = lp
+        self.h = highspy_model(lp)
+
+    def update(self, lp: SparseLP) -> None:
+        import highspy
+
+        inf = highspy.kHighsInf
+        h, old = self.h, self.lp
+        n, m = lp.n_cols, lp.n_rows
+        cols = np.arange(n, dtype=np.int32)
+        rows = np.arange(m, dtype=np.int32)
+        h.changeColsCost(n, cols, lp.cost)
+        h.changeColsBounds(n, cols, lp.col_lo, np.where(np.isfinite(lp.col_hi), lp.col_hi, inf))
+        h.changeRowsBounds(
+            m,
+            rows,
+            np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf),
+            np.where(np.isfinite(lp.row_hi), lp.row_hi, inf),
+        )
+        row_of_nz = np.repeat(np.arange(m), np.diff(lp.indptr))
+        for p in np.flatnonzero(lp.data != old.data):
+            h.changeCoeff(int(row_of_nz[p]), int(lp.indices[p]), float(lp.data[p]))
+        self.lp = lp
+
+    def solve(self, time_limit_s: float | None) -> RawSolution:
+        return _run_highs(self.h, self.lp, time_limit_s)
+
+
+def solve_highspy(lp: SparseLP, time_limit_s: float | None) -> RawSolution:
+    """Solve without PuLP (the benchmark's floor and the fast path ``solver='highspy'``)."""
+    return _run_highs(highspy_model(lp), lp, time_limit_s)
+
+
+def _run_highs(h: Any, lp: SparseLP, time_limit_s: float | None) -> RawSolution:
+    import highspy
+
+    t0 = time.perf_counter()
+    h.setOptionValue("time_limit", float(time_limit_s) if time_limit_s is not None else highspy.kHighsInf)
+    h.run()
+    st = h.getModelStatus()
+    ms = highspy.HighsModelStatus
+    status = {
+        ms.kOptimal: "optimal",
+        ms.kInfeasible: "infeasible",
+        ms.kUnbounded: "unbounded",
+        ms.kUnboundedOrInfeasible: "infeasible_or_unbounded",
+        ms.kTimeLimit: "time_limit",
+        ms.kModelEmpty: "optimal",
+    }.get(st, "error")
+    sol = h.getSolution()
+    ok = status == "optimal" or (status == "time_limit" and bool(sol.value_valid))
+    n, m = lp.n_cols, lp.n_rows
+    cv = np.asarray(sol.col_value, dtype=float) if ok and n else np.zeros(n)
+    cd = np.asarray(sol.col_dual, dtype=float) if ok and n else np.zeros(n)
+    rd = np.asarray(sol.row_dual, dtype=float) if ok and m else np.zeros(m)
+    return RawSolution(status, ok, cv, cd, rd, time.perf_counter() - t0)

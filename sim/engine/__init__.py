@@ -1,0 +1,14 @@
+"""The discrete-event kernel: arrive -> route -> transfer -> queue -> serve.
+
+- :mod:`~sim.engine.kernel`: :class:`Engine`, one simulation of a scenario;
+- :mod:`~sim.engine.policy`: :class:`Policy`, the interface the engine calls (a run hands one in);
+- :mod:`~sim.engine.pools`, :mod:`~sim.engine.sharing`: server pools and processor sharing;
+- :mod:`~sim.engine.job`, :mod:`~sim.engine.records`, :mod:`~sim.engine.steplog`: what is recorded.
+
+The engine imports no concrete policy, report or CLI.
+"""
+
+from sim.engine.kernel import Engine
+from sim.engine.policy import EngineView, Policy
+
+__all__ = ["Engine", "EngineView", "Policy"]

@@ -1,0 +1,400 @@
+"""The discrete-event engine: arrive -> route -> transfer -> queue -> serve.
+
+One simpy process feeds jobs into the simulation in arrival order, a chunk
+(one simulated day) at a time. Each job is a small :class:`~sim.engine.job.Job`
+record moved along by event callbacks rather than a process of its own, which
+keeps the cost per job close to a bare simpy loop:
+
+1. the policy picks a cluster among the class's candidates (clusters whose
+   RTT meets a latency class's SLO; any cluster for batch work), or the job is
+   dropped and counted;
+2. a latency request pays half its RTT on the way in and half on the way
+   back; a batch job first moves its data over the region -> cluster link,
+   whose capacity is shared by the transfers on it (:mod:`sim.engine.sharing`), then
+   pays the one-way delay;
+3. the cluster's pool (:mod:`sim.engine.pools`) queues and serves it;
+4. once a simulated day, jobs that have completed or been dropped go to the
+   :class:`~sim.engine.records.JobSink` (in arrival order within each batch), and
+   every cluster's busy / queued / in-transfer counts, logged on change, are
+   folded into time-step integrals (:mod:`sim.engine.steplog`). Memory therefore
+   holds a day of jobs plus the jobs still in the system, whatever the
+   horizon.
+
+Faults (:mod:`sim.faults` semantics, config ``faults``) change capacities,
+evict jobs from a failed cluster and degrade links while they last.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from models.demand.workload import Jobs
+from sim.config import Fault
+from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
+from sim.engine.policy import Policy
+from sim.engine.pools import FcfsPool, Pool, PsPool
+from sim.engine.records import JobSink
+from sim.engine.sharing import ProcessorSharing
+from sim.engine.steplog import N_SERIES, StepLog
+from sim.scenario import Scenario, scenario_jobs
+
+DAY_S = 86400.0
+
+
+@dataclass
+class FaultCounts:
+    """What faults did to jobs over the run."""
+
+    affected: int = 0  # jobs on (or arriving at) a cluster while it was down
+    rerouted: int = 0
+    lost: int = 0
+
+
+class Engine:
+    """One simulation of a scenario. Create, then :meth:`run`."""
+
+    def __init__(
+        self,
+        scn: Scenario,
+        sink: JobSink,
+        policy: Policy,
+        jobs: Iterable[Jobs] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        self.scn = scn
+        self.sink = sink
+        self.env = env = simpy.Environment()
+        topo = scn.topology
+        n_c, n_k = topo.n_clusters, len(scn.classes)
+        self.horizon = scn.horizon_s
+        self._jobs_iter = jobs if jobs is not None else scenario_jobs(scn, scn.streams.jobs)
+        self.policy = policy
+        self.progress = progress
+
+        queue = scn.config.engine.queue
+        self.pools: list[Pool] = []
+        for c in range(n_c):
+            pool: Pool
+            if queue == "ps":
+                pool = PsPool(env, int(scn.slots[c]), self._on_start, self._on_finish)
+            else:
+                pool = FcfsPool(
+                    env,
+                    int(scn.slots[c]),
+                    n_k,
+                    self._on_start,
+                    self._on_finish,
+                    class_share=scn.class_share,
+                    priority=scn.class_priority if queue == "priority" else None,
+                    preemptive=queue == "priority",
+                )
+            self.pools.append(pool)
+        self.base_slots = [int(s) for s in scn.slots]
+        self.up = [True] * n_c
+        self.in_transfer = [0] * n_c
+        self.logs = [StepLog(self._reader(c)) for c in range(n_c)]
+        for c, pool in enumerate(self.pools):
+            pool.settled = self._marker(c)
+
+        net = scn.config.network
+        self.links = [
+            ProcessorSharing(env, float(g), net.flow_gbps, self._transfer_done) for g in scn.link_gbps
+        ]
+        self.link_of = scn.link_of.tolist()
+        self.half_rtt_s = (topo.rtt_ms / 2000.0).tolist()
+        self.has_candidates = [[cand.size > 0 for cand in per_class] for per_class in scn.candidates]
+        self.occupancy = [c.occupancy for c in scn.classes]
+        self.weight = [float(c.job_scale) for c in scn.classes]
+
+        # fault state
+        self.loss: list[list[float]] = [[] for _ in range(n_c)]
+        self.outage_mode = ["reroute"] * n_c
+        self.rtt_factor = np.ones((topo.n_regions, n_c)).tolist()
+        self.faults = FaultCounts()
+
+        # time-series bins (integrals accumulate over the run)
+        step = float(scn.config.engine.timestep_s)
+        self.edges = np.append(np.arange(0.0, self.horizon, step), self.horizon)
+        self.bin_integrals = np.zeros((n_c, self.edges.size - 1, N_SERIES))
+        # power management: servers a policy keeps powered (None: all available ones)
+        self.power_target: list[int | None] = [None] * n_c
+        self.boot_s = 120.0
+        self.power_ups = 0  # simulated servers switched on
+        self.power_downs = 0
+
+        self._live: list[Job] = []  # jobs not yet handed to the sink
+        self._next_id = 0
+        self._holds = type(self.policy).release_s is not Policy.release_s
+        self.held = 0  # jobs held at a cluster by the policy (deferred work)
+        self.policy.bind(self)
+
+    # ------------------------------------------------------------------ helpers
+    def _reader(self, c: int) -> Callable[[], tuple[float, float, float, float]]:
+        pool = self.pools[c]
+        transfers = self.in_transfer
+
+        def read() -> tuple[float, float, float, float]:
+            # powered servers: the pool's capacity, or more while jobs above it finish
+            busy = float(pool.busy)
+            return (busy, float(pool.n_queued), float(transfers[c]), max(float(pool.capacity), busy))
+
+        return read
+
+    def _marker(self, c: int) -> Callable[[], None]:
+        log, env = self.logs[c], self.env
+
+        def mark() -> None:
+            log.mark(env.now)
+
+        return mark
+
+    def utilisation(self, c: int) -> float:
+        """Busy share of cluster ``c``'s servers now (1 when it has none)."""
+        pool = self.pools[c]
+        return pool.busy / pool.capacity if pool.capacity > 0 else 1.0
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> None:
+        env = self.env
+        env.process(self._arrivals(iter(self._jobs_iter)))
+        for f in self.scn.config.faults:
+            env.process(self._fault(f))
+        env.process(self._fold_logs_daily())
+        if self.progress is not None:
+            env.process(self._tick())
+        env.run(until=self.horizon)
+        self._finish_run()
+
+    def _tick(self) -> Generator[Any, Any, None]:
+        step = max(self.horizon / 200.0, 1.0)
+        while True:
+            assert self.progress is not None
+            self.progress(self.env.now)
+            yield self.env.timeout(step)
+
+    def _fold_logs_daily(self) -> Generator[Any, Any, None]:
+        while True:
+            yield self.env.timeout(DAY_S)
+            self._fold_logs(self.env.now)
+            self._flush_finished()
+
+    def _flush_finished(self) -> None:
+        live = self._live
+        done = [j for j in live if j.fate != PENDING]
+        if done:
+            self._live = [j for j in live if j.fate == PENDING]
+            self.sink.add(done)
+
+    def _fold_logs(self, t_end: float) -> None:
+        for c, log in enumerate(self.logs):
+            self.bin_integrals[c] += log.integrate(t_end, self.edges)
+
+    def _arrivals(self, chunks: Iterator[Jobs]) -> Generator[Any, Any, None]:
+        env = self.env
+        horizon = self.horizon
+        occupancy = self.occupancy
+        route = self._route
+        for arrays in chunks:
+            arrival = arrays.arrival_s.tolist()
+            region = arrays.region.tolist()
+            klass = arrays.klass.tolist()
+            service = arrays.service_s.tolist()
+            data_gb = arrays.data_gb.tolist()
+            for j in range(len(arrival)):
+                t = arrival[j]
+                if t >= horizon:
+                    break
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                k = klass[j]
+                s = service[j]
+                job = Job(self._next_id, k, region[j], t, s * occupancy[k], s, data_gb[j])
+                self._next_id += 1
+                self._live.append(job)
+                route(job)
+            if arrival and arrival[-1] >= horizon:
+                return
+
+    # ------------------------------------------------------------------ job flow
+    def _route(self, job: Job) -> None:
+        k, r = job.k, job.r
+        if not self.has_candidates[k][r]:
+            job.fate = DROPPED
+            return
+        c = self.policy.route(r, k, self.env.now)
+        if c < 0 or not self.up[c]:
+            job.fate = DROPPED
+            return
+        self._send(job, c)
+
+    def _send(self, job: Job, c: int) -> None:
+        job.c = c
+        r = job.r
+        one_way = self.half_rtt_s[r][c] * self.rtt_factor[r][c]
+        job.net_out = one_way
+        job.seg_start = self.env.now  # time the job left for the cluster
+        if job.data_gb > 0.0:
+            self.in_transfer[c] += 1
+            self.logs[c].mark(self.env.now)
+            self.links[self.link_of[r][c]].add(job, job.data_gb * 8.0, self.weight[job.k])
+        elif one_way > 0.0:
+            ev = self.env.timeout(one_way, value=job)
+            ev.callbacks.append(self._arrive_ev)
+        else:
+            self._arrive(job)
+
+    def _transfer_done(self, job: Job) -> None:
+        c = job.c
+        self.in_transfer[c] -= 1
+        self.logs[c].mark(self.env.now)
+        one_way = job.net_out
+        if one_way > 0.0:
+            ev = self.env.timeout(one_way, value=job)
+            ev.callbacks.append(self._arrive_ev)
+        else:
+            self._arrive(job)
+
+    def _arrive_ev(self, ev: simpy.Event) -> None:
+        self._arrive(ev._value)
+
+    def _arrive(self, job: Job) -> None:
+        now = self.env.now
+        job.net_in += now - job.seg_start
+        c = job.c
+        if not self.up[c]:
+            self.faults.affected += 1
+            self._displace(job, self.outage_mode[c])
+            return
+        if math.isnan(job.queued):
+            job.queued = now
+        if self._holds:
+            release = self.policy.release_s(job, now)
+            if release > now:
+                self.held += 1
+                ev = self.env.timeout(release - now, value=job)
+                ev.callbacks.append(self._release_ev)
+                return
+        self.pools[c].arrive(job)
+        self.logs[c].mark(now)
+
+    def _release_ev(self, ev: simpy.Event) -> None:
+        job: Job = ev._value
+        c = job.c
+        if not self.up[c]:
+            self.faults.affected += 1
+            self._displace(job, self.outage_mode[c])
+            return
+        self.pools[c].arrive(job)
+        self.logs[c].mark(self.env.now)
+
+    def waiting_jobs(self) -> list[Job]:
+        """Jobs waiting in the clusters' queues now."""
+        return [job for pool in self.pools for job in pool.queued_jobs()]
+
+    def _on_start(self, job: Job) -> None:
+        if math.isnan(job.start):
+            job.start = self.env.now
+
+    def _on_finish(self, job: Job) -> None:
+        # the pool logs its state once it has started the next job (Pool.settled)
+        job.end = self.env.now
+        job.fate = COMPLETED
+
+    def _displace(self, job: Job, mode: str) -> None:
+        """A job whose cluster is down: re-route it by the policy, or lose it."""
+        if mode == "reroute":
+            c = self.policy.route(job.r, job.k, self.env.now) if self.has_candidates[job.k][job.r] else -1
+            if c >= 0 and self.up[c]:
+                job.reroutes += 1
+                job.remaining = job.hold  # work restarts on the new cluster
+                self.faults.rerouted += 1
+                self._send(job, c)
+                return
+        self.faults.lost += 1
+        job.fate = LOST
+
+    # ------------------------------------------------------------------ faults
+    def _fault(self, f: Fault) -> Generator[Any, Any, None]:
+        c = self.scn.topology.cluster_index(f.cluster)
+        yield self.env.timeout(f.start_h * 3600.0)
+        if f.kind == "link_degradation":
+            self._degrade(c, f, f.factor)
+            yield self.env.timeout(f.duration_h * 3600.0)
+            self._degrade(c, f, 1.0 / f.factor)
+            return
+        fraction = 1.0 if f.kind == "outage" else f.fraction
+        self.loss[c].append(fraction)
+        if f.kind == "outage":
+            self.outage_mode[c] = f.on_outage
+        self._apply_capacity(c, evict=f.kind == "outage")
+        yield self.env.timeout(f.duration_h * 3600.0)
+        self.loss[c].remove(fraction)
+        self._apply_capacity(c, evict=False)
+
+    def set_power_target(self, c: int, servers: int | None) -> None:
+        """Keep ``servers`` simulated servers of cluster ``c`` powered (None: all).
+
+        Switching off is immediate for idle servers (busy ones finish first);
+        switching on takes ``boot_s``. Transitions are counted.
+        """
+        current = self.pools[c].capacity
+        target = self.base_slots[c] if servers is None else max(0, int(servers))
+        if target > current:
+            self.power_ups += target - current
+            ev = self.env.timeout(self.boot_s, value=(c, servers))
+            ev.callbacks.append(self._booted)
+        else:
+            self.power_downs += current - target
+            self.power_target[c] = servers
+            self._apply_capacity(c, evict=False)
+
+    def _booted(self, ev: simpy.Event) -> None:
+        c, servers = ev._value
+        self.power_target[c] = servers
+        self._apply_capacity(c, evict=False)
+
+    def _apply_capacity(self, c: int, evict: bool) -> None:
+        keep = 1.0
+        for fraction in self.loss[c]:
+            keep *= 1.0 - fraction
+        available = round(self.base_slots[c] * keep)
+        self.up[c] = available > 0
+        target = self.power_target[c]
+        slots = available if target is None else min(available, target)
+        pool = self.pools[c]
+        if evict or available == 0:
+            displaced = pool.evict_all()
+            pool.set_capacity(slots)
+            self.logs[c].mark(self.env.now)
+            mode = self.outage_mode[c]
+            for job in displaced:
+                self.faults.affected += 1
+                self._displace(job, mode)
+        else:
+            pool.set_capacity(slots)
+            self.logs[c].mark(self.env.now)
+
+    def _degrade(self, c: int, f: Fault, factor: float) -> None:
+        topo = self.scn.topology
+        regions = [topo.region_index(f.region)] if f.region else range(topo.n_regions)
+        links = set()
+        for r in regions:
+            self.rtt_factor[r][c] *= factor
+            links.add(self.link_of[r][c])
+        for li in links:
+            link = self.links[li]
+            link.set_capacity(link.capacity / factor)
+
+    # ------------------------------------------------------------------ end
+    def _finish_run(self) -> None:
+        for pool in self.pools:
+            pool.close()
+        self._fold_logs(self.horizon)
+        self.sink.add(self._live)
+        self._live = []

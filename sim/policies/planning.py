@@ -1,0 +1,273 @@
+"""The rolling-horizon planner inside a run: inputs from the scenario and the engine, records out.
+
+Every ``policy.replan_h`` hours the :class:`Planner` forecasts the next
+``policy.lookahead_h`` hours of demand (:func:`models.demand.profiles.forecast_work`,
+with the optional forecast error), adds the batch work actually waiting in
+the clusters' queues, takes the clusters' current capacity, and solves the LP
+(:mod:`models.plan.planner`). The hours of each plan that are executed before the next
+replan are kept: they make ``plan.parquet``, the shadow prices and the
+planned side of the planned-vs-realised comparison.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from models.demand.profiles import forecast_work
+from models.plan.inputs import PlanError, PlanInputs, PlanWeights
+from models.plan.planner import RollingPlanner
+from models.plan.result import PlanResult
+from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.engine.policy import EngineView
+
+WEIGHT_KEYS = {
+    "latency": "latency_cny_per_ms_sh",
+    "transfer": "transfer_cny_per_gb",
+    "switching": "switching_cny_per_server",
+    "unserved": "unserved_cny_per_sh",
+}
+
+
+def plan_weights(scn: Scenario, params: dict[str, Any]) -> PlanWeights:
+    """The LP's weights: ``policy.weights`` (keys of WEIGHT_KEYS), the carbon price, the caps."""
+    cfg = scn.config
+    kw: dict[str, Any] = {WEIGHT_KEYS[k]: float(v) for k, v in cfg.policy.weights.items()}
+    quota = params.get("hub_quota_sh")
+    return PlanWeights(
+        carbon_price_cny_per_t=cfg.energy.carbon_price_cny_per_t,
+        min_green_share=params.get("min_green_share"),
+        max_tco2=params.get("max_tco2"),
+        min_west_share=params.get("min_west_share"),
+        hub_quota_sh=dict(quota) if quota else None,
+        **kw,
+    )
+
+
+@dataclass
+class Executed:
+    """The executed hours of one solve."""
+
+    t0_hour: int
+    hours: int
+    plan: PlanResult
+
+
+@dataclass
+class Planner:
+    scn: Scenario
+    rolling: RollingPlanner
+    rho_max: float
+    forecast_sigma: float
+    rng: np.random.Generator
+    executed: list[Executed] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        scn = self.scn
+        self.hours = scn.n_hours
+        topo = scn.topology
+        classes = scn.classes
+        self.is_latency = np.array([c.is_latency for c in classes])
+        self.slo_ms = np.array([c.slo_ms if c.is_latency else math.inf for c in classes])
+        self.deadline_h = np.array(
+            [0 if c.is_latency else max(1, math.ceil(c.deadline_h)) for c in classes], dtype=np.int64
+        )
+        # GB per real server-hour: data of one real job over its server-hours
+        self.data_gb_per_sh = np.array(
+            [c.data_gb / (c.service_mean_s / 3600.0) if c.service_mean_s > 0 else 0.0 for c in classes]
+        )
+        self.bandwidth = scn.link_gbps[scn.link_of].astype(float)
+        self.topo = topo
+
+    def window(self, t0: int, lookahead: int, engine: EngineView | None) -> PlanInputs:
+        scn = self.scn
+        t1 = min(self.hours, t0 + lookahead)
+        n = t1 - t0
+        demand = forecast_work(
+            scn.classes,
+            n,
+            start_h=t0,
+            error_sigma=self.forecast_sigma,
+            rng=self.rng if self.forecast_sigma else None,
+        )
+        scale = float(scn.server_scale)
+        if engine is not None:
+            cap_now = np.array([p.capacity for p in engine.pools], dtype=float) * scale
+        else:
+            cap_now = scn.slots.astype(float) * scale
+        e = scn.energy
+        return PlanInputs(
+            region_ids=self.topo.region_ids,
+            cluster_ids=self.topo.cluster_ids,
+            class_names=scn.class_names,
+            is_latency=self.is_latency,
+            slo_ms=self.slo_ms,
+            deadline_h=self.deadline_h,
+            demand_sh=demand,
+            data_gb_per_sh=self.data_gb_per_sh,
+            rtt_ms=self.topo.rtt_ms,
+            capacity_servers=np.repeat(cap_now[:, None], n, axis=1),
+            cluster_west=self.topo.cluster_west,
+            cluster_hub=self.topo.cluster_hub,
+            pue=e.pue[:, t0:t1],
+            tariff_cny_per_kwh=e.tariff_cny_per_kwh[:, t0:t1],
+            grid_kgco2_per_kwh=e.grid_kgco2_per_kwh[:, t0:t1],
+            green_kw=e.green_kw[:, t0:t1],
+            bandwidth_gbps=self.bandwidth,
+            idle_w=scn.power.idle_w,
+            peak_w=scn.power.peak_w,
+            rho_max=self.rho_max,
+            backlog_sh=self._backlog(engine, t0, n) if engine is not None else None,
+        )
+
+    def _backlog(self, engine: EngineView, t0: int, n: int) -> np.ndarray | None:
+        """Batch work waiting in queues now, by region, class and hours left to its deadline."""
+        out = np.zeros((self.topo.n_regions, len(self.scn.classes), n))
+        scale = float(self.scn.server_scale)
+        now = t0 * 3600.0
+        any_ = False
+        for job in engine.waiting_jobs():
+            if self.is_latency[job.k]:
+                continue
+            left_h = self.scn.classes[job.k].deadline_h - (now - job.arrival) / 3600.0
+            j = int(min(n - 1, max(0, math.ceil(left_h) - 1)))
+            out[job.r, job.k, j] += job.remaining * scale / 3600.0
+            any_ = True
+        return out if any_ else None
+
+    def replan(self, t0: int, replan_h: int, lookahead: int, engine: EngineView | None) -> PlanResult:
+        t = time.perf_counter()
+        inputs = self.window(t0, lookahead, engine)
+        plan = self.rolling.replan(t0, inputs)
+        self.wall_s += time.perf_counter() - t
+        if self.rolling.message:
+            self.messages.append(self.rolling.message)
+        self.executed.append(Executed(t0, min(replan_h, self.hours - t0, plan.n_hours), plan))
+        return plan
+
+    # ------------------------------------------------------------------ outputs
+    def frame(self) -> pd.DataFrame:
+        """``plan.parquet``: the executed hours, one row per region, class, cluster, hour."""
+        parts = []
+        for ex in self.executed:
+            if not ex.plan.has_solution:
+                continue
+            df = ex.plan.to_frame()
+            df = df[df.hour < ex.t0_hour + ex.hours].copy()
+            # cost on facility energy x tariff of the hour, as the engine accounts it
+            c_idx = df.cluster.map(self.topo.cluster_index).to_numpy()
+            df["cost_cny"] = (
+                df.energy_kwh.to_numpy() * self.scn.energy.tariff_cny_per_kwh[c_idx, df.hour.to_numpy()]
+            )
+            parts.append(df)
+        cols = ["region", "class", "cluster", "hour", "work_sh", "energy_kwh", "cost_cny", "tco2"]
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype=float if c not in cols[:3] else object) for c in cols})
+        return pd.concat(parts, ignore_index=True)[cols]
+
+    def hourly(self) -> dict[str, np.ndarray]:
+        """Planned (C, H) arrays over the run: load, energy, cost (facility x tariff), carbon, duals."""
+        c_n, h_n = self.topo.n_clusters, self.hours
+        out = {k: np.full((c_n, h_n), np.nan) for k in ("load_sh", "energy_kwh", "cost_cny", "tco2", "dual")}
+        tariff = self.scn.energy.tariff_cny_per_kwh
+        for ex in self.executed:
+            p = ex.plan
+            if not p.has_solution:
+                continue
+            sl = slice(ex.t0_hour, ex.t0_hour + ex.hours)
+            out["load_sh"][:, sl] = p.work_sh.sum(axis=(0, 1))[:, : ex.hours]
+            out["energy_kwh"][:, sl] = p.energy_kwh[:, : ex.hours]
+            out["cost_cny"][:, sl] = p.energy_kwh[:, : ex.hours] * tariff[:, sl]
+            out["tco2"][:, sl] = p.tco2[:, : ex.hours]
+            out["dual"][:, sl] = p.capacity_dual[:, : ex.hours]
+        return out
+
+    def shadow_prices(self) -> pd.DataFrame:
+        """Capacity duals per cluster-hour (CNY per extra server for that hour)."""
+        h = self.hourly()["dual"]
+        c, t = np.nonzero(~np.isnan(h))
+        return pd.DataFrame(
+            {
+                "cluster": np.asarray(self.topo.cluster_ids, dtype=object)[c],
+                "hour": t.astype(np.int64),
+                "capacity_cny_per_server_h": h[c, t],
+            }
+        )
+
+    def window_duals(self) -> pd.DataFrame:
+        """``plan_duals.parquet``: per solve, the SLO dual of each latency class and the carbon-cap dual."""
+        rows: list[dict[str, Any]] = []
+        for ex in self.executed:
+            p = ex.plan
+            if not p.has_solution:
+                continue
+            for cls, v in p.slo_dual.items():
+                rows.append({"t0_hour": ex.t0_hour, "kind": "slo", "class": cls, "value": float(v),
+                             "unit": "CNY per server-hour of the class"})  # fmt: skip
+            if p.carbon_cap_dual is not None:
+                rows.append({"t0_hour": ex.t0_hour, "kind": "carbon_cap", "class": None,
+                             "value": float(p.carbon_cap_dual), "unit": "CNY per tCO2 of cap"})  # fmt: skip
+        cols = ["t0_hour", "kind", "class", "value", "unit"]
+        return pd.DataFrame(rows, columns=cols).astype({"t0_hour": "int64", "value": "float64"})
+
+    def summary(self) -> dict[str, Any]:
+        plans = [ex.plan for ex in self.executed]
+        statuses: dict[str, int] = {}
+        for p in plans:
+            statuses[p.status] = statuses.get(p.status, 0) + 1
+        terms: dict[str, float] = {}
+        for ex in self.executed:
+            for k, v in ex.plan.terms.items():
+                terms[k] = terms.get(k, 0.0) + float(v) * ex.hours / max(ex.plan.n_hours, 1)
+        hourly = self.hourly()
+        dual = hourly["dual"]
+        slo: dict[str, list[float]] = {}
+        carbon = [p.carbon_cap_dual for p in plans if p.carbon_cap_dual is not None]
+        for p in plans:
+            for k, v in p.slo_dual.items():
+                slo.setdefault(k, []).append(float(v))
+        return {
+            "solver": self.rolling.solver,
+            "solves": len(plans),
+            "statuses": statuses,
+            "failures": self.rolling.failures,
+            "messages": self.messages[-5:],
+            "objective_terms_cny": terms,
+            "n_variables_max": max((p.n_variables for p in plans), default=0),
+            "n_constraints_max": max((p.n_constraints for p in plans), default=0),
+            "build_s": sum(p.build_s for p in plans),
+            "solve_s": sum(p.solve_s for p in plans),
+            "planner_wall_s": self.wall_s,
+            "shadow_prices": {
+                "capacity_cny_per_server_h_mean": {
+                    cid: _nanmean(dual[c]) for c, cid in enumerate(self.topo.cluster_ids)
+                },
+                "slo_cny_per_sh_mean": {k: float(np.mean(v)) for k, v in slo.items()},
+                "carbon_cap_cny_per_t_mean": float(np.mean(carbon)) if carbon else None,
+            },
+        }
+
+
+def _nanmean(x: np.ndarray) -> float | None:
+    return float(np.nanmean(x)) if np.isfinite(x).any() else None
+
+
+def make_planner(scn: Scenario, params: dict[str, Any], rng: np.random.Generator) -> Planner:
+    try:
+        rolling = RollingPlanner(
+            plan_weights(scn, params), solver=str(params["solver"]), time_limit_s=params.get("time_limit_s")
+        )
+    except PlanError as exc:
+        from models.errors import InputError
+
+        raise InputError(scn.source, "policy.params.solver", str(exc)) from None
+    return Planner(scn, rolling, float(params["rho_max"]), float(params["forecast_error"]), rng)

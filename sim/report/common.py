@@ -1,0 +1,201 @@
+"""Shared pieces of the reports: reading a run folder, figure style, saving PNGs.
+
+The reports draw from the files of a run (or sweep) folder alone; nothing is
+re-simulated. Matplotlib always runs on the Agg backend (no display needed).
+Cluster and region ids are the English reference ids, so every figure renders
+with matplotlib's bundled DejaVu fonts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import yaml
+from matplotlib.figure import Figure
+
+from models.errors import InputError
+
+EAST_COLOUR = "#2b6cb0"
+WEST_COLOUR = "#dd6b20"
+SIDE_COLOUR = {"east": EAST_COLOUR, "west": WEST_COLOUR}
+EAST_CMAP = "Blues"
+WEST_CMAP = "Oranges"
+DPI = 110
+
+STYLE: dict[str, Any] = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "legend.framealpha": 0.85,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "font.family": "DejaVu Sans",
+}
+
+
+@dataclass
+class Site:
+    id: str
+    lon: float | None
+    lat: float | None
+    side: str = "east"
+
+
+@dataclass
+class RunData:
+    """Everything the run report draws, read from one run folder."""
+
+    dir: Path
+    summary: dict[str, Any]
+    config: dict[str, Any]
+    jobs: pd.DataFrame
+    timeseries: pd.DataFrame
+    plan: pd.DataFrame | None = None
+    shadow: pd.DataFrame | None = None
+    regions: dict[str, Site] = field(default_factory=dict)
+    clusters: dict[str, Site] = field(default_factory=dict)
+
+    @property
+    def server_scale(self) -> float:
+        return float(self.summary.get("server_scale") or 1)
+
+    def cluster_order(self) -> list[str]:
+        """Clusters grouped east then west, each group in summary order."""
+        cl = self.summary.get("clusters", {})
+        east = [c for c, v in cl.items() if v.get("side", "east") == "east"]
+        west = [c for c, v in cl.items() if v.get("side") == "west"]
+        return east + west
+
+    def side(self, cluster: str) -> str:
+        return str(self.summary.get("clusters", {}).get(cluster, {}).get("side", "east"))
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "summary.json").is_file()
+
+
+def is_sweep_dir(path: Path) -> bool:
+    return (path / "summary.parquet").is_file() and (path / "sweep.yaml").is_file()
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except FileNotFoundError:
+        raise InputError(str(path), "", "file not found (is this a complete run folder?)") from None
+    except Exception as exc:  # pyarrow raises many kinds
+        raise InputError(str(path), "", f"cannot read Parquet: {exc}") from None
+
+
+JOB_COLUMNS = [
+    "class",
+    "region",
+    "cluster",
+    "status",
+    "arrival_s",
+    "network_s",
+    "wait_s",
+    "response_s",
+    "occupancy_s",
+    "data_gb",
+    "job_scale",
+]
+
+
+def load_run(run_dir: Path) -> RunData:
+    """Read a run folder (summary.json, jobs/timeseries Parquet, plan if any)."""
+    spath = run_dir / "summary.json"
+    try:
+        summary = json.loads(spath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(spath), "", "file not found: not a run folder") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(str(spath), "", f"cannot read JSON: {exc}") from None
+    cpath = run_dir / "config.resolved.yaml"
+    config: dict[str, Any] = {}
+    if cpath.is_file():
+        doc = yaml.safe_load(cpath.read_text(encoding="utf-8"))
+        config = doc if isinstance(doc, dict) else {}
+    jobs = _read_parquet(run_dir / "jobs.parquet", JOB_COLUMNS)
+    ts = _read_parquet(run_dir / "timeseries.parquet")
+    plan = _read_parquet(run_dir / "plan.parquet") if (run_dir / "plan.parquet").is_file() else None
+    shadow = None
+    if (run_dir / "shadow_prices.parquet").is_file():
+        shadow = _read_parquet(run_dir / "shadow_prices.parquet")
+    data = RunData(run_dir, summary, config, jobs, ts, plan, shadow)
+    _attach_sites(data)
+    return data
+
+
+def _attach_sites(data: RunData) -> None:
+    """Coordinates of regions and clusters: inline topology, else the national reference."""
+    topo = data.config.get("topology", "national")
+    sides = {c: str(v.get("side", "east")) for c, v in data.summary.get("clusters", {}).items()}
+    if isinstance(topo, dict):
+        for r in topo.get("regions", []):
+            data.regions[r["id"]] = Site(r["id"], r.get("lon"), r.get("lat"))
+        for c in topo.get("clusters", []):
+            data.clusters[c["id"]] = Site(c["id"], c.get("lon"), c.get("lat"), sides.get(c["id"], "east"))
+        return
+    from models.reference import national_reference
+
+    ref = national_reference()
+    for r in ref.regions:
+        data.regions[r.id] = Site(r.id, float(r.lon.scalar), float(r.lat.scalar))
+    for c in ref.clusters:
+        data.clusters[c.id] = Site(c.id, float(c.lon.scalar), float(c.lat.scalar), sides.get(c.id, "east"))
+
+
+def new_figure(width: float, height: float) -> Figure:
+    plt.style.use(STYLE)
+    return plt.figure(figsize=(width, height), dpi=DPI)
+
+
+def save(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as PNG (temporary name, then rename) and close it."""
+    from sim.runfolder.write import atomic_write
+
+    try:
+        atomic_write(
+            path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
+        )
+    finally:
+        plt.close(fig)
+    return path
+
+
+def fmt_num(x: float | int | None, digits: int = 3) -> str:
+    """A compact human number: 1.23 M, 45.6 k, 0.0123."""
+    if x is None:
+        return "–"
+    v = float(x)
+    if v != v:
+        return "–"
+    a = abs(v)
+    for div, suffix in ((1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if a >= div:
+            return f"{v / div:.{digits}g}{suffix}"
+    if a == 0:
+        return "0"
+    return f"{v:.{digits}g}"
+
+
+def hours_axis_label(data: RunData) -> str:
+    start = str(data.summary.get("start", ""))
+    return f"hours since {start[:16].replace('T', ' ')}" if start else "hours since start"

@@ -1,0 +1,1 @@
+"""Data files shipped with the reports (province outlines); see SOURCE.md."""

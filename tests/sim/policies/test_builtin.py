@@ -1,0 +1,148 @@
+"""Every policy: SLO feasibility, conservation, determinism; spill_west's threshold; plug-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.policies import Policy, make_policy, policy_names, register_policy
+from tests.helpers import run_in_memory, scenario_of, two_site_config
+
+POLICIES = ["nearest", "cheapest", "greenest", "round_robin", "random", "spill_west", "lp"]
+
+
+def _three_site(policy: str, **params: Any) -> dict[str, Any]:
+    """Beijing and Shanghai demand; an eastern cluster near each, one western cluster."""
+    doc = two_site_config(policy=policy, horizon_h=3)
+    doc["topology"]["regions"][0]["hub"] = "north"
+    doc["topology"]["regions"][1]["hub"] = "delta"
+    doc["topology"]["clusters"] = [
+        {"id": "zjk", "lon": 115.09, "lat": 40.717, "servers": 60, "hub": "north", "tariff_cny_per_kwh": 0.6,
+         "grid_kgco2_per_kwh": 0.7},
+        {"id": "yrd", "lon": 120.89, "lat": 31.05, "servers": 60, "hub": "delta", "tariff_cny_per_kwh": 0.62,
+         "grid_kgco2_per_kwh": 0.58},
+        {"id": "west", "lon": 105.2, "lat": 37.5, "servers": 300, "side": "west", "hub": "ningxia",
+         "tariff_cny_per_kwh": 0.3, "grid_kgco2_per_kwh": 0.64, "green_share": 0.6},
+    ]  # fmt: skip
+    doc["policy"]["params"] = params
+    return doc
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_policy_conserves_jobs_and_respects_slos(policy: str) -> None:
+    scn, out = run_in_memory(_three_site(policy))
+    s = out.summary
+    assert s["jobs_total"] == s["jobs_completed"] + s["jobs_dropped"] + s["jobs_in_flight"] > 0
+    jobs = out.jobs.to_pandas()
+    assert len(jobs) == s["jobs_total"]
+    web = jobs[(jobs["class"] == "web") & jobs.cluster.notna()]
+    r = web.region.map(scn.topology.region_index).to_numpy()
+    c = web.cluster.map(scn.topology.cluster_index).to_numpy()
+    assert (scn.topology.rtt_ms[r, c] <= 20.0).all()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_policy_is_deterministic(policy: str) -> None:
+    _, a = run_in_memory(_three_site(policy))
+    _, b = run_in_memory(_three_site(policy))
+    pd.testing.assert_frame_equal(a.jobs.to_pandas(), b.jobs.to_pandas())  # NaN-aware
+    pd.testing.assert_frame_equal(a.timeseries.to_pandas(), b.timeseries.to_pandas())
+
+
+def test_builtins_are_registered() -> None:
+    assert set(POLICIES) <= set(policy_names())
+
+
+def test_round_robin_alternates_and_random_spreads() -> None:
+    _, out = run_in_memory(_three_site("round_robin"))
+    etl = out.jobs.to_pandas().query("`class` == 'etl'")
+    counts = etl.cluster.value_counts()
+    assert counts.max() - counts.min() <= 2 * 2  # two regions, each cycling over 3 clusters
+    _, rnd = run_in_memory(_three_site("random"))
+    assert rnd.jobs.to_pandas().query("`class` == 'etl'").cluster.nunique() == 3
+
+
+def test_spill_west_sends_nothing_west_below_its_threshold() -> None:
+    # light load: the home hubs never pass 100 % utilisation
+    doc = _three_site("spill_west", threshold=1.0)
+    doc["workloads"][0]["rate_per_h"] = 500
+    _, out = run_in_memory(doc)
+    jobs = out.jobs.to_pandas()
+    assert not (jobs.cluster == "west").any()
+    # the same load with a low threshold spills batch work west
+    _, spill = run_in_memory(_three_site("spill_west", threshold=0.2))
+    moved = spill.jobs.to_pandas().query("cluster == 'west'")
+    assert len(moved) > 0
+    # latency work spills west only where it still meets its SLO (Beijing: 16.8 ms; Shanghai: 26.2 ms)
+    assert set(moved.query("`class` == 'web'").region) <= {"beijing"}
+    assert "etl" in set(moved["class"])
+
+
+def test_spill_west_threshold_is_validated() -> None:
+    from models.errors import InputError
+
+    with pytest.raises(InputError, match="threshold"):
+        make_policy(scenario_of(_three_site("spill_west", threshold=1.5)))
+
+
+def _greenest_case(west_grid: float, west_green: float) -> Any:
+    doc = _three_site("greenest")
+    doc["workloads"][0]["rate_per_h"] = 50  # light load: the western draw stays below its green supply
+    west = doc["topology"]["clusters"][2]
+    west["grid_kgco2_per_kwh"], west["green_share"] = west_grid, west_green
+    return run_in_memory(doc)[1].jobs.to_pandas().query("`class` == 'etl'")
+
+
+def test_greenest_follows_marginal_carbon() -> None:
+    # lowest grid factor wins when no green supply is spare
+    assert (_greenest_case(west_grid=0.3, west_green=0.0).cluster == "west").all()
+    # a dirty grid but spare green supply: marginal carbon is zero there
+    assert (_greenest_case(west_grid=0.9, west_green=1.0).cluster == "west").all()
+    # the same dirty grid without green supply: the cleanest eastern grid (yrd, 0.58) wins
+    assert (_greenest_case(west_grid=0.9, west_green=0.0).cluster == "yrd").all()
+
+
+class AlwaysLast(Policy):
+    """A user policy: the last candidate that is up."""
+
+    name = "always_last"
+
+    def __init__(self, scenario: Any, params: Mapping[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(scenario, params, rng)
+        self.cand = [[list(map(int, c)) for c in per_class] for per_class in scenario.candidates]
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        return self.first_up(self.cand[klass][region][::-1])
+
+
+def test_user_policy_registered_from_python_is_named_in_config() -> None:
+    register_policy(AlwaysLast)
+    _, out = run_in_memory(_three_site("always_last"))
+    etl = out.jobs.to_pandas().query("`class` == 'etl'")
+    assert (etl.cluster == "west").all()
+
+
+def test_user_policy_from_an_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata as md
+
+    import sim.policies as registry
+
+    class EP:
+        name = "ep_last"
+
+        def load(self) -> type[Policy]:
+            return type("EpLast", (AlwaysLast,), {"name": "ep_last"})
+
+    real = md.entry_points
+
+    def fake(**kw: Any) -> Any:
+        return [EP()] if kw.get("group") == registry.ENTRY_POINT_GROUP else real(**kw)
+
+    monkeypatch.setattr(registry, "entry_points", fake)
+    assert "ep_last" in registry.policy_names()
+    _, out = run_in_memory(_three_site("ep_last"))
+    assert (out.jobs.to_pandas().query("`class` == 'etl'").cluster == "west").all()
