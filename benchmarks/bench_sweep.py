@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from sim.config_io import read_yaml_mapping, validate_config  # noqa: E402
 from sim.runner import run  # noqa: E402
-from sim.sweep.args import spec_from_cli  # noqa: E402
-from sim.sweep.driver import run_sweep  # noqa: E402
+from sim.sweeps.args import spec_from_cli  # noqa: E402
+from sim.sweeps.driver import run_sweep  # noqa: E402
 from tests.helpers import two_site_config  # noqa: E402
 
 TIMING = re.compile(r"(^|\.)(wall|simulation|solve|solver|elapsed|time)[a-z_]*_s$")

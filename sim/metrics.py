@@ -9,6 +9,7 @@ The summary adds the per-class counters and latency percentiles of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,20 +17,20 @@ import pyarrow as pa
 
 from models.energy.site import account
 from sim.engine.kernel import Engine
+from sim.engine.policy import PolicyOutputs
 from sim.engine.records import hist_percentile
+from sim.runfolder import layout
 
 
-def _planned(eng: Engine) -> dict[str, np.ndarray] | None:
-    planner = getattr(eng.policy, "planner", None)
-    return planner.hourly() if planner is not None else None
-
-
-def timeseries_table(eng: Engine) -> tuple[pa.Table, dict[str, Any]]:
+def timeseries_table(
+    eng: Engine, planned: Mapping[str, np.ndarray] | None = None
+) -> tuple[pa.Table, dict[str, layout.ClusterSummary]]:
     """``timeseries.parquet`` rows (cluster-major) and per-cluster totals.
 
-    With a plan (the ``lp`` policy), ``planned_*`` columns put the plan's
-    utilisation, energy, cost (facility energy x tariff, as realised) and
-    carbon for the same step next to the simulated ones (NaN elsewhere).
+    With a plan (``planned``: the policy's planned cluster-hours, see
+    :class:`~sim.engine.policy.PolicyOutputs`), ``planned_*`` columns put the
+    plan's utilisation, energy, cost and carbon for the same step next to the
+    simulated ones (NaN elsewhere).
     """
     scn = eng.scn
     topo = scn.topology
@@ -38,18 +39,8 @@ def timeseries_table(eng: Engine) -> tuple[pa.Table, dict[str, Any]]:
     n_steps = dt.size
     hour = np.minimum((edges[:-1] // 3600).astype(int), scn.energy.n_hours - 1)
     scale = float(scn.server_scale)
-    cols: dict[str, list[np.ndarray]] = {
-        k: []
-        for k in (
-            "time_s", "cluster", "utilisation", "busy_servers", "powered_servers", "queue_len", "in_transfer",
-            "it_power_kw",
-            "pue", "power_kw", "tariff_cny_per_kwh", "grid_kgco2_per_kwh", "green_kw", "energy_kwh",
-            "grid_kwh", "cost_cny", "tco2", "planned_utilisation", "planned_energy_kwh", "planned_cost_cny",
-            "planned_tco2",
-        )
-    }  # fmt: skip
-    planned = _planned(eng)
-    stats: dict[str, Any] = {}
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in layout.names(layout.TIMESERIES_COLUMNS)}
+    stats: dict[str, layout.ClusterSummary] = {}
     for c, cid in enumerate(topo.cluster_ids):
         busy_int = eng.bin_integrals[c, :, 0]
         slots = float(scn.slots[c])
@@ -100,28 +91,29 @@ def timeseries_table(eng: Engine) -> tuple[pa.Table, dict[str, Any]]:
             "cost_cny": float(tot.cost_cny.sum()),
             "tco2": float(tot.tco2.sum()),
         }
-    arrays = {}
+    arrays = []
     for k, v in cols.items():
         flat = np.concatenate(v)
         if k == "cluster":
-            arrays[k] = pa.DictionaryArray.from_arrays(pa.array(flat), pa.array(list(topo.cluster_ids)))
+            arrays.append(pa.DictionaryArray.from_arrays(pa.array(flat), pa.array(list(topo.cluster_ids))))
         else:
-            arrays[k] = pa.array(flat)
-    return pa.table(arrays), stats
+            arrays.append(pa.array(flat))
+    return pa.Table.from_arrays(arrays, schema=layout.schema(layout.TIMESERIES_COLUMNS)), stats
 
 
-def summary_dict(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any]:
+def summary_dict(
+    eng: Engine, cluster_stats: dict[str, layout.ClusterSummary], policy: PolicyOutputs | None = None
+) -> layout.Summary:
+    """``summary.json`` (:class:`sim.runfolder.layout.Summary`) of a finished run."""
     scn = eng.scn
     cfg = scn.config
-    per_class: dict[str, Any] = {}
+    per_class: dict[str, layout.ClassSummary] = {}
     tot = {"jobs": 0, "completed": 0, "dropped": 0, "lost": 0}
     for spec, st in zip(scn.classes, eng.sink.stats, strict=True):
         judged = st.completed + st.dropped + st.lost
         in_flight = st.jobs - judged
-        target = {"slo_ms": spec.slo_ms} if spec.is_latency else {"deadline_h": spec.deadline_h}
         per_class[spec.name] = {
             "kind": "latency" if spec.is_latency else "batch",
-            **target,
             "jobs": st.jobs,
             "completed": st.completed,
             "dropped": st.dropped,
@@ -134,10 +126,14 @@ def summary_dict(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any]:
             "mean_wait_s": st.wait_sum_s / st.completed if st.completed else None,
             "slo_violation_rate": (st.violations + st.dropped + st.lost) / judged if judged else None,
         }
+        if spec.is_latency:
+            per_class[spec.name]["slo_ms"] = spec.slo_ms
+        else:
+            per_class[spec.name]["deadline_h"] = spec.deadline_h
         for key in tot:
             tot[key] += getattr(st, key)
 
-    east_west: dict[str, Any] = {}
+    east_west: dict[str, layout.SideSummary] = {}
     busy_total = sum(s["busy_server_h"] for s in cluster_stats.values())
     for side in ("east", "west"):
         mine = [s for s in cluster_stats.values() if s["side"] == side]
@@ -150,17 +146,17 @@ def summary_dict(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any]:
             "share_of_served_compute": busy / busy_total if busy_total > 0 else None,
         }
     in_flight = tot["jobs"] - tot["completed"] - tot["dropped"] - tot["lost"]
-    plan = _plan_summary(eng, cluster_stats)
+    plan = _plan_summary(eng, cluster_stats, policy)
     # backbone energy of batch data, charged at the receiving cluster's mean tariff and grid factor
     net_kwh = eng.sink.network_gb * cfg.energy.network_kwh_per_gb
-    network = {
+    network: layout.NetworkSummary = {
         "gb": float(eng.sink.network_gb.sum()),
         "kwh": float(net_kwh.sum()),
         "cost_cny": float((net_kwh * scn.energy.tariff_cny_per_kwh.mean(axis=1)).sum()),
         "tco2": float((net_kwh * scn.energy.grid_kgco2_per_kwh.mean(axis=1)).sum() / 1000.0),
         "kwh_per_gb": cfg.energy.network_kwh_per_gb,
     }
-    return {
+    out: layout.Summary = {
         "name": cfg.name,
         "seed": cfg.seed,
         "start": cfg.start.isoformat(),
@@ -194,17 +190,22 @@ def summary_dict(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any]:
             # booting servers draw peak power for boot_s
             "transition_kwh": eng.power_ups * scn.server_scale * scn.power.peak_w * eng.boot_s / 3.6e6,
         },
-        **({"plan": plan} if plan is not None else {}),
     }
+    if plan is not None:
+        out["plan"] = plan
+    return out
 
 
-def _plan_summary(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any] | None:
-    """The planner's record and, per cluster, planned next to realised over the planned hours."""
-    planner = getattr(eng.policy, "planner", None)
-    if planner is None:
+def _plan_summary(
+    eng: Engine, cluster_stats: dict[str, layout.ClusterSummary], policy: PolicyOutputs | None
+) -> dict[str, Any] | None:
+    """The policy's plan record and, per cluster, planned next to realised over the planned hours."""
+    if policy is None or policy.summary is None:
         return None
-    out: dict[str, Any] = planner.summary()
-    hourly = planner.hourly()
+    out: dict[str, Any] = dict(policy.summary)
+    hourly = policy.planned
+    if hourly is None:
+        return out
     scn = eng.scn
     covered = ~np.isnan(hourly["energy_kwh"])  # (C, H) hours with a plan
     ts = eng.bin_integrals  # realised busy integrals per step
@@ -231,7 +232,6 @@ def _plan_summary(eng: Engine, cluster_stats: dict[str, Any]) -> dict[str, Any] 
         }
     out["planned_vs_realised"] = per
     out["planned_total"] = {k: float(np.nansum(hourly[k])) for k in ("energy_kwh", "cost_cny", "tco2")}
-    out["fallback_jobs"] = int(getattr(eng.policy, "fallbacks", 0))
     out["held_jobs"] = eng.held
     return out
 

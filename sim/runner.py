@@ -1,4 +1,4 @@
-"""One run: config -> scenario -> simulation -> run folder."""
+"""One run: config -> scenario -> simulation -> run folder (:mod:`sim.runfolder.layout`)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
 from sim.config import Config
 from sim.config_io import resolved_yaml
 from sim.engine.kernel import Engine
+from sim.engine.policy import PolicyOutputs
 from sim.engine.records import JobSink
 from sim.metrics import summary_dict, timeseries_table
 from sim.policies import make_policy
+from sim.runfolder import layout
 from sim.runfolder.write import write_json, write_parquet, write_text
 from sim.scenario import Scenario, build_scenario
 
@@ -25,7 +26,7 @@ from sim.scenario import Scenario, build_scenario
 @dataclass(frozen=True)
 class RunResult:
     out_dir: Path
-    summary: dict[str, Any]
+    summary: layout.Summary
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,22 @@ class Outputs:
     engine: Engine
     jobs: pa.Table
     timeseries: pa.Table
-    summary: dict[str, Any]
+    summary: layout.Summary
+    policy: PolicyOutputs  # what the policy contributes (plan tables; empty for most policies)
 
 
 def default_out_dir(cfg: Config) -> Path:
     return Path(cfg.output.dir) if cfg.output.dir else Path("runs") / cfg.name
+
+
+def check_config(cfg: Config, source: str, base_dir: Path | None = None) -> Scenario:
+    """Everything a run checks before it starts (``edwc validate``): cross references, the policy.
+
+    Raises InputError for the first problem; returns the scenario built.
+    """
+    scn = build_scenario(cfg, source, base_dir=base_dir)
+    make_policy(scn)
+    return scn
 
 
 def simulate(
@@ -50,8 +62,10 @@ def simulate(
     eng = Engine(scn, sink, make_policy(scn), progress=progress)
     eng.run()
     jobs = sink.close()
-    ts, stats = timeseries_table(eng)
-    return Outputs(engine=eng, jobs=jobs, timeseries=ts, summary=summary_dict(eng, stats))
+    policy_out = eng.policy.outputs() or PolicyOutputs()
+    ts, stats = timeseries_table(eng, policy_out.planned)
+    summary = summary_dict(eng, stats, policy_out)
+    return Outputs(engine=eng, jobs=jobs, timeseries=ts, summary=summary, policy=policy_out)
 
 
 def run(
@@ -60,46 +74,42 @@ def run(
     out_dir: Path | None = None,
     progress: Callable[[float], None] | None = None,
     base_dir: Path | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Simulate ``cfg`` and write its run folder; return the summary.
 
     Same config and seed give byte-identical Parquet files. Every file is
     written under a temporary name and renamed; ``summary.json`` comes last.
+    A non-empty ``out_dir`` that is not a run folder is refused (InputError)
+    unless ``force``.
     """
     t0 = time.perf_counter()
-    scn = build_scenario(cfg, source, base_dir=base_dir)
     out = out_dir if out_dir is not None else default_out_dir(cfg)
+    layout.check_out_dir(out, force)
+    scn = build_scenario(cfg, source, base_dir=base_dir)
     out.mkdir(parents=True, exist_ok=True)
     # a folder being rewritten is not complete until the new summary.json lands
-    (out / "summary.json").unlink(missing_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".jobs.parquet.", suffix=".tmp", dir=out)
+    (out / layout.SUMMARY).unlink(missing_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{layout.JOBS}.", suffix=".tmp", dir=out)
     os.close(fd)
     tmp_jobs = Path(tmp_name)
     try:
         result = simulate(scn, tmp_jobs, progress)
         t_sim = time.perf_counter() - t0
-        write_text(out / "config.resolved.yaml", resolved_yaml(cfg))
+        write_text(out / layout.CONFIG, resolved_yaml(cfg))
         os.chmod(tmp_jobs, 0o644)
-        os.replace(tmp_jobs, out / "jobs.parquet")
-        write_parquet(out / "timeseries.parquet", result.timeseries)
-        planner = getattr(result.engine.policy, "planner", None)
-        if planner is None:  # no stale plan from an earlier run in the same folder
-            for name in ("plan.parquet", "shadow_prices.parquet", "plan_duals.parquet"):
+        os.replace(tmp_jobs, out / layout.JOBS)
+        write_parquet(out / layout.TIMESERIES, result.timeseries)
+        tables = result.policy.tables
+        for name in layout.POLICY_TABLES:  # no stale plan from an earlier run in the same folder
+            if name not in tables:
                 (out / name).unlink(missing_ok=True)
-        else:
-            write_parquet(out / "plan.parquet", pa.Table.from_pandas(planner.frame(), preserve_index=False))
-            write_parquet(
-                out / "shadow_prices.parquet",
-                pa.Table.from_pandas(planner.shadow_prices(), preserve_index=False),
-            )
-            write_parquet(
-                out / "plan_duals.parquet",
-                pa.Table.from_pandas(planner.window_duals(), preserve_index=False),
-            )
+        for name, df in tables.items():
+            write_parquet(out / name, layout.table_from_frame(df, name))
     finally:
         tmp_jobs.unlink(missing_ok=True)
-    summary = dict(result.summary)
+    summary = result.summary
     summary["simulation_s"] = t_sim
     summary["wall_s"] = time.perf_counter() - t0
-    write_json(out / "summary.json", summary)
+    write_json(out / layout.SUMMARY, summary)
     return RunResult(out_dir=out, summary=summary)

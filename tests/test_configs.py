@@ -74,11 +74,11 @@ def test_run_config_runs_short(path: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", SWEEPS, ids=lambda p: p.stem)
 def test_sweep_spec_expands(path: Path) -> None:
-    if importlib.util.find_spec("sim.sweep.spec") is None:
-        pytest.skip("sim.sweep.spec is not there: sweep specs are checked once it is")
-    ss = importlib.import_module("sim.sweep.spec")
+    if importlib.util.find_spec("sim.sweeps.spec") is None:
+        pytest.skip("sim.sweeps.spec is not there: sweep specs are checked once it is")
+    ss = importlib.import_module("sim.sweeps.spec")
     if not all(hasattr(ss, f) for f in ("parse_spec", "plan_runs")):
-        pytest.skip("sim.sweep.spec has no parse_spec/plan_runs to expand the spec with")
+        pytest.skip("sim.sweeps.spec has no parse_spec/plan_runs to expand the spec with")
     spec = ss.parse_spec(_doc(path), path)
     sizes = [len(a.values or ()) for a in spec.axes]
     if spec.mode == "random":

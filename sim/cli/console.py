@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ def _console() -> Console:
     return con if con.is_terminal else Console(width=130)
 
 
-def print_summary(s: dict[str, Any], out_dir: Path, console: Console | None = None) -> None:
+def print_summary(s: Mapping[str, Any], out_dir: Path, console: Console | None = None) -> None:
     con = console or _console()
     con.print(
         f"[bold]{s['name']}[/bold]  policy [cyan]{s['policy']}[/cyan]  seed {s['seed']}  "

@@ -61,6 +61,7 @@ def cli() -> None:
 @_set_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--no-report", is_flag=True, help="Do not draw report.html and its figures.")
+@click.option("--force", is_flag=True, help="Write into --out even if it holds files that are not a run's.")
 @_guard
 def run(
     config: Path | None,
@@ -69,13 +70,15 @@ def run(
     sets: tuple[str, ...],
     quiet: bool,
     no_report: bool,
+    force: bool,
 ) -> None:
     """Simulate CONFIG (default: the national baseline) and write its run folder.
 
     The folder gets config.resolved.yaml, summary.json, jobs.parquet,
     timeseries.parquet (plan.parquet and shadow_prices.parquet with the lp
     policy) and report.html with its PNG figures (unless --no-report).
-    Same config + seed = byte-identical tables.
+    Same config + seed = byte-identical tables. A non-empty --out folder
+    that is not an edwc run folder is refused (exit 2) unless --force.
     """
     from sim.cli.console import print_summary, progress_bar
     from sim.config_io import load_config
@@ -85,7 +88,7 @@ def run(
     all_sets = [*sets, *([f"seed={seed}"] if seed is not None else [])]
     cfg = load_config(path, all_sets)
     with progress_bar(cfg.horizon_h * 3600.0, enabled=not quiet) as tick:
-        result = do_run(cfg, str(path), out_dir, progress=tick, base_dir=path.parent)
+        result = do_run(cfg, str(path), out_dir, progress=tick, base_dir=path.parent, force=force)
     if not no_report:
         from sim.report.write import write_run_report
 
@@ -101,13 +104,10 @@ def run(
 def validate(config: Path, sets: tuple[str, ...]) -> None:
     """Check CONFIG (schema, ids, policy) without running it."""
     from sim.config_io import load_config
-    from sim.policies import make_policy
-    from sim.scenario import build_scenario
+    from sim.runner import check_config
 
     cfg = load_config(config, list(sets))
-    scn = build_scenario(cfg, str(config), base_dir=config.parent)
-
-    make_policy(scn)
+    scn = check_config(cfg, str(config), base_dir=config.parent)
     click.echo(
         f"{config}: ok ({cfg.name}: {scn.topology.n_regions} regions, {scn.topology.n_clusters} clusters, "
         f"{len(cfg.workloads)} workload classes, policy {cfg.policy.name}, {cfg.horizon_h:g} h)"

@@ -124,8 +124,8 @@ def sweep(
     skips complete runs. Exit code 1 if any run failed, 2 for bad input.
     """
     from sim.config_io import read_yaml_mapping
-    from sim.sweep.args import spec_from_cli
-    from sim.sweep.driver import run_sweep
+    from sim.sweeps.args import spec_from_cli
+    from sim.sweeps.driver import run_sweep
 
     doc = read_yaml_mapping(spec_or_config)
     spec = spec_from_cli(

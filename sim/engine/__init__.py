@@ -9,6 +9,6 @@ The engine imports no concrete policy, report or CLI.
 """
 
 from sim.engine.kernel import Engine
-from sim.engine.policy import EngineView, Policy
+from sim.engine.policy import EngineView, Policy, PolicyOutputs
 
-__all__ = ["Engine", "EngineView", "Policy"]
+__all__ = ["Engine", "EngineView", "Policy", "PolicyOutputs"]

@@ -14,7 +14,8 @@ with no candidate is dropped by the engine before the policy is asked.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import simpy
@@ -22,6 +23,9 @@ import simpy
 from sim.engine.job import Job
 from sim.engine.pools import Pool
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class EngineView(Protocol):
@@ -43,6 +47,30 @@ class EngineView(Protocol):
     def set_power_target(self, c: int, servers: int | None) -> None:
         """Keep ``servers`` of cluster ``c`` powered (``None``: all available)."""
         ...
+
+
+@dataclass(frozen=True)
+class PolicyOutputs:
+    """What a policy adds to the run's records, beyond what the engine measures itself.
+
+    Attributes
+    ----------
+    tables : dict of str to pandas.DataFrame
+        Run-folder file name (one of :data:`sim.runfolder.layout.POLICY_TABLES`,
+        e.g. ``plan.parquet``) -> the table, with that file's columns.
+    planned : dict of str to numpy.ndarray, optional
+        The plan per cluster and hour of the run, arrays of shape
+        (clusters, hours), NaN where nothing was planned: ``load_sh`` (busy
+        real server-hours), ``energy_kwh``, ``cost_cny``, ``tco2``. They give
+        ``timeseries.parquet`` its ``planned_*`` columns and the summary its
+        planned-vs-realised comparison.
+    summary : dict, optional
+        The planner's record; ``summary.json`` keeps it under ``plan``.
+    """
+
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    planned: Mapping[str, np.ndarray] | None = None
+    summary: Mapping[str, Any] | None = None
 
 
 class Policy:
@@ -90,6 +118,14 @@ class Policy:
         A policy that shifts work in time (``lp``) holds jobs until then.
         """
         return 0.0
+
+    def outputs(self) -> PolicyOutputs | None:
+        """What this policy contributes to the run folder, read once after the run.
+
+        The default is nothing; a planning policy (``lp``) returns its plan
+        tables, its planned cluster-hours and its summary.
+        """
+        return None
 
     def first_up(self, ranked: list[int]) -> int:
         """The first cluster of ``ranked`` that is up, or -1."""

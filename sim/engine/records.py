@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
+from sim.runfolder import layout
 from sim.scenario import Scenario
 
 STATUS = {PENDING: "in_flight", COMPLETED: "completed", DROPPED: "dropped", LOST: "lost"}
@@ -65,35 +66,17 @@ class ClassStats:
         self.added_hist = np.zeros(_H_BINS, dtype=np.int64)
 
 
-_SCHEMA = pa.schema(
-    [
-        ("job_id", pa.int64()),
-        ("class", pa.dictionary(pa.int32(), pa.string())),
-        ("region", pa.dictionary(pa.int32(), pa.string())),
-        ("cluster", pa.dictionary(pa.int32(), pa.string())),
-        ("status", pa.dictionary(pa.int32(), pa.string())),
-        ("arrival_s", pa.float64()),
-        ("queued_s", pa.float64()),
-        ("start_s", pa.float64()),
-        ("end_s", pa.float64()),
-        ("network_s", pa.float64()),
-        ("wait_s", pa.float64()),
-        ("service_s", pa.float64()),
-        ("occupancy_s", pa.float64()),
-        ("response_s", pa.float64()),
-        ("data_gb", pa.float64()),
-        ("job_scale", pa.int64()),
-        ("reroutes", pa.int32()),
-        ("it_kwh", pa.float64()),
-        ("energy_kwh", pa.float64()),
-    ]
-)
+_SCHEMA = layout.JOBS_SCHEMA
 
 
 def _dict_col(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
     mask = codes < 0
     idx = pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask)
     return pa.DictionaryArray.from_arrays(idx, pa.array(list(names), pa.string()))
+
+
+def _arrow(values: Any, dtype: pa.DataType) -> pa.Array:
+    return values if isinstance(values, pa.Array) else pa.array(values, dtype)
 
 
 class JobSink:
@@ -149,30 +132,29 @@ class JobSink:
         pue = scn.energy.pue[np.maximum(c, 0), h]
         energy = np.where(c >= 0, it_kwh * pue, 0.0)
 
-        batch = pa.RecordBatch.from_arrays(
-            [
-                pa.array(ids),
-                _dict_col(k, scn.class_names),
-                _dict_col(r, scn.topology.region_ids),
-                _dict_col(c, scn.topology.cluster_ids),
-                _dict_col(fate, self.status_names),
-                pa.array(arrival),
-                pa.array(queued),
-                pa.array(start),
-                pa.array(np.where(done, end + net_out, np.nan)),
-                pa.array(network),
-                pa.array(wait),
-                pa.array(service),
-                pa.array(service * self._occupancy[k]),
-                pa.array(response),
-                pa.array(data),
-                pa.array(self._scale[k]),
-                pa.array(reroutes),
-                pa.array(it_kwh),
-                pa.array(energy),
-            ],
-            schema=_SCHEMA,
-        )
+        columns: dict[str, Any] = {
+            "job_id": ids,
+            "class": _dict_col(k, scn.class_names),
+            "region": _dict_col(r, scn.topology.region_ids),
+            "cluster": _dict_col(c, scn.topology.cluster_ids),
+            "status": _dict_col(fate, self.status_names),
+            "arrival_s": arrival,
+            "queued_s": queued,
+            "start_s": start,
+            "end_s": np.where(done, end + net_out, np.nan),
+            "network_s": network,
+            "wait_s": wait,
+            "service_s": service,
+            "occupancy_s": service * self._occupancy[k],
+            "response_s": response,
+            "data_gb": data,
+            "job_scale": self._scale[k],
+            "reroutes": reroutes,
+            "it_kwh": it_kwh,
+            "energy_kwh": energy,
+        }
+        # by name, in the layout's order (sim.runfolder.layout.JOBS_COLUMNS)
+        batch = pa.RecordBatch.from_arrays([_arrow(columns[f.name], f.type) for f in _SCHEMA], schema=_SCHEMA)
         self._emit(batch)
         self._fold(k, fate, done, wait, response, network, reroutes)
         moved = (c >= 0) & (data > 0) & np.isfinite(queued)

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from models.plan.result import PlanResult
+from sim.engine.policy import PolicyOutputs
 from sim.policies.base import Policy, ranked_candidates
 from sim.policies.planning import WEIGHT_KEYS, Planner, make_planner
+from sim.runfolder import layout
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -162,6 +164,19 @@ class LpPolicy(Policy):
         ]
         self._assigned = [[{} for _ in range(n_r)] for _ in range(n_k)]
         self._hour = h
+
+    def outputs(self) -> PolicyOutputs:
+        """The executed plan: ``plan.parquet``, shadow prices, duals, planned cluster-hours, summary."""
+        planner = self.planner
+        return PolicyOutputs(
+            tables={
+                layout.PLAN: planner.frame(),
+                layout.SHADOW_PRICES: planner.shadow_prices(),
+                layout.PLAN_DUALS: planner.window_duals(),
+            },
+            planned=planner.hourly(),
+            summary={**planner.summary(), "fallback_jobs": self.fallbacks},
+        )
 
     # ------------------------------------------------------------------ routing
     def route(self, region: int, klass: int, now_s: float) -> int:

@@ -8,7 +8,6 @@ with matplotlib's bundled DejaVu fonts.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,9 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import yaml
 from matplotlib.figure import Figure
 
-from models.errors import InputError
+from sim.runfolder import layout
 
 EAST_COLOUR = "#2b6cb0"
 WEST_COLOUR = "#dd6b20"
@@ -87,20 +85,11 @@ class RunData:
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / "summary.json").is_file()
+    return layout.is_run_dir(path)
 
 
 def is_sweep_dir(path: Path) -> bool:
-    return (path / "summary.parquet").is_file() and (path / "sweep.yaml").is_file()
-
-
-def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path, columns=columns)
-    except FileNotFoundError:
-        raise InputError(str(path), "", "file not found (is this a complete run folder?)") from None
-    except Exception as exc:  # pyarrow raises many kinds
-        raise InputError(str(path), "", f"cannot read Parquet: {exc}") from None
+    return layout.is_sweep_dir(path)
 
 
 JOB_COLUMNS = [
@@ -120,24 +109,14 @@ JOB_COLUMNS = [
 
 def load_run(run_dir: Path) -> RunData:
     """Read a run folder (summary.json, jobs/timeseries Parquet, plan if any)."""
-    spath = run_dir / "summary.json"
-    try:
-        summary = json.loads(spath.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(spath), "", "file not found: not a run folder") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(str(spath), "", f"cannot read JSON: {exc}") from None
-    cpath = run_dir / "config.resolved.yaml"
-    config: dict[str, Any] = {}
-    if cpath.is_file():
-        doc = yaml.safe_load(cpath.read_text(encoding="utf-8"))
-        config = doc if isinstance(doc, dict) else {}
-    jobs = _read_parquet(run_dir / "jobs.parquet", JOB_COLUMNS)
-    ts = _read_parquet(run_dir / "timeseries.parquet")
-    plan = _read_parquet(run_dir / "plan.parquet") if (run_dir / "plan.parquet").is_file() else None
+    summary = layout.read_summary(run_dir)
+    config = layout.read_config(run_dir)
+    jobs = layout.read_table(run_dir, layout.JOBS, JOB_COLUMNS)
+    ts = layout.read_table(run_dir, layout.TIMESERIES)
+    plan = layout.read_table(run_dir, layout.PLAN) if (run_dir / layout.PLAN).is_file() else None
     shadow = None
-    if (run_dir / "shadow_prices.parquet").is_file():
-        shadow = _read_parquet(run_dir / "shadow_prices.parquet")
+    if (run_dir / layout.SHADOW_PRICES).is_file():
+        shadow = layout.read_table(run_dir, layout.SHADOW_PRICES)
     data = RunData(run_dir, summary, config, jobs, ts, plan, shadow)
     _attach_sites(data)
     return data

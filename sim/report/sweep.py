@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from models.errors import InputError
 from sim.report.common import fmt_num, new_figure, save
 from sim.report.html import Section, Table, write_html
+from sim.runfolder import layout
 
 FAILED = {"failed", "error", "timeout", "crashed"}
 META = {"run_id", "replication", "seed", "status", "run_dir", "dir", "error", "wall_s", "simulation_s"}
@@ -56,15 +57,15 @@ def axis_keys(spec: Any, columns: list[str]) -> list[str]:
 
 
 def load_sweep(sweep_dir: Path) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
-    spec_path = sweep_dir / "sweep.yaml"
+    spec_path = sweep_dir / layout.SWEEP_SPEC
     try:
         spec = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(str(spec_path), "", f"cannot read: {exc}") from None
     try:
-        df = pd.read_parquet(sweep_dir / "summary.parquet")
+        df = pd.read_parquet(sweep_dir / layout.SWEEP_SUMMARY)
     except Exception as exc:
-        raise InputError(str(sweep_dir / "summary.parquet"), "", f"cannot read Parquet: {exc}") from None
+        raise InputError(str(sweep_dir / layout.SWEEP_SUMMARY), "", f"cannot read Parquet: {exc}") from None
     axes = axis_keys(spec.get("axes") if isinstance(spec, dict) else None, list(df.columns))
     if not axes:
         raise InputError(str(spec_path), "axes", "no axis of sweep.yaml names a column of summary.parquet")
@@ -252,7 +253,7 @@ def write_sweep_report(sweep_dir: Path, out_dir: Path | None = None) -> Path:
     status = df_all["status"].astype(str).str.lower() if "status" in df_all.columns else None
     df = df_all[~status.isin(FAILED)] if status is not None else df_all
     if df.empty:
-        raise InputError(str(sweep_dir / "summary.parquet"), "status", "no successful run to report")
+        raise InputError(str(sweep_dir / layout.SWEEP_SUMMARY), "status", "no successful run to report")
     sections = [
         Section(
             "Sweep",
@@ -284,7 +285,7 @@ def write_sweep_report(sweep_dir: Path, out_dir: Path | None = None) -> Path:
             )
         )
     return write_html(
-        out / "report.html",
+        out / layout.REPORT,
         f"edwc sweep report: {sweep_dir.name}",
         f"{len(df_all)} runs over {len(axes)} axes, from {sweep_dir}",
         sections,

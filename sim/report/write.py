@@ -13,8 +13,9 @@ from typing import Any
 from models.errors import InputError
 from sim.report.common import RunData, fmt_num, is_run_dir, is_sweep_dir, load_run
 from sim.report.html import Section, Table, write_html
+from sim.runfolder import layout
 
-REPORT_NAME = "report.html"
+REPORT_NAME = layout.REPORT
 
 
 def write_report(folder: Path, out_dir: Path | None = None) -> Path:

@@ -55,3 +55,24 @@ def test_every_command_has_help() -> None:
     for cmd in ("run", "validate", "info", "schema"):
         result = CliRunner().invoke(cli, [cmd, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_run_refuses_out_into_a_folder_of_other_files_unless_forced(tmp_path: Path) -> None:
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "chapter1.tex").write_text("mine")
+    args = ["run", "-q", "--no-report", "--out", str(mine), "--set", "horizon_h=0.1"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "not an edwc run folder" in result.output and "--force" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in mine.iterdir()) == ["chapter1.tex"]  # nothing written
+    result = CliRunner().invoke(cli, [*args, "--force"])
+    assert result.exit_code == 0, result.output
+    assert (mine / "summary.json").is_file() and (mine / "chapter1.tex").read_text() == "mine"
+    # an edwc run folder is rewritten without --force
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    # a file where a folder should be
+    (tmp_path / "f").write_text("x")
+    result = CliRunner().invoke(cli, ["run", "-q", "--no-report", "--out", str(tmp_path / "f")])
+    assert result.exit_code == 2

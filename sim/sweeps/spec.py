@@ -356,14 +356,9 @@ def _validated(fn: Any, where: str) -> Any:
 
 def _check_scenario(cfg: Any, where: str, base: Path) -> None:
     """Cross references and the policy, as ``edwc validate`` checks them."""
-    from sim.policies import make_policy
-    from sim.scenario import build_scenario
+    from sim.runner import check_config
 
-    def check() -> None:
-        scn = build_scenario(cfg, where, base_dir=base.parent)
-        make_policy(scn)
-
-    _validated(check, where)
+    _validated(lambda: check_config(cfg, where, base_dir=base.parent), where)
 
 
 def resolved_spec(spec: SweepSpec, tasks: list[RunTask]) -> dict[str, Any]:

@@ -8,7 +8,16 @@ from typing import Any
 import yaml
 
 from models.errors import InputError
-from sim.sweep.spec import DIST_PARAMS, Mode, SweepSpec, check_spec, is_spec, key_path, parse_axis, parse_spec
+from sim.sweeps.spec import (
+    DIST_PARAMS,
+    Mode,
+    SweepSpec,
+    check_spec,
+    is_spec,
+    key_path,
+    parse_axis,
+    parse_spec,
+)
 
 
 def _cli_values(option: str, item: str) -> tuple[str, str]:

@@ -1,8 +1,8 @@
 """Parameter sweeps: many runs of one base config, locally or on a Dask cluster.
 
-``run_sweep`` validates every run of a spec (:mod:`sim.sweep.spec`) before any
+``run_sweep`` validates every run of a spec (:mod:`sim.sweeps.spec`) before any
 starts, writes ``SWEEP_DIR/sweep.yaml``, runs the missing runs into
-``SWEEP_DIR/runs/<run-id>/`` (:mod:`sim.sweep.execute`) and rebuilds
+``SWEEP_DIR/runs/<run-id>/`` (:mod:`sim.sweeps.execute`) and rebuilds
 ``SWEEP_DIR/summary.parquet`` from the run folders: one row per run with
 ``run_id``, the axis values (one column per key path), ``replication``,
 ``seed``, ``status`` (ok | failed), ``error`` and every scalar of the run's
@@ -25,9 +25,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from sim.runfolder import layout
 from sim.runfolder.write import write_parquet, write_text
-from sim.sweep.execute import ERROR, SUMMARY, Job, Row, clean_partials, execute, is_complete, warm_up
-from sim.sweep.spec import RunTask, SweepSpec, plan_runs, spec_yaml
+from sim.sweeps.execute import ERROR, SUMMARY, Job, Row, clean_partials, execute, is_complete, warm_up
+from sim.sweeps.spec import RunTask, SweepSpec, plan_runs, spec_yaml
 
 __all__ = ["SweepResult", "flatten", "run_sweep", "summary_table"]
 
@@ -108,14 +109,14 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     n_workers = max(1, workers or os.cpu_count() or 1)
-    resuming = (out_dir / "sweep.yaml").exists()
+    resuming = (out_dir / layout.SWEEP_SPEC).exists()
     warming = None if resuming else warm_up(n_workers, scheduler)
     tasks = plan_runs(spec)
     out_dir = out_dir.resolve()
-    runs_dir = out_dir / "runs"
+    runs_dir = out_dir / layout.SWEEP_RUNS
     runs_dir.mkdir(parents=True, exist_ok=True)
     clean_partials(runs_dir)
-    write_text(out_dir / "sweep.yaml", spec_yaml(spec, tasks))
+    write_text(out_dir / layout.SWEEP_SPEC, spec_yaml(spec, tasks))
     todo = [t for t in tasks if not is_complete(runs_dir / t.run_id)]
     skipped = len(tasks) - len(todo)
     jobs = [Job(t.run_id, t.config, str(spec.base), str(spec.base.parent), str(runs_dir)) for t in todo]
@@ -133,7 +134,7 @@ def run_sweep(
         warming.join()
     lost = execute(jobs, n_workers, scheduler, on_row)
     table = summary_table(tasks, runs_dir, lost)
-    write_parquet(out_dir / "summary.parquet", table)
+    write_parquet(out_dir / layout.SWEEP_SUMMARY, table)
     status = table.column("status").to_pylist()
     errors = table.column("error").to_pylist()
     ids = table.column("run_id").to_pylist()

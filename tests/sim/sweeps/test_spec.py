@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.errors import InputError
-from sim.sweep.args import cli_axis, spec_from_cli
-from sim.sweep.spec import (
+from sim.sweeps.args import cli_axis, spec_from_cli
+from sim.sweeps.spec import (
     Axis,
     SweepSpec,
     is_spec,
@@ -173,7 +173,7 @@ def test_zip_requires_equal_lengths(columns: list[list[int]]) -> None:
 
 
 def test_common_seeds_give_every_point_the_same_replication_seeds(tmp_path: Path) -> None:
-    from sim.sweep.spec import parse_spec, plan_runs
+    from sim.sweeps.spec import parse_spec, plan_runs
 
     base = tmp_path / "base.yaml"
     base.write_text(yaml.safe_dump(two_site_config()))

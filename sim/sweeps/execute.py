@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import InputError
+from sim.runfolder import layout
 
 PARTIAL_PREFIX = ".partial-"
-SUMMARY = "summary.json"
-ERROR = "error.txt"
+SUMMARY = layout.SUMMARY
+ERROR = layout.ERROR
 
 Row = dict[str, Any]
 
@@ -91,7 +92,7 @@ def run_one(job: Job) -> Row:
             for p in partial.iterdir():  # no half-run tables next to error.txt
                 p.unlink() if p.is_file() else shutil.rmtree(p, ignore_errors=True)
             if cfg is not None:
-                write_text(partial / "config.resolved.yaml", resolved_yaml(cfg))
+                write_text(partial / layout.CONFIG, resolved_yaml(cfg))
             write_text(partial / ERROR, row["error"] + "\n\n" + traceback.format_exc())
         if final.exists():  # an earlier failed attempt (error.txt)
             if is_complete(final):

@@ -1,0 +1,364 @@
+"""The run folder's layout: its file names, the columns of its tables (with units) and its summary.
+
+This module is the one place that says what a run folder holds. The runner
+and the engine's job records write by it, the reports and the Python API
+read by it, and sweeps find complete runs by it. It imports nothing of
+:mod:`sim` but the writer beside it, and nothing of the engine.
+
+A run folder (``edwc run CONFIG --out DIR``)::
+
+    config.resolved.yaml   the config after defaults and overrides
+    summary.json           one object (:class:`Summary`); written last: its presence marks a complete run
+    jobs.parquet           one row per simulated job (:data:`JOBS_COLUMNS`)
+    timeseries.parquet     per cluster and time step (:data:`TIMESERIES_COLUMNS`)
+    plan.parquet           lp runs: the plan's executed hours (:data:`PLAN_COLUMNS`)
+    shadow_prices.parquet  lp runs: capacity duals (:data:`SHADOW_PRICES_COLUMNS`)
+    plan_duals.parquet     lp runs: SLO and carbon-cap duals per solve (:data:`PLAN_DUALS_COLUMNS`)
+    report.html, *.png     the report (``edwc report DIR``)
+
+A sweep folder holds ``sweep.yaml``, ``summary.parquet`` and ``runs/<run-id>/``
+(run folders, or ``error.txt`` for a run that failed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+import pyarrow as pa
+
+from models.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# --------------------------------------------------------------------------- file names
+
+CONFIG = "config.resolved.yaml"
+SUMMARY = "summary.json"
+JOBS = "jobs.parquet"
+TIMESERIES = "timeseries.parquet"
+PLAN = "plan.parquet"
+SHADOW_PRICES = "shadow_prices.parquet"
+PLAN_DUALS = "plan_duals.parquet"
+REPORT = "report.html"
+ERROR = "error.txt"  # a sweep's failed run: the error, then the traceback
+SWEEP_SPEC = "sweep.yaml"
+SWEEP_SUMMARY = "summary.parquet"
+SWEEP_RUNS = "runs"
+
+#: Tables a policy may contribute (:meth:`sim.engine.policy.Policy.outputs`); a run whose
+#: policy contributes none removes them, so a folder never mixes two runs' files.
+POLICY_TABLES = (PLAN, SHADOW_PRICES, PLAN_DUALS)
+#: Every file a run writes (the report's PNGs aside).
+RUN_FILES = (CONFIG, SUMMARY, JOBS, TIMESERIES, *POLICY_TABLES, REPORT)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a run-folder table: its name, Arrow type, unit and meaning."""
+
+    name: str
+    type: pa.DataType
+    unit: str
+    doc: str
+
+
+_ID = pa.dictionary(pa.int32(), pa.string())
+_F = pa.float64()
+
+JOBS_COLUMNS: tuple[Column, ...] = (
+    Column("job_id", pa.int64(), "", "simulated job, numbered in arrival order"),
+    Column("class", _ID, "", "workload class"),
+    Column("region", _ID, "", "origin region"),
+    Column("cluster", _ID, "", "serving cluster (null when dropped)"),
+    Column("status", _ID, "", "completed | dropped | lost | in_flight"),
+    Column("arrival_s", _F, "s", "arrival time, from the config's start"),
+    Column("queued_s", _F, "s", "time the job joined its cluster's queue (after the data transfer)"),
+    Column("start_s", _F, "s", "service start"),
+    Column("end_s", _F, "s", "response back at the region (NaN unless completed)"),
+    Column("network_s", _F, "s", "round-trip network time plus data transfer"),
+    Column("wait_s", _F, "s", "time at the cluster not being served (queueing, preemption)"),
+    Column("service_s", _F, "s", "service time of one real job"),
+    Column("occupancy_s", _F, "s", "simulated-server seconds the job held"),
+    Column("response_s", _F, "s", "network + wait + service (NaN unless completed)"),
+    Column("data_gb", _F, "GB", "data moved before the job starts, per real job"),
+    Column("job_scale", pa.int64(), "real jobs", "real jobs this simulated job stands for"),
+    Column("reroutes", pa.int32(), "", "times a fault moved the job"),
+    Column("it_kwh", _F, "kWh", "dynamic IT energy of the job's service (real servers)"),
+    Column("energy_kwh", _F, "kWh", "it_kwh x PUE of the serving cluster's hour"),
+)
+
+TIMESERIES_COLUMNS: tuple[Column, ...] = (
+    Column("time_s", _F, "s", "start of the step, from the config's start"),
+    Column("cluster", _ID, "", "cluster"),
+    Column("utilisation", _F, "1", "busy share of the cluster's servers"),
+    Column("busy_servers", _F, "real servers", "mean busy servers"),
+    Column("powered_servers", _F, "real servers", "mean powered servers"),
+    Column("queue_len", _F, "simulated jobs", "mean jobs waiting"),
+    Column("in_transfer", _F, "simulated jobs", "mean jobs moving their data to the cluster"),
+    Column("it_power_kw", _F, "kW", "IT power (idle + (peak - idle) x load)"),
+    Column("pue", _F, "1", "power usage effectiveness of the hour"),
+    Column("power_kw", _F, "kW", "facility power = IT power x PUE"),
+    Column("tariff_cny_per_kwh", _F, "CNY/kWh", "electricity tariff of the hour"),
+    Column("grid_kgco2_per_kwh", _F, "kgCO2/kWh", "grid emission factor of the hour"),
+    Column("green_kw", _F, "kW", "green supply available"),
+    Column("energy_kwh", _F, "kWh", "facility energy of the step"),
+    Column("grid_kwh", _F, "kWh", "facility energy not covered by green supply"),
+    Column("cost_cny", _F, "CNY", "facility energy x tariff"),
+    Column("tco2", _F, "tCO2", "grid energy x grid factor"),
+    Column("planned_utilisation", _F, "1", "the plan's utilisation (NaN without a plan)"),
+    Column("planned_energy_kwh", _F, "kWh", "the plan's facility energy (NaN without a plan)"),
+    Column("planned_cost_cny", _F, "CNY", "the plan's cost (NaN without a plan)"),
+    Column("planned_tco2", _F, "tCO2", "the plan's carbon (NaN without a plan)"),
+)
+
+PLAN_COLUMNS: tuple[Column, ...] = (
+    Column("region", pa.string(), "", "origin region"),
+    Column("class", pa.string(), "", "workload class"),
+    Column("cluster", pa.string(), "", "cluster"),
+    Column("hour", pa.int64(), "h", "hour of the run"),
+    Column("work_sh", _F, "real server-hours", "work placed"),
+    Column("energy_kwh", _F, "kWh", "facility energy, shared by the row's share of the cluster-hour load"),
+    Column("cost_cny", _F, "CNY", "facility energy x tariff, shared out likewise"),
+    Column("tco2", _F, "tCO2", "grid energy x grid factor, shared out likewise"),
+)
+
+SHADOW_PRICES_COLUMNS: tuple[Column, ...] = (
+    Column("cluster", pa.string(), "", "cluster"),
+    Column("hour", pa.int64(), "h", "hour of the run"),
+    Column("capacity_cny_per_server_h", _F, "CNY per server-hour", "value of one more server for the hour"),
+)
+
+PLAN_DUALS_COLUMNS: tuple[Column, ...] = (
+    Column("t0_hour", pa.int64(), "h", "first hour of the solve"),
+    Column("kind", pa.string(), "", "slo | carbon_cap"),
+    Column("class", pa.string(), "", "latency class (slo duals)"),
+    Column("value", _F, "see unit", "the dual"),
+    Column("unit", pa.string(), "", "unit of value"),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    JOBS: JOBS_COLUMNS,
+    TIMESERIES: TIMESERIES_COLUMNS,
+    PLAN: PLAN_COLUMNS,
+    SHADOW_PRICES: SHADOW_PRICES_COLUMNS,
+    PLAN_DUALS: PLAN_DUALS_COLUMNS,
+}
+
+
+def schema(columns: tuple[Column, ...]) -> pa.Schema:
+    """The Arrow schema of a table's columns."""
+    return pa.schema([(c.name, c.type) for c in columns])
+
+
+def names(columns: tuple[Column, ...]) -> list[str]:
+    return [c.name for c in columns]
+
+
+JOBS_SCHEMA = schema(JOBS_COLUMNS)
+
+
+def table_from_frame(df: pd.DataFrame, file: str) -> pa.Table:
+    """``df`` as an Arrow table with the columns and types of ``file``'s layout (if it has one)."""
+    if file not in TABLES:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    return pa.Table.from_pandas(df[names(TABLES[file])], schema=schema(TABLES[file]), preserve_index=False)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+class ClassSummary(TypedDict):
+    """``summary["classes"][name]``: one workload class."""
+
+    kind: str  # latency | batch
+    slo_ms: NotRequired[float]
+    deadline_h: NotRequired[float]
+    jobs: int  # simulated jobs
+    completed: int
+    dropped: int
+    lost: int
+    in_flight: int
+    job_scale: int  # real jobs per simulated job
+    real_jobs: int
+    latency_ms: dict[str, float | None]  # response time p50, p95, p99
+    added_latency_ms: dict[str, float | None]  # network + wait p50, p95, p99
+    mean_wait_s: float | None
+    slo_violation_rate: float | None
+
+
+class ClusterSummary(TypedDict):
+    """``summary["clusters"][id]``: one cluster over the run."""
+
+    side: str  # east | west
+    servers: int  # real servers
+    simulated_servers: int
+    mean_utilisation: float
+    busy_server_h: float
+    energy_kwh: float
+    it_kwh: float
+    grid_kwh: float
+    cost_cny: float
+    tco2: float
+
+
+class SideSummary(TypedDict):
+    """``summary["east_west"]["east" | "west"]``."""
+
+    energy_kwh: float
+    cost_cny: float
+    tco2: float
+    busy_server_h: float
+    share_of_served_compute: float | None
+
+
+class NetworkSummary(TypedDict):
+    """``summary["network"]``: batch data moved over the backbone and its energy."""
+
+    gb: float
+    kwh: float
+    cost_cny: float
+    tco2: float
+    kwh_per_gb: float
+
+
+class FaultsSummary(TypedDict):
+    count: int
+    jobs_affected: int
+    jobs_rerouted: int
+    jobs_lost: int
+
+
+class PowerSummary(TypedDict):
+    """``summary["power_management"]``: real servers switched on and off."""
+
+    server_ups: int
+    server_downs: int
+    boot_s: float
+    transition_kwh: float
+
+
+class Summary(TypedDict):
+    """``summary.json``: one run's totals (units in the key names).
+
+    ``jobs_total`` = ``jobs_completed`` + ``jobs_dropped`` + ``jobs_in_flight``
+    (simulated jobs; ``classes[k]["real_jobs"]`` counts real ones).
+    ``plan`` is present when the policy planned (``lp``).
+    """
+
+    name: str
+    seed: int
+    start: str
+    horizon_h: float
+    policy: str
+    queue: str
+    server_scale: int
+    jobs_total: int
+    jobs_completed: int
+    jobs_dropped: int
+    jobs_in_flight: int
+    faults: FaultsSummary
+    classes: dict[str, ClassSummary]
+    clusters: dict[str, ClusterSummary]
+    energy_kwh: float
+    it_kwh: float
+    cost_cny: float
+    tco2: float
+    east_west: dict[str, SideSummary]
+    network: NetworkSummary
+    power_management: PowerSummary
+    plan: NotRequired[dict[str, Any]]
+    simulation_s: NotRequired[float]
+    wall_s: NotRequired[float]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def is_run_dir(path: Path) -> bool:
+    """A complete run folder: it holds ``summary.json``."""
+    return (path / SUMMARY).is_file()
+
+
+def is_sweep_dir(path: Path) -> bool:
+    return (path / SWEEP_SUMMARY).is_file() and (path / SWEEP_SPEC).is_file()
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    """``summary.json`` of ``run_dir``; InputError if it is not a complete run folder."""
+    path = run_dir / SUMMARY
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), "", "file not found: not a complete run folder") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(str(path), "", f"cannot read JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InputError(str(path), "", "expected a JSON object")
+    return doc
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """``config.resolved.yaml`` as a dict (empty if the folder has none)."""
+    import yaml
+
+    path = run_dir / CONFIG
+    if not path.is_file():
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(str(path), "", f"cannot read YAML: {exc}") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+def read_table(
+    run_dir: Path, file: str, columns: list[str] | None = None, missing_ok: bool = False
+) -> pd.DataFrame:
+    """A table of the run folder as a DataFrame (``missing_ok``: no file gives no rows)."""
+    import pandas as pd
+
+    path = run_dir / file
+    if missing_ok and not path.is_file():
+        cols = TABLES[file]
+        df: pd.DataFrame = schema(cols).empty_table().to_pandas()
+        return df[columns] if columns is not None else df
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except FileNotFoundError:
+        raise InputError(str(path), "", "file not found (is this a complete run folder?)") from None
+    except Exception as exc:  # pyarrow raises many kinds
+        raise InputError(str(path), "", f"cannot read Parquet: {exc}") from None
+
+
+# --------------------------------------------------------------------------- writing into a folder
+
+
+def check_out_dir(path: Path, force: bool = False, option: str = "--out") -> None:
+    """Refuse to write a run into ``path`` if it is a file, or a non-empty folder that is no run's.
+
+    A folder is an edwc run folder when it holds ``summary.json`` or
+    ``config.resolved.yaml`` (a run that was interrupted). ``force`` allows
+    any existing folder.
+    """
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise InputError(option, str(path), "exists and is not a folder")
+    if force or (path / SUMMARY).is_file() or (path / CONFIG).is_file():
+        return
+    entries = sorted(p.name for p in path.iterdir())
+    if entries:
+        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise InputError(
+            option,
+            str(path),
+            f"folder is not empty and is not an edwc run folder (holds {shown}); "
+            "choose another folder, or pass --force to write into it",
+        )
