@@ -162,6 +162,18 @@ class WorkloadDefault(_Strict):
     note: str | None = None
 
 
+class GridCarbon(_Strict):
+    """National grid CO2 factors: the average and the residual mix (net of market-traded green power)."""
+
+    average_kgco2_per_kwh: Figure
+    residual_kgco2_per_kwh: Figure
+
+    @property
+    def residual_ratio(self) -> float:
+        """Residual over average factor (> 1: contracted green power leaves a dirtier rest)."""
+        return self.residual_kgco2_per_kwh.scalar / self.average_kgco2_per_kwh.scalar
+
+
 class Reference(_Strict):
     """The whole validated reference data set."""
 
@@ -172,6 +184,7 @@ class Reference(_Strict):
     regions: list[Region]
     latency: LatencyParams
     workloads: list[WorkloadDefault]
+    grid_carbon: GridCarbon
     directory: str
 
     def hub(self, hub_id: str) -> Hub:
@@ -192,6 +205,7 @@ _FILES = {
     "regions": "regions.yaml",
     "latency": "latency.yaml",
     "workloads": "workloads.yaml",
+    "grid_carbon": "grid_carbon.yaml",
 }
 
 
@@ -241,6 +255,9 @@ def load_reference(directory: Path | None = None) -> Reference:
     workloads = _parse_list(
         WorkloadDefault, _read_yaml(p["workloads"], "workloads"), p["workloads"], "workloads"
     )
+    grid_carbon = _parse(
+        GridCarbon, _read_yaml(p["grid_carbon"], "grid_carbon"), p["grid_carbon"], "grid_carbon"
+    )
     ref = Reference(
         sources=sources,
         hubs=hubs,
@@ -249,6 +266,7 @@ def load_reference(directory: Path | None = None) -> Reference:
         regions=regions,
         latency=latency,
         workloads=workloads,
+        grid_carbon=grid_carbon,
         directory=str(root),
     )
     _check(ref, p)
@@ -296,6 +314,7 @@ def _check(ref: Reference, p: dict[str, Path]) -> None:
     groups += [("regions", _figures(r, f"regions[{i}]")) for i, r in enumerate(ref.regions)]
     groups += [("latency", _figures(ref.latency, "latency"))]
     groups += [("workloads", _figures(w, f"workloads[{i}]")) for i, w in enumerate(ref.workloads)]
+    groups += [("grid_carbon", _figures(ref.grid_carbon, "grid_carbon"))]
     for file_key, figs in groups:
         for key, fig in figs:
             src = ref.sources.get(fig.source)
@@ -378,6 +397,17 @@ def _check(ref: Reference, p: dict[str, Path]) -> None:
         fail("latency", "latency.fibre_us_per_km", "expected 3 to 6 us/km")
     if not 0.0 <= lat.overhead_ms.scalar <= 50.0:
         fail("latency", "latency.overhead_ms", "expected 0 to 50 ms")
+
+    gc = ref.grid_carbon
+    for name in ("average_kgco2_per_kwh", "residual_kgco2_per_kwh"):
+        if not 0.0 < getattr(gc, name).scalar <= 1.5:
+            fail("grid_carbon", f"grid_carbon.{name}", "expected 0 to 1.5 kgCO2/kWh")
+    if gc.residual_kgco2_per_kwh.scalar < gc.average_kgco2_per_kwh.scalar:
+        fail(
+            "grid_carbon",
+            "grid_carbon.residual_kgco2_per_kwh",
+            "the residual mix cannot be cleaner than the average",
+        )
 
     names = [w.name for w in ref.workloads]
     unique(names, "workloads", "workloads")

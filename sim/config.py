@@ -52,6 +52,7 @@ class InlineCluster(_Site):
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
     tariff_cny_per_kwh: NonNegFloat = 0.6
     grid_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] = 0.55
+    marginal_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
     green_share: Fraction = 0.0
 
 
@@ -113,6 +114,7 @@ class ClusterOverride(_Strict):
     pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
     tariff_cny_per_kwh: NonNegFloat | None = None
     grid_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
+    marginal_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
     green_share: Fraction | None = None
     temp_offset_c: Annotated[float, Field(ge=-30, le=30)] | None = None
 
@@ -242,15 +244,33 @@ class EnergyConfig(_Strict):
     halving every two years). ``temp_offset_c`` shifts every cluster's
     outdoor temperature (heat waves). ``dc_tariff``: use data-centre tariffs
     where the reference has them.
+
+    ``grid_profile``: a CSV/Parquet file of hourly grid signals (columns
+    ``hour`` or ``time``, ``cluster`` and any of ``grid_kgco2_per_kwh``,
+    ``marginal_kgco2_per_kwh``, ``tariff_cny_per_kwh``) replacing the constant
+    or banded values of the clusters and hours it names
+    (:mod:`models.energy.grid_profile`). A run longer than the profile is
+    refused unless ``grid_profile_repeat`` repeats it (whole days).
+    ``carbon_signal``: the factor the planner and ``greenest`` minimise
+    (``average`` or ``marginal``); accounting reports ``tco2`` (average) and,
+    when a marginal factor is given, ``tco2_marginal``. ``residual_mix``: grid
+    draw of clusters with contracted green power is multiplied by the residual
+    mix, the average factor x ``residual_ratio`` (default: MEE's national
+    residual over average factor, ``seeds/grid_carbon.yaml``).
     """
 
     carbon_price_cny_per_t: NonNegFloat = 0.0
-    idle_w: PosFloat = 200.0
+    idle_w: NonNegFloat = 200.0
     peak_w: PosFloat = 500.0
     network_kwh_per_gb: NonNegFloat = 0.005
     temp_offset_c: Annotated[float, Field(ge=-30, le=30)] = 0.0
     green_profile: str | None = None
     dc_tariff: bool = False
+    grid_profile: str | None = None
+    grid_profile_repeat: bool = False
+    carbon_signal: Literal["average", "marginal"] = "average"
+    residual_mix: bool = True
+    residual_ratio: Annotated[float, Field(ge=1, le=3)] | None = None
 
     @model_validator(mode="after")
     def _power(self) -> Self:

@@ -52,7 +52,10 @@ def timeseries_table(
         green_kw = scn.energy.green_kw[c, hour]
         tariff = scn.energy.tariff_cny_per_kwh[c, hour]
         grid_f = scn.energy.grid_kgco2_per_kwh[c, hour]
-        tot = account(it_kw * dt / 3600.0, pue, tariff, grid_f, green_kw * dt / 3600.0)
+        marg = scn.energy.marginal_kgco2_per_kwh
+        marg_f = None if marg is None else marg[c, hour]
+        tot = account(it_kw * dt / 3600.0, pue, tariff, grid_f, green_kw * dt / 3600.0, marg_f)
+        nan = np.full(n_steps, np.nan)
         cols["time_s"].append(edges[:-1])
         cols["cluster"].append(np.full(n_steps, c, dtype=np.int32))
         cols["utilisation"].append(busy_avg / slots)
@@ -65,11 +68,13 @@ def timeseries_table(
         cols["power_kw"].append(it_kw * pue)
         cols["tariff_cny_per_kwh"].append(tariff)
         cols["grid_kgco2_per_kwh"].append(grid_f)
+        cols["marginal_kgco2_per_kwh"].append(nan if marg_f is None else marg_f)
         cols["green_kw"].append(green_kw)
         cols["energy_kwh"].append(tot.facility_kwh)
         cols["grid_kwh"].append(tot.grid_kwh)
         cols["cost_cny"].append(tot.cost_cny)
         cols["tco2"].append(tot.tco2)
+        cols["tco2_marginal"].append(nan if tot.tco2_marginal is None else tot.tco2_marginal)
         frac_h = dt / 3600.0
         if planned is not None:
             cap_servers = slots * scale
@@ -90,6 +95,7 @@ def timeseries_table(
             "grid_kwh": float(tot.grid_kwh.sum()),
             "cost_cny": float(tot.cost_cny.sum()),
             "tco2": float(tot.tco2.sum()),
+            "tco2_marginal": None if tot.tco2_marginal is None else float(tot.tco2_marginal.sum()),
         }
     arrays = []
     for k, v in cols.items():
@@ -142,6 +148,7 @@ def summary_dict(
             "energy_kwh": sum(s["energy_kwh"] for s in mine),
             "cost_cny": sum(s["cost_cny"] for s in mine),
             "tco2": sum(s["tco2"] for s in mine),
+            "tco2_marginal": _sum_or_none([s["tco2_marginal"] for s in mine]),
             "busy_server_h": busy,
             "share_of_served_compute": busy / busy_total if busy_total > 0 else None,
         }
@@ -181,6 +188,8 @@ def summary_dict(
         "it_kwh": sum(s["it_kwh"] for s in cluster_stats.values()),
         "cost_cny": sum(s["cost_cny"] for s in cluster_stats.values()),
         "tco2": sum(s["tco2"] for s in cluster_stats.values()),
+        "tco2_marginal": _sum_or_none([s["tco2_marginal"] for s in cluster_stats.values()]),
+        "carbon": _carbon_summary(eng),
         "east_west": east_west,
         "network": network,
         "power_management": {
@@ -234,6 +243,29 @@ def _plan_summary(
     out["planned_total"] = {k: float(np.nansum(hourly[k])) for k in ("energy_kwh", "cost_cny", "tco2")}
     out["held_jobs"] = eng.held
     return out
+
+
+def _sum_or_none(values: list[float | None]) -> float | None:
+    """The sum, or None when any term is None (no marginal factor given)."""
+    if any(v is None for v in values):
+        return None
+    return float(sum(v for v in values if v is not None))
+
+
+def _carbon_summary(eng: Engine) -> layout.CarbonSummary:
+    """How carbon was accounted: the signal optimised, the residual mix, the profile."""
+    e = eng.scn.config.energy
+    energy = eng.scn.energy
+    return {
+        "signal": e.carbon_signal,
+        "marginal_given": energy.marginal_kgco2_per_kwh is not None,
+        "residual_mix": e.residual_mix,
+        "grid_profile": e.grid_profile,
+        "mean_grid_kgco2_per_kwh": {
+            cid: float(energy.grid_kgco2_per_kwh[c].mean())
+            for c, cid in enumerate(eng.scn.topology.cluster_ids)
+        },
+    }
 
 
 def _ms(seconds: float | None) -> float | None:

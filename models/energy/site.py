@@ -7,7 +7,9 @@ inputs the accounting and the planner need. :func:`it_power_kw` and
 - IT power = servers x (idle + (peak - idle) x utilisation)
 - facility power = IT power x PUE
 - cost = facility energy x tariff of the hour
-- carbon = max(facility energy - green supply, 0) x grid factor
+- carbon = max(facility energy - green supply, 0) x grid factor, where the
+  factor is the hour's average (residual mix where green power is contracted,
+  :mod:`models.energy.carbon`) and, when given, also the marginal factor
 
 :func:`build_site_energy` assembles the hourly arrays from per-site
 parameters (:class:`SiteParams`) with the weather, PUE, tariff and
@@ -53,23 +55,44 @@ class ServerPower:
 
 @dataclass(frozen=True)
 class SiteEnergy:
-    """Hourly energy inputs, each an array of shape (clusters, hours)."""
+    """Hourly energy inputs, each an array of shape (clusters, hours).
+
+    ``grid_kgco2_per_kwh`` is the factor that multiplies net grid draw in the
+    average accounting (the residual mix on clusters with contracted green
+    power); ``marginal_kgco2_per_kwh`` the marginal factor, or None when the
+    scenario gives none.
+    """
 
     pue: FloatArray
     tariff_cny_per_kwh: FloatArray
     grid_kgco2_per_kwh: FloatArray
     green_kw: FloatArray
+    marginal_kgco2_per_kwh: FloatArray | None = None
 
     def __post_init__(self) -> None:
-        shapes = {
-            a.shape for a in (self.pue, self.tariff_cny_per_kwh, self.grid_kgco2_per_kwh, self.green_kw)
-        }
+        arrays = [self.pue, self.tariff_cny_per_kwh, self.grid_kgco2_per_kwh, self.green_kw]
+        if self.marginal_kgco2_per_kwh is not None:
+            arrays.append(self.marginal_kgco2_per_kwh)
+        shapes = {a.shape for a in arrays}
         if len(shapes) != 1:
             raise ValueError(f"SiteEnergy arrays disagree in shape: {shapes}")
 
     @property
     def n_hours(self) -> int:
         return int(self.pue.shape[1])
+
+    def carbon_kgco2_per_kwh(self, signal: str = "average") -> FloatArray:
+        """The (clusters, hours) factor of ``signal`` (``average`` or ``marginal``).
+
+        Raises ValueError for ``marginal`` when the scenario gives no marginal factor.
+        """
+        if signal == "average":
+            return self.grid_kgco2_per_kwh
+        if signal == "marginal":
+            if self.marginal_kgco2_per_kwh is None:
+                raise ValueError("no marginal carbon factor is given")
+            return self.marginal_kgco2_per_kwh
+        raise ValueError(f"carbon signal must be 'average' or 'marginal', got {signal!r}")
 
     @classmethod
     def flat(
@@ -100,12 +123,22 @@ class EnergyTotals:
     grid_kwh: FloatArray
     cost_cny: FloatArray
     tco2: FloatArray
+    tco2_marginal: FloatArray | None = None
 
 
 def account(
-    it_kwh: FloatArray, pue: FloatArray, tariff: FloatArray, grid_factor: FloatArray, green_kwh: FloatArray
+    it_kwh: FloatArray,
+    pue: FloatArray,
+    tariff: FloatArray,
+    grid_factor: FloatArray,
+    green_kwh: FloatArray,
+    marginal_factor: FloatArray | None = None,
 ) -> EnergyTotals:
-    """Apply PUE, tariff and grid carbon to IT energy (all arrays broadcast)."""
+    """Apply PUE, tariff and grid carbon to IT energy (all arrays broadcast).
+
+    Net grid draw times ``grid_factor`` gives ``tco2``; times
+    ``marginal_factor`` (if given) ``tco2_marginal``.
+    """
     facility = np.asarray(it_kwh * pue)
     grid = np.maximum(facility - green_kwh, 0.0)
     return EnergyTotals(
@@ -114,6 +147,7 @@ def account(
         grid_kwh=grid,
         cost_cny=np.asarray(facility * tariff),
         tco2=np.asarray(grid * grid_factor / 1000.0),
+        tco2_marginal=None if marginal_factor is None else np.asarray(grid * marginal_factor / 1000.0),
     )
 
 

@@ -53,14 +53,14 @@ class Cheapest(_HourlyKey):
 
 class Greenest(Policy):
     """Lowest marginal carbon now: 0 where green supply still exceeds the cluster's draw,
-    else the grid factor of the hour (ties: lowest RTT)."""
+    else the hour's grid factor of ``energy.carbon_signal`` (average or marginal; ties: lowest RTT)."""
 
     name = "greenest"
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         super().__init__(scenario, params, rng)
         e = scenario.energy
-        self._grid = e.grid_kgco2_per_kwh
+        self._grid = e.carbon_kgco2_per_kwh(scenario.config.energy.carbon_signal)
         self._green = e.green_kw
         self._pue = e.pue
         self._last = e.n_hours - 1

@@ -87,6 +87,8 @@ class Planner:
         )
         self.bandwidth = scn.link_gbps[scn.link_of].astype(float)
         self.topo = topo
+        # the carbon factor the LP prices and caps: energy.carbon_signal (average or marginal)
+        self.carbon = scn.energy.carbon_kgco2_per_kwh(scn.config.energy.carbon_signal)
 
     def window(self, t0: int, lookahead: int, engine: EngineView | None) -> PlanInputs:
         scn = self.scn
@@ -120,7 +122,7 @@ class Planner:
             cluster_hub=self.topo.cluster_hub,
             pue=e.pue[:, t0:t1],
             tariff_cny_per_kwh=e.tariff_cny_per_kwh[:, t0:t1],
-            grid_kgco2_per_kwh=e.grid_kgco2_per_kwh[:, t0:t1],
+            grid_kgco2_per_kwh=self.carbon[:, t0:t1],
             green_kw=e.green_kw[:, t0:t1],
             bandwidth_gbps=self.bandwidth,
             idle_w=scn.power.idle_w,

@@ -106,12 +106,21 @@ TIMESERIES_COLUMNS: tuple[Column, ...] = (
     Column("pue", _F, "1", "power usage effectiveness of the hour"),
     Column("power_kw", _F, "kW", "facility power = IT power x PUE"),
     Column("tariff_cny_per_kwh", _F, "CNY/kWh", "electricity tariff of the hour"),
-    Column("grid_kgco2_per_kwh", _F, "kgCO2/kWh", "grid emission factor of the hour"),
+    Column(
+        "grid_kgco2_per_kwh",
+        _F,
+        "kgCO2/kWh",
+        "average grid factor of the hour on net grid draw (residual mix where green power is contracted)",
+    ),
+    Column(
+        "marginal_kgco2_per_kwh", _F, "kgCO2/kWh", "marginal grid factor of the hour (NaN when none is given)"
+    ),
     Column("green_kw", _F, "kW", "green supply available"),
     Column("energy_kwh", _F, "kWh", "facility energy of the step"),
     Column("grid_kwh", _F, "kWh", "facility energy not covered by green supply"),
     Column("cost_cny", _F, "CNY", "facility energy x tariff"),
     Column("tco2", _F, "tCO2", "grid energy x grid factor"),
+    Column("tco2_marginal", _F, "tCO2", "grid energy x marginal factor (NaN when none is given)"),
     Column("planned_utilisation", _F, "1", "the plan's utilisation (NaN without a plan)"),
     Column("planned_energy_kwh", _F, "kWh", "the plan's facility energy (NaN without a plan)"),
     Column("planned_cost_cny", _F, "CNY", "the plan's cost (NaN without a plan)"),
@@ -206,6 +215,7 @@ class ClusterSummary(TypedDict):
     grid_kwh: float
     cost_cny: float
     tco2: float
+    tco2_marginal: float | None  # None when no marginal factor is given
 
 
 class SideSummary(TypedDict):
@@ -214,6 +224,7 @@ class SideSummary(TypedDict):
     energy_kwh: float
     cost_cny: float
     tco2: float
+    tco2_marginal: float | None
     busy_server_h: float
     share_of_served_compute: float | None
 
@@ -226,6 +237,16 @@ class NetworkSummary(TypedDict):
     cost_cny: float
     tco2: float
     kwh_per_gb: float
+
+
+class CarbonSummary(TypedDict):
+    """``summary["carbon"]``: how carbon was accounted and optimised."""
+
+    signal: str  # energy.carbon_signal: average | marginal
+    marginal_given: bool
+    residual_mix: bool
+    grid_profile: str | None
+    mean_grid_kgco2_per_kwh: dict[str, float]  # per cluster: the factor on net grid draw, over the run
 
 
 class FaultsSummary(TypedDict):
@@ -270,6 +291,8 @@ class Summary(TypedDict):
     it_kwh: float
     cost_cny: float
     tco2: float
+    tco2_marginal: float | None
+    carbon: CarbonSummary
     east_west: dict[str, SideSummary]
     network: NetworkSummary
     power_management: PowerSummary
