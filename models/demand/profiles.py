@@ -138,6 +138,18 @@ def forecast_work(
     if error_sigma > 0:
         if rng is None:
             raise ValueError("a forecast error needs an rng")
-        z = rng.standard_normal(out.shape)
-        out *= np.exp(error_sigma * z - 0.5 * error_sigma**2)
+        out *= forecast_error_factor(out.shape, error_sigma, rng)
     return out
+
+
+def forecast_error_factor(shape: tuple[int, ...], sigma: float, rng: np.random.Generator) -> FloatArray:
+    """The forecast model's error: independent mean-1 lognormal factors ``exp(sigma Z - sigma^2 / 2)``.
+
+    Draws one standard-normal array of ``shape`` from ``rng``. Demand
+    forecasts (:func:`forecast_work`) and carbon-signal forecasts
+    (:func:`models.energy.signal_forecast.forecast_signal`) share it.
+    """
+    if sigma < 0:
+        raise ValueError(f"forecast error sigma must be >= 0, got {sigma}")
+    z = rng.standard_normal(shape)
+    return np.asarray(np.exp(sigma * z - 0.5 * sigma**2), dtype=float)

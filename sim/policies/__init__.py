@@ -1,7 +1,8 @@
 """Routing policies: which cluster serves a job.
 
 Built-in: ``nearest``, ``cheapest``, ``greenest``, ``round_robin``,
-``random``, ``spill_west`` and ``lp`` (follows the planner). Users add their
+``random``, ``spill_west``, ``lp`` (follows the planner) and ``carbon_aware``
+(any of them for placement, plus holding batch work for the forecast-cleanest hour). Users add their
 own by subclassing :class:`Policy` and either calling
 :func:`register_policy` from Python, or declaring an entry point in their
 package's metadata::
@@ -23,6 +24,7 @@ import numpy as np
 from models.errors import InputError
 from sim.policies.base import Policy, hourly_rankings, ranked_candidates
 from sim.policies.builtin import Cheapest, Greenest, Nearest, RandomChoice, RoundRobin, SpillWest
+from sim.policies.carbon_aware import CarbonAware
 from sim.scenario import Scenario
 
 __all__ = [
@@ -48,7 +50,7 @@ def register_policy(cls: type[Policy]) -> type[Policy]:
     return cls
 
 
-for _cls in (Nearest, Cheapest, Greenest, RoundRobin, RandomChoice, SpillWest):
+for _cls in (Nearest, Cheapest, Greenest, RoundRobin, RandomChoice, SpillWest, CarbonAware):
     register_policy(_cls)
 
 

@@ -1,0 +1,132 @@
+"""The ``carbon_aware`` policy: any routing policy, plus temporal shifting of deferrable batch work.
+
+Placement is delegated to the policy named by ``route`` (default
+``nearest``). When a batch job reaches its cluster, it is held until the
+start of the hour whose *forecast* carbon factor (``energy.carbon_signal``:
+average or marginal), averaged over the hours the job will run, is lowest
+among the starts that still meet its deadline
+(:func:`models.energy.signal_forecast.cleanest_start`). This is the
+forecast-based strategy of the temporal-shifting literature; with
+``threshold_kgco2_per_kwh`` a job also starts at once when the current factor
+is at or below the threshold (the threshold strategy). Latency work is never
+held.
+
+The forecast is issued once per hour for every cluster and the next
+``horizon_h`` hours (default: the longest batch deadline); the current hour
+is known and later hours carry the forecast model's mean-1 lognormal error
+(``forecast_error``, the sigma also used by the ``lp`` policy's demand
+forecast), drawn from the run's policy stream. ``forecast_error: 0`` is a
+perfect forecast, with which the held work lands where the ``lp`` policy's
+optimal deferral puts it when capacity does not bind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from models.energy.signal_forecast import cleanest_start, forecast_signal
+from models.errors import InputError
+from sim.policies.base import Policy
+from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.engine.job import Job
+    from sim.engine.policy import EngineView
+
+
+class CarbonAware(Policy):
+    name = "carbon_aware"
+    params: ClassVar[Mapping[str, Any]] = {
+        "route": "nearest",
+        "route_params": {},
+        "forecast_error": 0.0,
+        "threshold_kgco2_per_kwh": None,
+        "horizon_h": None,
+    }
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        p = {**cls.params, **params}
+        if not isinstance(p["route"], str) or p["route"] == cls.name:
+            raise ValueError(f"route must name another policy (e.g. nearest, greenest), got {p['route']!r}")
+        if not isinstance(p["route_params"], dict):
+            raise ValueError("route_params must be a mapping of the routing policy's parameters")
+        fe = p["forecast_error"]
+        if not isinstance(fe, int | float) or isinstance(fe, bool) or not 0.0 <= float(fe) <= 5.0:
+            raise ValueError(f"forecast_error (lognormal sigma) must be in [0, 5], got {fe!r}")
+        th = p["threshold_kgco2_per_kwh"]
+        if th is not None and (not isinstance(th, int | float) or isinstance(th, bool) or th < 0):
+            raise ValueError(f"threshold_kgco2_per_kwh must be a number >= 0 or null, got {th!r}")
+        hz = p["horizon_h"]
+        if hz is not None and (not isinstance(hz, int) or isinstance(hz, bool) or hz < 1):
+            raise ValueError(f"horizon_h must be a whole number of hours >= 1 or null, got {hz!r}")
+
+    def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(scenario, params, rng)
+        from sim.policies import policy_class  # the registry imports this module
+
+        inner_cls = policy_class(str(self.p["route"]), scenario.source)
+        inner_params = dict(self.p["route_params"])
+        unknown = sorted(set(inner_params) - set(inner_cls.params))
+        try:
+            if unknown:
+                raise ValueError(f"policy '{inner_cls.name}' has no parameter {unknown[0]!r}")
+            inner_cls.check_params(inner_params)
+        except ValueError as exc:
+            raise InputError(scenario.source, "policy.params.route_params", str(exc)) from None
+        self.inner = inner_cls(scenario, inner_params, rng)
+        planner = getattr(self.inner, "planner", None)
+        if planner is not None:
+            self.planner = planner  # the run folder records the inner plan
+        self.signal = scenario.energy.carbon_kgco2_per_kwh(scenario.config.energy.carbon_signal)
+        self.sigma = float(self.p["forecast_error"])
+        th = self.p["threshold_kgco2_per_kwh"]
+        self.threshold = None if th is None else float(th)
+        deadlines = [c.deadline_h for c in scenario.classes if not c.is_latency]
+        longest = max((math.ceil(d) for d in deadlines if math.isfinite(d)), default=24)
+        self.horizon = int(self.p["horizon_h"] or max(1, longest))
+        self._hour = -1
+        self._forecast = np.zeros((scenario.topology.n_clusters, 0))
+        self.held_jobs = 0
+        self.shifted_h = 0.0  # total hours of delay imposed on held jobs
+
+    def bind(self, engine: EngineView) -> None:
+        super().bind(engine)
+        self.inner.bind(engine)
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        return self.inner.route(region, klass, now_s)
+
+    def _forecast_at(self, hour: int) -> np.ndarray:
+        if hour != self._hour:
+            end = min(self.signal.shape[1], hour + self.horizon)
+            self._forecast = forecast_signal(self.signal[:, hour:end], self.sigma, self.rng)
+            self._hour = hour
+        return self._forecast
+
+    def release_s(self, job: Job, now_s: float) -> float:
+        """Hold a batch job until the forecast-cleanest start within its deadline."""
+        inner = self.inner.release_s(job, now_s)
+        spec = self.scenario.classes[job.k]
+        if spec.is_latency:
+            return inner
+        now = max(now_s, inner)
+        hour = int(now // 3600.0)
+        if hour >= self.signal.shape[1]:
+            return inner
+        f = self._forecast_at(hour)[job.c]
+        run_h = job.hold / 3600.0
+        latest_s = job.arrival + spec.deadline_h * 3600.0 - job.hold  # latest start meeting the deadline
+        # the start (the top of hour ``hour + h``) must be no later than latest_s
+        last = int((latest_s - hour * 3600.0) // 3600.0) if math.isfinite(latest_s) else f.shape[0] - 1
+        h = cleanest_start(f, run_h, last, self.threshold)
+        if h <= 0:
+            return inner
+        start = (hour + h) * 3600.0
+        self.held_jobs += 1
+        self.shifted_h += (start - now) / 3600.0
+        return start
