@@ -261,6 +261,7 @@ def _carbon_summary(eng: Engine) -> layout.CarbonSummary:
         "marginal_given": energy.marginal_kgco2_per_kwh is not None,
         "residual_mix": e.residual_mix,
         "grid_profile": e.grid_profile,
+        "held_jobs": eng.held,
         "mean_grid_kgco2_per_kwh": {
             cid: float(energy.grid_kgco2_per_kwh[c].mean())
             for c, cid in enumerate(eng.scn.topology.cluster_ids)

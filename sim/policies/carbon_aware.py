@@ -35,7 +35,7 @@ from sim.scenario import Scenario
 
 if TYPE_CHECKING:
     from sim.engine.job import Job
-    from sim.engine.policy import EngineView
+    from sim.engine.policy import EngineView, PolicyOutputs
 
 
 class CarbonAware(Policy):
@@ -79,9 +79,6 @@ class CarbonAware(Policy):
         except ValueError as exc:
             raise InputError(scenario.source, "policy.params.route_params", str(exc)) from None
         self.inner = inner_cls(scenario, inner_params, rng)
-        planner = getattr(self.inner, "planner", None)
-        if planner is not None:
-            self.planner = planner  # the run folder records the inner plan
         self.signal = scenario.energy.carbon_kgco2_per_kwh(scenario.config.energy.carbon_signal)
         self.sigma = float(self.p["forecast_error"])
         th = self.p["threshold_kgco2_per_kwh"]
@@ -100,6 +97,10 @@ class CarbonAware(Policy):
 
     def route(self, region: int, klass: int, now_s: float) -> int:
         return self.inner.route(region, klass, now_s)
+
+    def outputs(self) -> PolicyOutputs | None:
+        """The routing policy's records (e.g. the ``lp`` plan)."""
+        return self.inner.outputs()
 
     def _forecast_at(self, hour: int) -> np.ndarray:
         if hour != self._hour:

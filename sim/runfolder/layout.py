@@ -246,6 +246,7 @@ class CarbonSummary(TypedDict):
     marginal_given: bool
     residual_mix: bool
     grid_profile: str | None
+    held_jobs: int  # simulated jobs the policy held at their cluster (temporal shifting)
     mean_grid_kgco2_per_kwh: dict[str, float]  # per cluster: the factor on net grid draw, over the run
 
 
