@@ -233,8 +233,44 @@ class PolicyConfig(_Strict):
     weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
 
 
+PowerMode = Literal["always_on", "reactive", "planned"]
+
+
+class PowerControl(_Strict):
+    """Parameters of server power management (``energy.power_control``).
+
+    Defaults and their sources: ``seeds/power_management.yaml`` (engineering
+    estimates built on Gandhi et al., ACM TOCS 2012 and Performance Evaluation
+    2010). ``boot_s`` and ``boot_w`` apply to every mode that powers servers up
+    (``reactive``, ``planned``); the rest to ``reactive`` only.
+
+    - ``headroom``: keep ``ceil(demand x (1 + headroom))`` servers powered,
+      where demand = busy servers + jobs waiting for one;
+    - ``min_powered_share``: never fewer than this share of the installed
+      servers (rounded up);
+    - ``idle_timeout_s``: a server powers down only after this long idle (the
+      most recently freed server is reused first, so the longest-idle ones go);
+    - ``boot_s``: a server switched on serves work this long afterwards;
+    - ``boot_w``: power drawn while booting (default: ``energy.peak_w``), so one
+      power-up costs ``boot_w x boot_s`` of IT energy.
+    """
+
+    headroom: NonNegFloat = 0.2
+    min_powered_share: Fraction = 0.05
+    idle_timeout_s: NonNegFloat = 650.0
+    boot_s: NonNegFloat = 260.0
+    boot_w: NonNegFloat | None = None
+
+
 class EnergyConfig(_Strict):
     """Energy accounting knobs.
+
+    ``power_management`` (the same for every policy, so policies are compared
+    on placement alone): ``always_on`` (default: every installed server that
+    is not failed stays powered, as most data centres run today),
+    ``reactive`` (a per-cluster autoscaler, :mod:`sim.engine.power`, tuned by
+    ``power_control``) or ``planned`` (the ``lp`` plan's active servers x
+    ``policy.params.power_headroom``; needs a planning policy).
 
     ``green_profile``: a CSV/Parquet file of hourly green supply (columns
     ``hour`` or ``time``, ``cluster``, ``green_kw``) replacing the synthetic
@@ -271,6 +307,8 @@ class EnergyConfig(_Strict):
     carbon_signal: Literal["average", "marginal"] = "average"
     residual_mix: bool = True
     residual_ratio: Annotated[float, Field(ge=1, le=3)] | None = None
+    power_management: PowerMode = "always_on"
+    power_control: PowerControl = Field(default_factory=PowerControl)
 
     @model_validator(mode="after")
     def _power(self) -> Self:

@@ -41,13 +41,16 @@ def timeseries_table(
     scale = float(scn.server_scale)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in layout.names(layout.TIMESERIES_COLUMNS)}
     stats: dict[str, layout.ClusterSummary] = {}
+    boot_kw = eng.power.boot_w / 1000.0
     for c, cid in enumerate(topo.cluster_ids):
         busy_int = eng.bin_integrals[c, :, 0]
         slots = float(scn.slots[c])
         busy_avg = busy_int / dt
         powered_avg = eng.bin_integrals[c, :, 3] / dt
-        # idle power is paid by every powered server, working or not
-        it_kw = scn.power.it_kw(powered_avg * scale, busy_avg * scale)
+        booting_avg = eng.bin_integrals[c, :, 4] / dt
+        # idle power is paid by every powered server, working or not; a booting one draws boot_w
+        boot_it_kw = booting_avg * scale * boot_kw
+        it_kw = scn.power.it_kw(powered_avg * scale, busy_avg * scale) + boot_it_kw
         pue = scn.energy.pue[c, hour]
         green_kw = scn.energy.green_kw[c, hour]
         tariff = scn.energy.tariff_cny_per_kwh[c, hour]
@@ -61,6 +64,13 @@ def timeseries_table(
         cols["utilisation"].append(busy_avg / slots)
         cols["busy_servers"].append(busy_avg * scale)
         cols["powered_servers"].append(powered_avg * scale)
+        cols["booting_servers"].append(booting_avg * scale)
+        ups = eng.power.ups[c] * scale
+        downs = eng.power.downs[c] * scale
+        cols["power_ups"].append(ups)
+        cols["power_downs"].append(downs)
+        transition_kwh = boot_it_kw * dt / 3600.0 * pue  # facility energy of booting servers
+        cols["transition_kwh"].append(transition_kwh)
         cols["queue_len"].append(eng.bin_integrals[c, :, 1] / dt)  # simulated jobs waiting
         cols["in_transfer"].append(eng.bin_integrals[c, :, 2] / dt)
         cols["it_power_kw"].append(it_kw)
@@ -90,6 +100,11 @@ def timeseries_table(
             "simulated_servers": int(slots),
             "mean_utilisation": float(busy_int.sum() / (slots * eng.horizon)),
             "busy_server_h": float(busy_int.sum() * scale / 3600.0),
+            "powered_server_h": float(eng.bin_integrals[c, :, 3].sum() * scale / 3600.0),
+            "server_ups": int(ups.sum()),
+            "server_downs": int(downs.sum()),
+            "transition_kwh": float(transition_kwh.sum()),
+            "transition_cost_cny": float((transition_kwh * tariff).sum()),
             "energy_kwh": float(tot.facility_kwh.sum()),
             "it_kwh": float(tot.it_kwh.sum()),
             "grid_kwh": float(tot.grid_kwh.sum()),
@@ -192,17 +207,98 @@ def summary_dict(
         "carbon": _carbon_summary(eng),
         "east_west": east_west,
         "network": network,
-        "power_management": {
-            "server_ups": eng.power_ups * scn.server_scale,
-            "server_downs": eng.power_downs * scn.server_scale,
-            "boot_s": eng.boot_s,
-            # booting servers draw peak power for boot_s
-            "transition_kwh": eng.power_ups * scn.server_scale * scn.power.peak_w * eng.boot_s / 3.6e6,
-        },
+        "power_management": power_summary(eng, cluster_stats),
+        **work_summary(eng, cluster_stats),  # type: ignore[typeddict-item]
     }
     if plan is not None:
         out["plan"] = plan
     return out
+
+
+def power_summary(eng: Engine, cluster_stats: dict[str, layout.ClusterSummary]) -> layout.PowerSummary:
+    """Mode, parameters, powered server-hours, transitions and their energy (every policy)."""
+    cfg = eng.scn.config
+    pc = cfg.energy.power_control
+    mode = cfg.energy.power_management
+    installed = float(eng.scn.topology.cluster_servers.sum())
+    powered_h = sum(s["powered_server_h"] for s in cluster_stats.values())
+    hours = eng.horizon / 3600.0
+    out: layout.PowerSummary = {
+        "mode": mode,
+        "boot_s": pc.boot_s,
+        "boot_w": eng.power.boot_w,
+        "powered_server_h": powered_h,
+        "mean_powered_servers": powered_h / hours if hours > 0 else 0.0,
+        "mean_powered_share": powered_h / (installed * hours) if installed > 0 and hours > 0 else None,
+        "server_ups": sum(s["server_ups"] for s in cluster_stats.values()),
+        "server_downs": sum(s["server_downs"] for s in cluster_stats.values()),
+        "transition_kwh": sum(s["transition_kwh"] for s in cluster_stats.values()),
+        "transition_cost_cny": sum(s["transition_cost_cny"] for s in cluster_stats.values()),
+    }
+    if mode == "reactive":
+        out["headroom"] = pc.headroom
+        out["min_powered_share"] = pc.min_powered_share
+        out["idle_timeout_s"] = pc.idle_timeout_s
+    return out
+
+
+def work_summary(eng: Engine, cluster_stats: dict[str, layout.ClusterSummary]) -> dict[str, Any]:
+    """Figures that compare runs doing different amounts of work.
+
+    - ``served_server_h`` and energy, cost and carbon per served server-hour;
+    - ``slo_met_share``: latency SLOs met weighted by real requests (each
+      simulated bundle counts ``job_scale`` requests; dropped and lost work
+      counts as missed) and batch deadlines met weighted by real jobs, over the
+      work judged within the horizon;
+    - ``terminal_backlog``: work still owed at the horizon (queued, held, in
+      transfer and the unserved part of running jobs) in server-hours, valued
+      at this run's own energy, cost and carbon per served server-hour;
+      ``with_backlog`` adds it to the totals.
+    """
+    scale = float(eng.scn.server_scale)
+    served_h = sum(s["busy_server_h"] for s in cluster_stats.values())
+    kwh = sum(s["energy_kwh"] for s in cluster_stats.values())
+    cost = sum(s["cost_cny"] for s in cluster_stats.values())
+    tco2 = sum(s["tco2"] for s in cluster_stats.values())
+    per_sh: layout.PerServerHour = {
+        "kwh": kwh / served_h if served_h > 0 else None,
+        "cost_cny": cost / served_h if served_h > 0 else None,
+        "kgco2": tco2 * 1000.0 / served_h if served_h > 0 else None,
+    }
+    backlog_h = eng.backlog_s * scale / 3600.0
+    backlog: layout.BacklogSummary = {
+        "jobs": eng.backlog_jobs,
+        "server_h": backlog_h,
+        "share_of_work": backlog_h / (served_h + backlog_h) if served_h + backlog_h > 0 else None,
+        "kwh": backlog_h * (kwh / served_h if served_h > 0 else 0.0),
+        "cost_cny": backlog_h * (cost / served_h if served_h > 0 else 0.0),
+        "tco2": backlog_h * (tco2 / served_h if served_h > 0 else 0.0),
+    }
+    shares: dict[str, Any] = {}
+    for kind in ("latency", "batch"):
+        judged = met = judged_sim = met_sim = 0.0
+        for spec, st in zip(eng.scn.classes, eng.sink.stats, strict=True):
+            if ("latency" if spec.is_latency else "batch") != kind:
+                continue
+            j = st.completed + st.dropped + st.lost
+            ok = st.completed - st.violations
+            judged += j * spec.job_scale
+            met += ok * spec.job_scale
+            judged_sim += j
+            met_sim += ok
+        shares[f"{kind}_real"] = met / judged if judged > 0 else None
+        shares[f"{kind}_simulated_jobs"] = met_sim / judged_sim if judged_sim > 0 else None
+    return {
+        "served_server_h": served_h,
+        "per_served_server_h": per_sh,
+        "slo_met_share": shares,
+        "terminal_backlog": backlog,
+        "with_backlog": {
+            "energy_kwh": kwh + backlog["kwh"],
+            "cost_cny": cost + backlog["cost_cny"],
+            "tco2": tco2 + backlog["tco2"],
+        },
+    }
 
 
 def _plan_summary(

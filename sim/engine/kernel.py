@@ -39,6 +39,7 @@ from sim.config import Fault
 from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
 from sim.engine.policy import Policy
 from sim.engine.pools import FcfsPool, Pool, PsPool
+from sim.engine.power import PowerManager, make_power_manager
 from sim.engine.records import JobSink
 from sim.engine.sharing import ProcessorSharing
 from sim.engine.steplog import N_SERIES, StepLog
@@ -96,8 +97,22 @@ class Engine:
                 )
             self.pools.append(pool)
         self.base_slots = [int(s) for s in scn.slots]
+        self.available = list(self.base_slots)  # installed minus failed servers
         self.up = [True] * n_c
         self.in_transfer = [0] * n_c
+
+        # time-series bins (integrals accumulate over the run)
+        step = float(scn.config.engine.timestep_s)
+        self.edges = np.append(np.arange(0.0, self.horizon, step), self.horizon)
+        self.bin_integrals = np.zeros((n_c, self.edges.size - 1, N_SERIES))
+
+        # power management (energy.power_management): which available servers are online
+        en = scn.config.energy
+        pc = en.power_control
+        boot_w = pc.boot_w if pc.boot_w is not None else en.peak_w
+        self.power: PowerManager = make_power_manager(
+            en.power_management, self, pc, boot_w, step, self.edges.size - 1
+        )
         self.logs = [StepLog(self._reader(c)) for c in range(n_c)]
         for c, pool in enumerate(self.pools):
             pool.settled = self._marker(c)
@@ -118,15 +133,8 @@ class Engine:
         self.rtt_factor = np.ones((topo.n_regions, n_c)).tolist()
         self.faults = FaultCounts()
 
-        # time-series bins (integrals accumulate over the run)
-        step = float(scn.config.engine.timestep_s)
-        self.edges = np.append(np.arange(0.0, self.horizon, step), self.horizon)
-        self.bin_integrals = np.zeros((n_c, self.edges.size - 1, N_SERIES))
-        # power management: servers a policy keeps powered (None: all available ones)
-        self.power_target: list[int | None] = [None] * n_c
-        self.boot_s = 120.0
-        self.power_ups = 0  # simulated servers switched on
-        self.power_downs = 0
+        self.backlog_s = 0.0  # simulated server-seconds of work still owed at the horizon
+        self.backlog_jobs = 0
 
         self._live: list[Job] = []  # jobs not yet handed to the sink
         self._next_id = 0
@@ -135,33 +143,73 @@ class Engine:
         self.policy.bind(self)
 
     # ------------------------------------------------------------------ helpers
-    def _reader(self, c: int) -> Callable[[], tuple[float, float, float, float]]:
+    def _reader(self, c: int) -> Callable[[], tuple[float, float, float, float, float]]:
         pool = self.pools[c]
         transfers = self.in_transfer
+        booting = self.power.booting
 
-        def read() -> tuple[float, float, float, float]:
-            # powered servers: the pool's capacity, or more while jobs above it finish
+        def read() -> tuple[float, float, float, float, float]:
+            # powered servers: the online ones, or more while jobs above them finish
             busy = float(pool.busy)
-            return (busy, float(pool.n_queued), float(transfers[c]), max(float(pool.capacity), busy))
+            return (
+                busy,
+                float(pool.n_queued),
+                float(transfers[c]),
+                max(float(pool.capacity), busy),
+                float(booting[c]),
+            )
 
         return read
 
     def _marker(self, c: int) -> Callable[[], None]:
-        log, env = self.logs[c], self.env
+        log, env, changed = self.logs[c], self.env, self.power.changed
 
         def mark() -> None:
             log.mark(env.now)
+            changed(c)
 
         return mark
 
+    def _mark(self, c: int) -> None:
+        """Log cluster ``c``'s state and tell the power manager it changed."""
+        self.logs[c].mark(self.env.now)
+        self.power.changed(c)
+
     def utilisation(self, c: int) -> float:
-        """Busy share of cluster ``c``'s servers now (1 when it has none)."""
-        pool = self.pools[c]
-        return pool.busy / pool.capacity if pool.capacity > 0 else 1.0
+        """Busy share of cluster ``c``'s available servers now (1 when it has none).
+
+        Measured against available (installed, not failed) servers, not the
+        powered ones: power management changes how fast a cluster can take
+        work, not how much it can take.
+        """
+        avail = self.available[c]
+        return self.pools[c].busy / avail if avail > 0 else 1.0
+
+    def online(self, c: int) -> int:
+        """Servers of cluster ``c`` that can serve work now: available, powered and booted.
+
+        The one capacity figure of a cluster: its pool serves on exactly this many.
+        """
+        return self.power.online[c]
+
+    # -- PowerHost: what the power manager reads and sets
+    def busy_servers(self, c: int) -> float:
+        return float(self.pools[c].busy)
+
+    def waiting(self, c: int) -> int:
+        return self.pools[c].n_queued
+
+    def set_online(self, c: int, servers: int) -> None:
+        self.pools[c].set_capacity(servers)
+        self.logs[c].mark(self.env.now)
+
+    def log_state(self, c: int) -> None:
+        self.logs[c].mark(self.env.now)
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:
         env = self.env
+        self.power.start()
         env.process(self._arrivals(iter(self._jobs_iter)))
         for f in self.scn.config.faults:
             env.process(self._fault(f))
@@ -241,7 +289,7 @@ class Engine:
         job.seg_start = self.env.now  # time the job left for the cluster
         if job.data_gb > 0.0:
             self.in_transfer[c] += 1
-            self.logs[c].mark(self.env.now)
+            self._mark(c)
             self.links[self.link_of[r][c]].add(job, job.data_gb * 8.0, self.weight[job.k])
         elif one_way > 0.0:
             ev = self.env.timeout(one_way, value=job)
@@ -252,7 +300,7 @@ class Engine:
     def _transfer_done(self, job: Job) -> None:
         c = job.c
         self.in_transfer[c] -= 1
-        self.logs[c].mark(self.env.now)
+        self._mark(c)
         one_way = job.net_out
         if one_way > 0.0:
             ev = self.env.timeout(one_way, value=job)
@@ -281,7 +329,7 @@ class Engine:
                 ev.callbacks.append(self._release_ev)
                 return
         self.pools[c].arrive(job)
-        self.logs[c].mark(now)
+        self._mark(c)
 
     def _release_ev(self, ev: simpy.Event) -> None:
         job: Job = ev._value
@@ -291,7 +339,7 @@ class Engine:
             self._displace(job, self.outage_mode[c])
             return
         self.pools[c].arrive(job)
-        self.logs[c].mark(self.env.now)
+        self._mark(c)
 
     def waiting_jobs(self) -> list[Job]:
         """Jobs waiting in the clusters' queues now."""
@@ -338,47 +386,35 @@ class Engine:
         self._apply_capacity(c, evict=False)
 
     def set_power_target(self, c: int, servers: int | None) -> None:
-        """Keep ``servers`` simulated servers of cluster ``c`` powered (None: all).
+        """Keep ``servers`` simulated servers of cluster ``c`` powered (None: all available).
 
-        Switching off is immediate for idle servers (busy ones finish first);
-        switching on takes ``boot_s``. Transitions are counted.
+        Followed with ``energy.power_management: planned`` only
+        (:class:`sim.engine.power.Planned`): switching off stops new work on
+        those servers at once (busy ones finish first); switching on takes
+        ``energy.power_control.boot_s``. Transitions are counted.
         """
-        current = self.pools[c].capacity
-        target = self.base_slots[c] if servers is None else max(0, int(servers))
-        if target > current:
-            self.power_ups += target - current
-            ev = self.env.timeout(self.boot_s, value=(c, servers))
-            ev.callbacks.append(self._booted)
-        else:
-            self.power_downs += current - target
-            self.power_target[c] = servers
-            self._apply_capacity(c, evict=False)
-
-    def _booted(self, ev: simpy.Event) -> None:
-        c, servers = ev._value
-        self.power_target[c] = servers
-        self._apply_capacity(c, evict=False)
+        self.power.set_target(c, servers)
 
     def _apply_capacity(self, c: int, evict: bool) -> None:
         keep = 1.0
         for fraction in self.loss[c]:
             keep *= 1.0 - fraction
         available = round(self.base_slots[c] * keep)
+        self.available[c] = available
         self.up[c] = available > 0
-        target = self.power_target[c]
-        slots = available if target is None else min(available, target)
+        self.power.capacity_changed(c)
         pool = self.pools[c]
         if evict or available == 0:
             displaced = pool.evict_all()
-            pool.set_capacity(slots)
-            self.logs[c].mark(self.env.now)
+            pool.set_capacity(self.power.online[c])
+            self._mark(c)
             mode = self.outage_mode[c]
             for job in displaced:
                 self.faults.affected += 1
                 self._displace(job, mode)
         else:
-            pool.set_capacity(slots)
-            self.logs[c].mark(self.env.now)
+            pool.set_capacity(self.power.online[c])
+            self._mark(c)
 
     def _degrade(self, c: int, f: Fault, factor: float) -> None:
         topo = self.scn.topology
@@ -395,6 +431,10 @@ class Engine:
     def _finish_run(self) -> None:
         for pool in self.pools:
             pool.close()
+        # work still owed: what the jobs in the system have not yet received
+        pending = [j for j in self._live if j.fate == PENDING]
+        self.backlog_jobs = len(pending)
+        self.backlog_s = float(sum(max(0.0, j.remaining) for j in pending))
         self._fold_logs(self.horizon)
         self.sink.add(self._live)
         self._live = []

@@ -35,9 +35,14 @@ class EngineView(Protocol):
     up: list[bool]
     pools: list[Pool]
     base_slots: list[int]
+    available: list[int]  # installed minus failed servers, per cluster
 
     def utilisation(self, c: int) -> float:
-        """Busy share of cluster ``c`` now."""
+        """Busy share of cluster ``c``'s available servers now."""
+        ...
+
+    def online(self, c: int) -> int:
+        """Servers of cluster ``c`` that can serve work now (available, powered, booted)."""
         ...
 
     def waiting_jobs(self) -> list[Job]:
@@ -45,7 +50,11 @@ class EngineView(Protocol):
         ...
 
     def set_power_target(self, c: int, servers: int | None) -> None:
-        """Keep ``servers`` of cluster ``c`` powered (``None``: all available)."""
+        """Keep ``servers`` of cluster ``c`` powered (``None``: all available).
+
+        Only with ``energy.power_management: planned``, for a policy whose
+        ``plans_power`` is True.
+        """
         ...
 
 
@@ -83,6 +92,8 @@ class Policy:
 
     name: ClassVar[str] = ""
     params: ClassVar[Mapping[str, Any]] = {}
+    #: True for a policy that sets power targets (``energy.power_management: planned``)
+    plans_power: ClassVar[bool] = False
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         self.scenario = scenario

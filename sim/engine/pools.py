@@ -212,7 +212,9 @@ class FcfsPool(Pool):
         now = self.env.now
         for running in self._running:
             for job in running:
-                job.served += now - job.seg_start
+                got = now - job.seg_start
+                job.served += got
+                job.remaining = max(0.0, job.remaining - got)
                 job.seg_start = now
 
 
@@ -266,4 +268,6 @@ class PsPool(Pool):
 
     def close(self) -> None:
         for job in self._ps.jobs():
-            job.served += self._ps.received(job)
+            got = self._ps.received(job)
+            job.served += got
+            job.remaining = max(0.0, job.remaining - got)

@@ -104,4 +104,11 @@ def make_policy(scenario: Scenario, rng: np.random.Generator | None = None) -> P
         cls.check_params(pc.params)
     except ValueError as exc:
         raise InputError(scenario.source, "policy.params", str(exc)) from None
+    if scenario.config.energy.power_management == "planned" and not cls.plans_power:
+        raise InputError(
+            scenario.source,
+            "energy.power_management",
+            f"'planned' powers the servers a plan keeps active, and policy '{pc.name}' makes no plan; "
+            "expected always_on or reactive (or policy lp)",
+        )
     return cls(scenario, pc.params, rng if rng is not None else scenario.streams.policy)

@@ -173,7 +173,7 @@ class SpillWest(Policy):
         if self.engine is None:
             return 0.0
         busy = sum(self.engine.pools[c].busy for c in clusters)
-        cap = sum(self.engine.pools[c].capacity for c in clusters)
+        cap = sum(self.engine.available[c] for c in clusters)
         return busy / cap if cap > 0 else 1.0
 
     def route(self, region: int, klass: int, now_s: float) -> int:

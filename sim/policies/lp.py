@@ -36,6 +36,7 @@ SOLVERS = ("highs", "highspy", "cbc")
 
 class LpPolicy(Policy):
     name = "lp"
+    plans_power = True
     params: ClassVar[Mapping[str, Any]] = {
         "rho_max": 0.85,
         "solver": "highs",
@@ -46,7 +47,6 @@ class LpPolicy(Policy):
         "max_tco2": None,
         "min_west_share": None,
         "hub_quota_sh": None,
-        "power_down": True,
         "power_headroom": 1.5,
         "min_powered_share": 0.05,
     }
@@ -111,7 +111,7 @@ class LpPolicy(Policy):
             )
         self._install(first, 0)
         engine.env.process(self._loop(engine))
-        if self.p["power_down"]:
+        if self.scenario.config.energy.power_management == "planned":
             engine.env.process(self._power(engine))
 
     def _power(self, engine: EngineView) -> Generator[Any, Any, None]:

@@ -99,10 +99,14 @@ TIMESERIES_COLUMNS: tuple[Column, ...] = (
     Column("cluster", _ID, "", "cluster"),
     Column("utilisation", _F, "1", "busy share of the cluster's servers"),
     Column("busy_servers", _F, "real servers", "mean busy servers"),
-    Column("powered_servers", _F, "real servers", "mean powered servers"),
+    Column("powered_servers", _F, "real servers", "mean powered servers (online, or busy finishing a job)"),
+    Column("booting_servers", _F, "real servers", "mean servers booting (switched on, not yet serving)"),
+    Column("power_ups", _F, "real servers", "servers switched on in the step"),
+    Column("power_downs", _F, "real servers", "servers switched off in the step"),
     Column("queue_len", _F, "simulated jobs", "mean jobs waiting"),
     Column("in_transfer", _F, "simulated jobs", "mean jobs moving their data to the cluster"),
-    Column("it_power_kw", _F, "kW", "IT power (idle + (peak - idle) x load)"),
+    Column("it_power_kw", _F, "kW", "IT power (idle x powered + (peak - idle) x busy + boot_w x booting)"),
+    Column("transition_kwh", _F, "kWh", "facility energy of booting servers (part of energy_kwh)"),
     Column("pue", _F, "1", "power usage effectiveness of the hour"),
     Column("power_kw", _F, "kW", "facility power = IT power x PUE"),
     Column("tariff_cny_per_kwh", _F, "CNY/kWh", "electricity tariff of the hour"),
@@ -210,6 +214,11 @@ class ClusterSummary(TypedDict):
     simulated_servers: int
     mean_utilisation: float
     busy_server_h: float
+    powered_server_h: float
+    server_ups: int  # real servers switched on
+    server_downs: int
+    transition_kwh: float  # facility energy of booting servers (in energy_kwh)
+    transition_cost_cny: float
     energy_kwh: float
     it_kwh: float
     grid_kwh: float
@@ -258,12 +267,58 @@ class FaultsSummary(TypedDict):
 
 
 class PowerSummary(TypedDict):
-    """``summary["power_management"]``: real servers switched on and off."""
+    """``summary["power_management"]``: the mode, powered servers and transitions (real servers)."""
 
+    mode: str  # always_on | reactive | planned
+    boot_s: float
+    boot_w: float
+    headroom: NotRequired[float]  # reactive only
+    min_powered_share: NotRequired[float]
+    idle_timeout_s: NotRequired[float]
+    powered_server_h: float
+    mean_powered_servers: float
+    mean_powered_share: float | None  # of installed servers
     server_ups: int
     server_downs: int
-    boot_s: float
-    transition_kwh: float
+    transition_kwh: float  # facility energy of booting servers (in energy_kwh)
+    transition_cost_cny: float
+
+
+class PerServerHour(TypedDict):
+    """``summary["per_served_server_h"]``: totals over the server-hours of work served."""
+
+    kwh: float | None
+    cost_cny: float | None
+    kgco2: float | None
+
+
+class SloMetShare(TypedDict):
+    """``summary["slo_met_share"]``: share of judged work that met its target (dropped/lost = missed).
+
+    ``*_real`` weights each simulated job by the real jobs (requests) it stands for.
+    """
+
+    latency_real: float | None
+    latency_simulated_jobs: float | None
+    batch_real: float | None
+    batch_simulated_jobs: float | None
+
+
+class BacklogSummary(TypedDict):
+    """``summary["terminal_backlog"]``: work still owed at the horizon, valued at the run's own rates."""
+
+    jobs: int  # simulated jobs in flight
+    server_h: float  # real server-hours of service they still need
+    share_of_work: float | None  # server_h / (served + server_h)
+    kwh: float  # server_h x the run's kWh per served server-hour
+    cost_cny: float
+    tco2: float
+
+
+class TotalsSummary(TypedDict):
+    energy_kwh: float
+    cost_cny: float
+    tco2: float
 
 
 class Summary(TypedDict):
@@ -297,6 +352,11 @@ class Summary(TypedDict):
     east_west: dict[str, SideSummary]
     network: NetworkSummary
     power_management: PowerSummary
+    served_server_h: float  # busy real server-hours
+    per_served_server_h: PerServerHour
+    slo_met_share: SloMetShare
+    terminal_backlog: BacklogSummary
+    with_backlog: TotalsSummary  # totals + terminal_backlog
     plan: NotRequired[dict[str, Any]]
     simulation_s: NotRequired[float]
     wall_s: NotRequired[float]
