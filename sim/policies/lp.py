@@ -10,6 +10,10 @@ cluster is down or full with a queue) the job goes to the nearest candidate.
 
 Batch work the plan shifts in time (e.g. into cheap night hours) is held at
 its cluster until the planned execution hour (``defer: true``).
+
+With ``energy.power_management: planned`` the policy also sets each cluster's
+powered servers every hour to the plan's active servers x ``power_headroom``
+(at least ``min_powered_share``); other modes leave power to the engine.
 """
 
 from __future__ import annotations
