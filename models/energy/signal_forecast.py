@@ -36,14 +36,20 @@ def forecast_signal(actual: FloatArray, sigma: float, rng: np.random.Generator |
 
 
 def cleanest_start(
-    forecast: FloatArray, run_h: float, last_start: int, threshold: float | None = None
+    forecast: FloatArray,
+    run_h: float,
+    last_start: int,
+    threshold: float | None = None,
+    allowed: np.ndarray | None = None,
 ) -> int:
     """The start hour (index into ``forecast``) with the lowest mean forecast over ``run_h`` hours.
 
-    Starts 0..``last_start`` are allowed (clipped to the forecast); ties go to
-    the earliest. With a ``threshold``, hour 0 is taken at once when its value
-    is at or below it (the threshold strategy). The mean covers
-    ``ceil(run_h)`` hours, cut at the end of the forecast.
+    Starts 0..``last_start`` are candidates (clipped to the forecast); ties go
+    to the earliest. With a ``threshold``, hour 0 is taken at once when its
+    value is at or below it (the threshold strategy). The mean covers
+    ``ceil(run_h)`` hours, cut at the end of the forecast. ``allowed`` (bool per
+    start) removes starts (e.g. hours already fully booked); when it leaves no
+    candidate the job starts at once (0).
     """
     f = np.asarray(forecast, dtype=float)
     n = f.shape[0]
@@ -57,4 +63,11 @@ def cleanest_start(
     starts = np.arange(last + 1)
     ends = np.minimum(starts + w, n)
     score = (csum[ends] - csum[starts]) / (ends - starts)
+    if allowed is not None:
+        ok = np.asarray(allowed, dtype=bool)[: last + 1]
+        if ok.shape[0] < last + 1:
+            ok = np.concatenate([ok, np.zeros(last + 1 - ok.shape[0], dtype=bool)])
+        if not ok.any():
+            return 0
+        score = np.where(ok, score, np.inf)
     return int(np.argmin(score))

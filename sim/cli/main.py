@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from sim.cli.common import guard as _guard
+from sim.cli.grid_profile import grid_profile
 from sim.cli.report import report
 from sim.cli.sweep import sweep
 
@@ -178,6 +179,7 @@ def schema(out: Path | None) -> None:
 
 
 cli.add_command(report)
+cli.add_command(grid_profile)
 cli.add_command(sweep)
 
 

@@ -11,6 +11,15 @@ forecast-based strategy of the temporal-shifting literature; with
 is at or below the threshold (the threshold strategy). Latency work is never
 held.
 
+Holding every job for the same clean hour piles work onto it (the herding
+limit of temporal shifting). With ``max_utilisation`` (default 0.8) the policy
+books, per cluster and hour, the server time of the batch jobs it has placed
+in time, and skips start hours whose booking would exceed that share of the
+cluster's servers; a job reaching a cluster that is already that busy starts
+at once. ``max_utilisation: null`` books nothing. The booking does not see
+latency work, so a cluster that latency work keeps busy can still queue held
+work behind it; the ``lp`` policy plans capacity exactly.
+
 The forecast is issued once per hour for every cluster and the next
 ``horizon_h`` hours (default: the longest batch deadline); the current hour
 is known and later hours carry the forecast model's mean-1 lognormal error
@@ -46,6 +55,7 @@ class CarbonAware(Policy):
         "forecast_error": 0.0,
         "threshold_kgco2_per_kwh": None,
         "horizon_h": None,
+        "max_utilisation": 0.8,
     }
 
     @classmethod
@@ -61,6 +71,9 @@ class CarbonAware(Policy):
         th = p["threshold_kgco2_per_kwh"]
         if th is not None and (not isinstance(th, int | float) or isinstance(th, bool) or th < 0):
             raise ValueError(f"threshold_kgco2_per_kwh must be a number >= 0 or null, got {th!r}")
+        mu = p["max_utilisation"]
+        if mu is not None and (not isinstance(mu, int | float) or isinstance(mu, bool) or not 0 < mu <= 1):
+            raise ValueError(f"max_utilisation must be in (0, 1] or null, got {mu!r}")
         hz = p["horizon_h"]
         if hz is not None and (not isinstance(hz, int) or isinstance(hz, bool) or hz < 1):
             raise ValueError(f"horizon_h must be a whole number of hours >= 1 or null, got {hz!r}")
@@ -88,6 +101,12 @@ class CarbonAware(Policy):
         self.horizon = int(self.p["horizon_h"] or max(1, longest))
         self._hour = -1
         self._forecast = np.zeros((scenario.topology.n_clusters, 0))
+        mu = self.p["max_utilisation"]
+        n_h = self.signal.shape[1]
+        # simulated server-seconds each cluster-hour may take of placed batch work
+        self._cap_s = None if mu is None else float(mu) * scenario.slots.astype(float) * 3600.0
+        self._max_util = 1.0 if mu is None else float(mu)
+        self._booked = np.zeros((scenario.topology.n_clusters, n_h + 1))
         self.held_jobs = 0
         self.shifted_h = 0.0  # total hours of delay imposed on held jobs
 
@@ -109,6 +128,31 @@ class CarbonAware(Policy):
             self._hour = hour
         return self._forecast
 
+    def _room(self, c: int, hour: int, hold_s: float, n: int) -> np.ndarray:
+        """Per start hour (from ``hour``), whether the job's run fits under the cluster's booking cap."""
+        assert self._cap_s is not None
+        booked = self._booked[c, hour : hour + n]
+        free = self._cap_s[c] - booked
+        w = max(1, math.ceil(hold_s / 3600.0 - 1e-9))
+        need = min(hold_s, 3600.0)
+        fits = free >= need
+        # a start fits when every hour of its run fits (hours past the forecast count as free)
+        ok = np.ones(n, dtype=bool)
+        for j in range(min(w, n)):
+            ok[: n - j] &= fits[j:]
+        return ok
+
+    def _book(self, c: int, hour: int, hold_s: float, start_s: float) -> None:
+        """Book the job's server time, hour by hour from ``start_s``."""
+        t, left = start_s, hold_s
+        last = self._booked.shape[1] - 1
+        while left > 0 and hour <= last:
+            in_hour = min(left, (hour + 1) * 3600.0 - t)
+            self._booked[c, hour] += in_hour
+            left -= in_hour
+            t = (hour + 1) * 3600.0
+            hour += 1
+
     def release_s(self, job: Job, now_s: float) -> float:
         """Hold a batch job until the forecast-cleanest start within its deadline."""
         inner = self.inner.release_s(job, now_s)
@@ -124,7 +168,14 @@ class CarbonAware(Policy):
         latest_s = job.arrival + spec.deadline_h * 3600.0 - job.hold  # latest start meeting the deadline
         # the start (the top of hour ``hour + h``) must be no later than latest_s
         last = int((latest_s - hour * 3600.0) // 3600.0) if math.isfinite(latest_s) else f.shape[0] - 1
-        h = cleanest_start(f, run_h, last, self.threshold)
+        if self._cap_s is not None:
+            allowed = self._room(job.c, hour, job.hold, f.shape[0])
+            if self.utilisation(job.c) >= self._max_util:
+                allowed[1:] = False  # a cluster already this busy has no room to take work later
+        else:
+            allowed = None
+        h = cleanest_start(f, run_h, last, self.threshold, allowed)
+        self._book(job.c, hour + h, job.hold, now if h <= 0 else (hour + h) * 3600.0)
         if h <= 0:
             return inner
         start = (hour + h) * 3600.0

@@ -33,6 +33,7 @@ def write_report(folder: Path, out_dir: Path | None = None) -> Path:
 
 def write_run_report(run_dir: Path, out_dir: Path | None = None) -> Path:
     """Draw the run report of ``run_dir`` into ``out_dir`` (default: the run folder); return report.html."""
+    from sim.report import carbon as report_carbon
     from sim.report import map as report_map
     from sim.report import plan as report_plan
     from sim.report import run as report_run
@@ -46,6 +47,7 @@ def write_run_report(run_dir: Path, out_dir: Path | None = None) -> Path:
         "cdf": report_run.latency_cdf(data, out / "latency_cdf.png"),
         "lot": report_run.latency_over_time(data, out / "latency_over_time.png"),
         "energy": report_run.energy_cost_carbon(data, out / "energy_cost_carbon.png"),
+        "carbon": report_carbon.carbon_signal_and_load(data, out / "carbon_signal_load.png"),
     }
     if report_plan.has_plan(data):
         figs["pvr"] = report_plan.planned_vs_realised(data, out / "plan_vs_realised.png")
@@ -69,6 +71,15 @@ def write_run_report(run_dir: Path, out_dir: Path | None = None) -> Path:
         ),
         Section("Clusters", tables=[_cluster_table(data)], figures=_some(figs["heat"], figs["energy"])),
         Section("Latency", figures=_some(figs["cdf"], figs["lot"])),
+        Section(
+            "Carbon signal and load",
+            figures=_some(figs["carbon"]),
+            facts=_carbon_facts(data),
+            note="Each cluster's grid carbon factor of the hour (energy.grid_profile, else the constant "
+            "provincial factor; the residual mix where green power is contracted) with the load it "
+            "executed. Load-weighted: the factor each busy server-hour met on average. A carbon-aware "
+            "policy (carbon_aware, lp with a carbon price) moves deferrable work under the troughs.",
+        ),
     ]
     if "pvr" in figs:
         sections.append(
@@ -93,6 +104,22 @@ def write_run_report(run_dir: Path, out_dir: Path | None = None) -> Path:
         sections,
         "Drawn by `edwc report` from the run folder's files alone.",
     )
+
+
+def _carbon_facts(data: RunData) -> list[tuple[str, str]]:
+    s = data.summary
+    c = s.get("carbon") or {}
+    facts = [
+        ("carbon signal optimised", str(c.get("signal", "average"))),
+        ("carbon (average factor)", f"{fmt_num(s.get('tco2'))} tCO2"),
+    ]
+    if s.get("tco2_marginal") is not None:
+        facts.append(("carbon (marginal factor)", f"{fmt_num(s.get('tco2_marginal'))} tCO2"))
+    facts.append(("grid profile", str(c.get("grid_profile") or "none (constant factors)")))
+    facts.append(("residual mix", "on" if c.get("residual_mix", False) else "off"))
+    if c.get("held_jobs"):
+        facts.append(("jobs held for a later start", f"{int(c['held_jobs']):,}"))
+    return facts
 
 
 def _some(*figs: Path | None) -> list[Path]:

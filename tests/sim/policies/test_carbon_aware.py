@@ -143,3 +143,22 @@ def test_carbon_aware_wraps_any_routing_policy_and_checks_its_params(tmp_path: P
     ok = _run(tmp_path, "carbon_aware", {"route": "round_robin"})
     assert ok.summary["tco2"] == 0.0
     assert np.isfinite(ok.summary["energy_kwh"])
+
+
+def test_booking_spreads_held_work_over_clean_hours_instead_of_piling_it(tmp_path: Path) -> None:
+    def run_small(params: dict[str, Any]) -> Any:
+        _square_wave(tmp_path)
+        doc = _doc("carbon_aware", params)
+        doc["topology"]["clusters"][0]["servers"] = 20  # 0.8 x 20 servers x 1 h = 32 half-hour jobs an hour
+        cfg = validate_config(doc, "square.yaml")
+        return simulate(build_scenario(cfg, "square.yaml", base_dir=tmp_path)).jobs.to_pandas()
+
+    booked = run_small({})
+    starts = (booked.start_s // 3600).value_counts()
+    assert (booked.start_s >= 12 * 3600).all() and starts.max() <= 32
+    assert (booked.start_s % 3600 <= 1800).all()  # at most one service time of queueing after a release
+    piled = run_small({"max_utilisation": None})
+    first = piled.start_s.min()
+    assert first == 12 * 3600 and (piled.start_s > first).sum() > 100  # one release hour, then a queue
+    assert (piled.start_s // 3600).value_counts().max() > 32
+    assert piled.start_s.max() - first > 4 * 3600  # a queue of more than four hours behind the release

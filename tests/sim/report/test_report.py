@@ -114,10 +114,11 @@ def test_run_report_from_folder_alone(run_report: Path) -> None:
         "energy_cost_carbon.png",
         "plan_vs_realised.png",
         "shadow_prices.png",
+        "carbon_signal_load.png",
     } <= names
-    _check_html(run_report, 7)
+    _check_html(run_report, 8)
     text = run_report.read_text(encoding="utf-8")
-    for word in ("SLO compliance", "solver status", "zhangjiakou", "wall time"):
+    for word in ("SLO compliance", "solver status", "zhangjiakou", "wall time", "Carbon signal and load"):
         assert word in text
 
 
