@@ -39,6 +39,20 @@ if TYPE_CHECKING:
 FloatArray = NDArray[np.float64]
 
 
+def it_power_kw(
+    powered: FloatArray | float, busy: FloatArray | float, idle_w: float, peak_w: float
+) -> FloatArray:
+    """IT power (kW) of ``powered`` servers of which ``busy`` are busy: the one power law of edwc.
+
+    Every powered server draws ``idle_w``; a busy one draws ``peak_w``, so
+    power = powered x idle + busy x (peak - idle), i.e. per server
+    idle + (peak - idle) x utilisation. Arrays broadcast. Linear in both
+    arguments: ``it_power_kw(1, 0, ...)`` and ``it_power_kw(0, 1, ...)`` are the
+    LP's per-server coefficients.
+    """
+    return np.asarray((np.asarray(powered) * idle_w + np.asarray(busy) * (peak_w - idle_w)) / 1000.0)
+
+
 @dataclass(frozen=True)
 class ServerPower:
     """Power draw of one real server (W) at idle and at full load."""
@@ -47,10 +61,13 @@ class ServerPower:
     peak_w: float = 500.0
 
     def it_kw(self, servers: FloatArray | float, busy: FloatArray | float) -> FloatArray:
-        """IT power in kW of ``servers`` powered servers of which ``busy`` are busy."""
-        return np.asarray(
-            (np.asarray(servers) * self.idle_w + np.asarray(busy) * (self.peak_w - self.idle_w)) / 1000.0
-        )
+        """IT power in kW of ``servers`` powered servers of which ``busy`` are busy (:func:`it_power_kw`)."""
+        return it_power_kw(servers, busy, self.idle_w, self.peak_w)
+
+    @property
+    def busy_kw(self) -> float:
+        """What one server adds to IT power when busy rather than idle (kW)."""
+        return float(self.it_kw(0.0, 1.0))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from models.energy.site import it_power_kw
 from models.plan.inputs import FloatArray, PlanInputs, PlanWeights
 
 __all__ = ["FloatArray", "IdArray", "Layout", "SparseLP", "build_lp", "route_mask"]
@@ -158,8 +159,9 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
     data = np.asarray(inp.data_gb_per_sh, dtype=float)
     rtt = np.asarray(inp.rtt_ms, dtype=float)
     pue = np.asarray(inp.pue, dtype=float)
-    alpha = pue * inp.idle_w / 1000.0
-    beta = pue * (inp.peak_w - inp.idle_w) / 1000.0
+    # facility energy e = alpha a + beta L: the power law per powered (a) and busy (L) server-hour
+    alpha = pue * it_power_kw(1.0, 0.0, inp.idle_w, inp.peak_w)
+    beta = pue * it_power_kw(0.0, 1.0, inp.idle_w, inp.peak_w)
     m = _Coo()
 
     # latency backlog joins the demand of hour 0 (latency work is served in its arrival hour)
@@ -208,11 +210,13 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
     z_col = m.cols((ng, nc, nt))
     b_col = m.cols((ng, nc, nt))
     i_col = [m.cols((nc, nt - int(s_min[g]))) for g in range(ng)]
-    load_col = m.cols((nc, nt))
-    a_col = m.cols((nc, nt))
+    # energy cost = tariff x facility energy e = alpha a + beta L (green or not, as the run accounts it);
+    # carbon = grid energy g x grid factor, priced at the carbon price
+    tariff = np.asarray(inp.tariff_cny_per_kwh, dtype=float)
+    load_col = m.cols((nc, nt), tariff * beta)
+    a_col = m.cols((nc, nt), tariff * alpha)
     grid_factor = np.asarray(inp.grid_kgco2_per_kwh, dtype=float)
-    g_cost = np.asarray(inp.tariff_cny_per_kwh, dtype=float) + w.carbon_price_cny_per_t * grid_factor / 1000
-    g_col = m.cols((nc, nt), g_cost)
+    g_col = m.cols((nc, nt), w.carbon_price_cny_per_t * grid_factor / 1000)
     if w.switching_cny_per_server > 0 and nt > 1:
         up_col = m.cols((nc, nt - 1), w.switching_cny_per_server)
         dn_col = m.cols((nc, nt - 1), w.switching_cny_per_server)

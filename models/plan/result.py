@@ -31,7 +31,7 @@ class PlanResult:
     active_servers: FloatArray  # (C, T)
     energy_kwh: FloatArray  # (C, T) facility energy
     grid_kwh: FloatArray  # (C, T)
-    cost_cny: FloatArray  # (C, T) tariff x grid energy
+    cost_cny: FloatArray  # (C, T) tariff x facility energy
     tco2: FloatArray  # (C, T)
     capacity_dual: FloatArray  # (C, T) CNY per extra server available in that cluster-hour (>= 0)
     slo_dual: dict[str, float]  # latency class -> CNY/sh gain of admitting the next-nearest cluster
@@ -146,10 +146,11 @@ def read_result(
     a = v[L.a_col]
     load = v[L.load_col]
     energy = lp.alpha * a + lp.beta * load
-    grid = v[L.g_col]
+    # the grid energy the plan implies (g may sit above it where nothing prices it)
+    grid = np.maximum(energy - np.asarray(inp.green_kw, dtype=float), 0.0)
     tariff = np.asarray(inp.tariff_cny_per_kwh, dtype=float)
     tco2 = np.asarray(inp.grid_kgco2_per_kwh, dtype=float) * grid / 1000.0
-    cost = tariff * grid
+    cost = tariff * energy  # facility energy x tariff, as the run accounts it
     rtt = np.asarray(inp.rtt_ms, dtype=float)
     data = np.asarray(inp.data_gb_per_sh, dtype=float)
     xv = v[L.x_col]

@@ -97,8 +97,7 @@ class JobSink:
         self._scale = np.array([c.job_scale for c in scn.classes], dtype=np.int64)
         self._is_lat = np.array([c.is_latency for c in scn.classes])
         self._k = k
-        dyn_w = scn.power.peak_w - scn.power.idle_w
-        self._kwh_per_server_s = dyn_w * scn.server_scale / 3.6e6
+        self._kwh_per_server_s = scn.power.busy_kw * scn.server_scale / 3600.0
         self.status_names = [STATUS[i] for i in range(4)]
 
     def add(self, jobs: Sequence[Job]) -> None:

@@ -65,8 +65,9 @@ class Greenest(Policy):
         self._pue = e.pue
         self._last = e.n_hours - 1
         scale = float(scenario.server_scale)
-        self._idle_kw = scenario.slots * scale * scenario.power.idle_w / 1000.0
-        self._dyn_kw = scale * (scenario.power.peak_w - scenario.power.idle_w) / 1000.0
+        # the power law (models.energy.site.it_power_kw) is linear: idle of every server + busy ones
+        self._idle_kw = scenario.power.it_kw(scenario.slots * scale, 0.0)
+        self._dyn_kw = float(scenario.power.it_kw(0.0, scale))
         self._cand = [[list(map(int, c)) for c in per_class] for per_class in scenario.candidates]
         self._rtt = scenario.topology.rtt_ms
 

@@ -164,13 +164,7 @@ class Planner:
             if not ex.plan.has_solution:
                 continue
             df = ex.plan.to_frame()
-            df = df[df.hour < ex.t0_hour + ex.hours].copy()
-            # cost on facility energy x tariff of the hour, as the engine accounts it
-            c_idx = df.cluster.map(self.topo.cluster_index).to_numpy()
-            df["cost_cny"] = (
-                df.energy_kwh.to_numpy() * self.scn.energy.tariff_cny_per_kwh[c_idx, df.hour.to_numpy()]
-            )
-            parts.append(df)
+            parts.append(df[df.hour < ex.t0_hour + ex.hours])
         cols = ["region", "class", "cluster", "hour", "work_sh", "energy_kwh", "cost_cny", "tco2"]
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype=float if c not in cols[:3] else object) for c in cols})
@@ -180,7 +174,6 @@ class Planner:
         """Planned (C, H) arrays over the run: load, energy, cost (facility x tariff), carbon, duals."""
         c_n, h_n = self.topo.n_clusters, self.hours
         out = {k: np.full((c_n, h_n), np.nan) for k in ("load_sh", "energy_kwh", "cost_cny", "tco2", "dual")}
-        tariff = self.scn.energy.tariff_cny_per_kwh
         for ex in self.executed:
             p = ex.plan
             if not p.has_solution:
@@ -188,7 +181,7 @@ class Planner:
             sl = slice(ex.t0_hour, ex.t0_hour + ex.hours)
             out["load_sh"][:, sl] = p.work_sh.sum(axis=(0, 1))[:, : ex.hours]
             out["energy_kwh"][:, sl] = p.energy_kwh[:, : ex.hours]
-            out["cost_cny"][:, sl] = p.energy_kwh[:, : ex.hours] * tariff[:, sl]
+            out["cost_cny"][:, sl] = p.cost_cny[:, : ex.hours]
             out["tco2"][:, sl] = p.tco2[:, : ex.hours]
             out["dual"][:, sl] = p.capacity_dual[:, : ex.hours]
         return out
