@@ -40,6 +40,7 @@ import numpy as np
 from models.energy.signal_forecast import cleanest_start, forecast_signal
 from models.errors import InputError
 from sim.policies.base import Policy
+from sim.policies.registry import policy_class
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -80,8 +81,6 @@ class CarbonAware(Policy):
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         super().__init__(scenario, params, rng)
-        from sim.policies import policy_class  # the registry imports this module
-
         inner_cls = policy_class(str(self.p["route"]), scenario.source)
         inner_params = dict(self.p["route_params"])
         unknown = sorted(set(inner_params) - set(inner_cls.params))

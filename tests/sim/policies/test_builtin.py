@@ -129,7 +129,7 @@ def test_user_policy_registered_from_python_is_named_in_config() -> None:
 def test_user_policy_from_an_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata as md
 
-    import sim.policies as registry
+    import sim.policies.registry as registry
 
     class EP:
         name = "ep_last"
