@@ -16,6 +16,7 @@ from sim.cli.common import guard as _guard
 from sim.cli.grid_profile import grid_profile
 from sim.cli.report import report
 from sim.cli.sweep import sweep
+from sim.cli.table import table
 
 
 def _config_path(config: Path | None) -> Path:
@@ -181,6 +182,7 @@ def schema(out: Path | None) -> None:
 cli.add_command(report)
 cli.add_command(grid_profile)
 cli.add_command(sweep)
+cli.add_command(table)
 
 
 def main() -> None:
