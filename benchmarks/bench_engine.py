@@ -107,7 +107,7 @@ def national(horizon_h: float, scale_factor: int) -> dict[str, Any]:
     from sim.config_io import load_config
     from sim.runner import run
 
-    sets = [f"horizon_h={horizon_h}", f"engine.job_scale={2000 * scale_factor}"]
+    sets = [f"horizon_h={horizon_h}", f"engine.job_scale={2000 * scale_factor}", "engine.max_jobs=1000000000"]
     cfg = load_config(configs_dir() / "baseline.yaml", sets)
     for w in cfg.workloads:
         if w.job_scale is not None:

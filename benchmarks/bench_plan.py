@@ -152,7 +152,8 @@ def simulator_windows(days: int) -> tuple[float, float, float, str]:
     from sim.policies.planning import make_planner
     from sim.scenario import build_scenario
 
-    cfg = load_config(configs_dir() / "baseline.yaml", ["policy.name=lp", f"horizon_h={24 * days}"])
+    sets = ["policy.name=lp", f"horizon_h={24 * days}", "engine.max_jobs=1000000000"]
+    cfg = load_config(configs_dir() / "baseline.yaml", sets)
     scn = build_scenario(cfg, "baseline.yaml")
     planner = make_planner(scn, dict(LpPolicy.params), np.random.default_rng(0))
     windows = [planner.window(24 * d, 24, None) for d in range(days)]
@@ -183,7 +184,8 @@ def warm_year() -> None:
     from sim.policies.planning import make_planner
     from sim.scenario import build_scenario
 
-    cfg = load_config(configs_dir() / "baseline.yaml", ["policy.name=lp", "horizon_h=8760"])
+    sets = ["policy.name=lp", "horizon_h=8760", "engine.max_jobs=1000000000"]
+    cfg = load_config(configs_dir() / "baseline.yaml", sets)
     scn = build_scenario(cfg, "baseline.yaml")
     planner = make_planner(scn, {**LpPolicy.params, "solver": "highspy"}, np.random.default_rng(0))
     t_windows = t_solve = 0.0

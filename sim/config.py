@@ -7,12 +7,14 @@ The top-level keys are the user contract of DESIGN.md, plus ``network`` and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from types import UnionType
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -21,10 +23,63 @@ Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# a cluster of more than 100 M servers is a typo (the 10 national clusters hold ~7 M together)
+Servers = Annotated[int, Field(gt=0, le=100_000_000)]
+JOB_SCALE_MAX = 10**12
+JobScale = Annotated[int, Field(ge=1, le=JOB_SCALE_MAX)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, v: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads true as 1; a number field takes numbers only
+        if info.field_name is not None and _bool_for_number(cls.model_fields[info.field_name].annotation, v):
+            raise ValueError("expected a number, not a boolean (true/false)")
+        return v
+
+
+def _accepts_bool(tp: Any) -> bool:
+    """Whether the annotation ``tp`` takes a bool as itself (bool, Any, or a union with one)."""
+    tp = _unwrap(tp)
+    if tp is bool or tp is Any:
+        return True
+    if get_origin(tp) is Literal:
+        return any(isinstance(a, bool) for a in get_args(tp))
+    if get_origin(tp) in (Union, UnionType):
+        return any(_accepts_bool(a) for a in get_args(tp))
+    return False
+
+
+def _unwrap(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _branches(tp: Any) -> tuple[Any, ...]:
+    tp = _unwrap(tp)
+    if get_origin(tp) in (Union, UnionType):
+        return tuple(_unwrap(a) for a in get_args(tp))
+    return (tp,)
+
+
+def _bool_for_number(tp: Any, v: Any) -> bool:
+    """True when ``v`` holds a boolean where ``tp`` wants a number (also inside lists and dicts)."""
+    if isinstance(v, bool):
+        return not _accepts_bool(tp) and any(b in (int, float) for b in _branches(tp))
+    if isinstance(v, dict):
+        for b in _branches(tp):
+            if get_origin(b) is dict:
+                value_tp = get_args(b)[1]
+                return any(_bool_for_number(value_tp, x) for x in v.values())
+    if isinstance(v, list):
+        for b in _branches(tp):
+            if get_origin(b) is list:
+                return any(_bool_for_number(get_args(b)[0], x) for x in v)
+    return False
 
 
 # --------------------------------------------------------------------------- topology
@@ -46,7 +101,7 @@ class InlineRegion(_Site):
 class InlineCluster(_Site):
     """A cluster of an inline topology, with flat energy parameters."""
 
-    servers: Annotated[int, Field(gt=0)]
+    servers: Servers
     side: Literal["east", "west"] = "east"
     hub: Ident | None = None
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
@@ -110,7 +165,7 @@ class ClusterOverride(_Strict):
     """Changes to one cluster of the topology."""
 
     enabled: bool = True
-    servers: Annotated[int, Field(gt=0)] | None = None
+    servers: Servers | None = None
     pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
     tariff_cny_per_kwh: NonNegFloat | None = None
     grid_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
@@ -150,7 +205,7 @@ class Service(_Strict):
     dist: SizeDist = "exponential"
     mean_s: PosFloat
     cv: NonNegFloat = 1.0
-    alpha: Annotated[float, Field(gt=1)] | None = None
+    alpha: Annotated[float, Field(gt=1, allow_inf_nan=False)] | None = None
 
 
 class BurstConfig(_Strict):
@@ -158,7 +213,7 @@ class BurstConfig(_Strict):
 
     start_h: NonNegFloat
     duration_h: PosFloat
-    multiplier: Annotated[float, Field(ge=0)]
+    multiplier: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Workload(_Strict):
@@ -193,12 +248,12 @@ class Workload(_Strict):
     regions: dict[str, NonNegFloat] | None = None
     diurnal: (
         Literal["daytime", "evening", "night", "flat"]
-        | Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=24, max_length=24)]
+        | Annotated[list[NonNegFloat], Field(min_length=24, max_length=24)]
     ) = "flat"
     weekend_factor: Annotated[float, Field(ge=0, le=10)] = 1.0
     bursts: list[BurstConfig] = Field(default_factory=list)
     trace: str | None = None
-    job_scale: Annotated[int, Field(ge=1)] | None = None
+    job_scale: JobScale | None = None
     max_share: Annotated[float, Field(gt=0, le=1)] = 1.0
     priority: Annotated[int, Field(ge=0, le=9)] | None = None
 
@@ -334,7 +389,7 @@ class Fault(_Strict):
     start_h: NonNegFloat
     duration_h: PosFloat
     fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
-    factor: Annotated[float, Field(ge=1)] = 1.0
+    factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.0
     region: Ident | None = None
     on_outage: Literal["reroute", "drop"] = "reroute"
 
@@ -370,7 +425,9 @@ class EngineConfig(_Strict):
     (processor sharing). ``timestep_s`` is the step of ``timeseries.parquet``.
     """
 
-    job_scale: Annotated[int, Field(ge=1)] = 1
+    job_scale: JobScale = 1
+    # refuse a run that would simulate more discrete jobs than this (an estimate, before the run)
+    max_jobs: Annotated[int, Field(ge=1, le=10**12)] = 20_000_000
     timestep_s: Annotated[int, Field(gt=0, le=3600)] = 300
     queue: Literal["fcfs", "priority", "ps"] = "fcfs"
 

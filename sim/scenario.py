@@ -22,6 +22,7 @@ from models.demand.workload import (
     ClassSpec,
     Jobs,
     concat_jobs,
+    expected_discrete_jobs,
     iter_jobs,
     merge_jobs,
     take_jobs,
@@ -30,7 +31,7 @@ from models.energy.site import ServerPower, SiteEnergy
 from models.errors import InputError
 from models.reference import Reference, national_reference
 from models.topology import LatencyModel, Topology, custom_topology, national_topology
-from sim.config import Config, InlineCluster, InlineRegion, InlineTopology
+from sim.config import JOB_SCALE_MAX, Config, InlineCluster, InlineRegion, InlineTopology
 from sim.site_energy import inline_site_energy, national_site_energy
 
 
@@ -109,6 +110,7 @@ def build_scenario(
 
     classes = tuple(_class_spec(cfg, source, i, topo, hours) for i in range(len(cfg.workloads)))
     trace_jobs = _traces(cfg, source, topo, base)
+    check_job_budget(cfg, source, classes, 0 if trace_jobs is None else len(trace_jobs))
     _check_faults(cfg, source, topo)
     link_of, link_gbps, link_names = _links(cfg, source, topo)
     scale = cfg.engine.job_scale
@@ -142,6 +144,59 @@ def build_scenario(
         class_share=tuple(w.max_share for w in cfg.workloads),
         streams=rng,
         trace_jobs=trace_jobs,
+    )
+
+
+def check_job_budget(cfg: Config, source: str, classes: tuple[ClassSpec, ...], traced: int = 0) -> None:
+    """Refuse (InputError) a config that would simulate more than ``engine.max_jobs`` discrete jobs.
+
+    The estimate is :func:`models.demand.workload.expected_discrete_jobs` plus
+    the jobs replayed from traces. The message says how far to raise
+    ``engine.job_scale`` (it bundles the classes without their own
+    ``job_scale``) or, if those are not the bulk, the biggest class's own
+    ``workloads[i].job_scale``.
+    """
+    limit = cfg.engine.max_jobs
+    per_class = expected_discrete_jobs(classes, cfg.horizon_h * 3600.0)
+    total = float(per_class.sum()) + traced
+    if total <= limit:
+        return
+    own = np.array([w.job_scale is not None for w in cfg.workloads])
+    shared = float(per_class[~own].sum())  # jobs of the classes that take engine.job_scale
+    rest = total - shared
+    scale = cfg.engine.job_scale
+    what = f"would simulate ~{total:.2g} discrete jobs over {cfg.horizon_h:g} h (engine.max_jobs: {limit:,})"
+    need = math.ceil(scale * shared / (limit - rest)) if math.isfinite(total) and rest < 0.5 * limit else 0
+    if shared > 0 and 0 < need <= JOB_SCALE_MAX:
+        big = int(np.argmax(np.where(own, -1.0, per_class)))
+        alt = ""
+        if per_class[big] > 0.5 * limit:
+            alt = f", give class {cfg.workloads[big].name!r} its own job_scale"
+        raise InputError(
+            source,
+            "engine.job_scale",
+            f"{what}; raise engine.job_scale to >= {need:,} (now {scale:,}; it bundles real jobs "
+            f"and servers alike){alt}, shorten horizon_h, or raise engine.max_jobs",
+        )
+    k = int(np.argmax(np.where(np.isfinite(per_class), per_class, np.finfo(float).max)))
+    w = cfg.workloads[k]
+    if not math.isfinite(per_class[k]):
+        raise InputError(source, f"workloads[{k}].rate_per_h", f"{what}: class {w.name!r} has no finite rate")
+    k_scale = w.job_scale if w.job_scale is not None else scale
+    need = math.ceil(k_scale * per_class[k] / max(limit - (total - per_class[k]), 0.5 * limit))
+    if need > JOB_SCALE_MAX:
+        raise InputError(
+            source,
+            f"workloads[{k}].rate_per_h",
+            f"{what}, ~{per_class[k]:.2g} of them of class {w.name!r}: even job_scale {JOB_SCALE_MAX:.0e} "
+            "cannot bundle that many; expected a plausible rate in real jobs per hour "
+            f"(got {w.rate_per_h:.3g})",
+        )
+    raise InputError(
+        source,
+        f"workloads[{k}].job_scale",
+        f"{what}, ~{per_class[k]:.2g} of them of class {w.name!r}; set its job_scale to >= {need:,} "
+        f"(now {k_scale:,}), shorten horizon_h, or raise engine.max_jobs",
     )
 
 

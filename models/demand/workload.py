@@ -146,6 +146,25 @@ def _hourly_rate(spec: ClassSpec, n_hours: int) -> FloatArray:
     return spec.rate_per_h * prof[:n_hours]
 
 
+def expected_discrete_jobs(classes: Sequence[ClassSpec], horizon_s: float) -> FloatArray:
+    """Expected number of discrete (simulated) jobs of each class over ``[0, horizon_s)``.
+
+    The mean of :func:`iter_jobs`' Poisson counts: sum over hours of
+    ``rate_per_h x rate_profile[h] x`` the hour's length. This is the one count
+    of discrete jobs a run is judged by before it starts (``engine.max_jobs``);
+    a class that is not simulated job by job would count 0 here. Values may be
+    ``inf`` for absurd rates (they are never drawn).
+    """
+    if horizon_s <= 0:
+        return np.zeros(len(classes))
+    n_hours = int(np.ceil(horizon_s / 3600.0))
+    hour_len = np.minimum(3600.0, horizon_s - 3600.0 * np.arange(n_hours))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = [float(np.sum(_hourly_rate(spec, n_hours) * hour_len / 3600.0)) for spec in classes]
+    arr: FloatArray = np.nan_to_num(np.asarray(out, dtype=float), nan=np.inf)
+    return arr
+
+
 def iter_jobs(
     classes: Sequence[ClassSpec], horizon_s: float, rng: np.random.Generator, chunk_h: int = 24
 ) -> Iterator[Jobs]:

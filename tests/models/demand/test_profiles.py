@@ -167,3 +167,16 @@ def test_forecast_error_is_mean_one_lognormal_and_seeded() -> None:
     assert np.log(ratio).std() == pytest.approx(0.3, rel=0.03)
     with pytest.raises(ValueError, match="rng"):
         forecast_work([spec], 5, error_sigma=0.3)
+
+
+def test_expected_discrete_jobs_by_hand() -> None:
+    import numpy as np
+
+    from models.demand.workload import KIND_BATCH, ClassSpec, expected_discrete_jobs
+
+    w = np.array([1.0])
+    flat = ClassSpec("a", KIND_BATCH, 100.0, "fixed", 1.0, 0.0, w)
+    shaped = ClassSpec("b", KIND_BATCH, 10.0, "fixed", 1.0, 0.0, w, rate_profile=np.array([1.0, 3.0, 0.0]))
+    # 2.5 h: 100 x 2.5; 10 x (1 + 3 + 0 x 0.5)
+    assert expected_discrete_jobs([flat, shaped], 2.5 * 3600).tolist() == [250.0, 40.0]
+    assert expected_discrete_jobs([flat], 0.0).tolist() == [0.0]
