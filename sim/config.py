@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from sim.config_expansion import ExpansionConfig
+
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -109,6 +111,8 @@ class InlineCluster(_Site):
     grid_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] = 0.55
     marginal_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
     green_share: Fraction = 0.0
+    capex_cny_per_server_year: NonNegFloat | None = None  # expansion: annualised cost of a new server
+    max_new_servers: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # expansion limit
 
 
 class InlineTopology(_Strict):
@@ -459,6 +463,7 @@ class Config(_Strict):
     faults: list[Fault] = Field(default_factory=list)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    expansion: ExpansionConfig | None = None
 
     @field_validator("topology", mode="before")
     @classmethod

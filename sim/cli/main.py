@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from sim.cli.common import guard as _guard
+from sim.cli.expand import expand
 from sim.cli.grid_profile import grid_profile
 from sim.cli.report import report
 from sim.cli.sweep import sweep
@@ -179,6 +180,7 @@ def schema(out: Path | None) -> None:
         write_text(out, text + "\n")
 
 
+cli.add_command(expand)
 cli.add_command(report)
 cli.add_command(grid_profile)
 cli.add_command(sweep)

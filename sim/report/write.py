@@ -20,6 +20,10 @@ REPORT_NAME = layout.REPORT
 
 def write_report(folder: Path, out_dir: Path | None = None) -> Path:
     """Write the report of a run folder (summary.json) or a sweep folder (summary.parquet + sweep.yaml)."""
+    from sim.report.expansion import is_expansion_dir, write_expansion_report
+
+    if is_expansion_dir(folder):
+        return write_expansion_report(folder, out_dir)
     if is_run_dir(folder):
         return write_run_report(folder, out_dir)
     if is_sweep_dir(folder):
@@ -27,7 +31,10 @@ def write_report(folder: Path, out_dir: Path | None = None) -> Path:
 
         return write_sweep_report(folder, out_dir)
     raise InputError(
-        str(folder), "", "not a run folder (summary.json) nor a sweep folder (summary.parquet + sweep.yaml)"
+        str(folder),
+        "",
+        "not a run folder (summary.json), a sweep folder (summary.parquet + sweep.yaml) "
+        "nor an expansion folder (expansion.json + expansion.parquet)",
     )
 
 

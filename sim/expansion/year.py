@@ -1,0 +1,268 @@
+"""A scenario's representative year as expansion inputs: typical days, growth, build costs, targets.
+
+Everything operational comes from the scenario exactly as a run would build it
+(:func:`sim.scenario.build_scenario` over 365 days from 1 January of the target year):
+demand per region, class and hour (:func:`models.demand.profiles.forecast_work`),
+weather-driven PUE, tariffs, grid factors and green supply. Those profiles are
+clustered into typical days (:func:`models.typical_days.typical_days`); demand is
+grown by each class's CAGR from ``base_year``; capex declines at ``capex_decline``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from models.demand.profiles import forecast_work
+from models.errors import InputError
+from models.plan.expansion import ExpansionInputs, Targets
+from models.plan.expansion.capex import CapexData, national_capex
+from models.plan.inputs import PlanInputs, PlanWeights
+from models.typical_days import TypicalDays, typical_days
+from sim.config import Config, InlineTopology
+from sim.config_expansion import ExpansionConfig
+from sim.policies.planning import WEIGHT_KEYS
+from sim.scenario import Scenario, build_scenario
+
+__all__ = ["DAYS_PER_YEAR", "YearModel", "expansion_weights", "growth_factors", "year_model"]
+
+DAYS_PER_YEAR = 365
+KEY = "expansion"
+
+
+def expansion_of(cfg: Config, source: str) -> ExpansionConfig:
+    if cfg.expansion is None:
+        raise InputError(
+            source, KEY, "expected an expansion section (target_years, growth, ...) for edwc expand"
+        )
+    return cfg.expansion
+
+
+def expansion_weights(cfg: Config) -> PlanWeights:
+    """The operating objective: ``policy.weights`` and the carbon price (no caps: targets are separate)."""
+    kw: dict[str, Any] = {WEIGHT_KEYS[k]: float(v) for k, v in cfg.policy.weights.items() if k in WEIGHT_KEYS}
+    return PlanWeights(carbon_price_cny_per_t=cfg.energy.carbon_price_cny_per_t, **kw)
+
+
+def growth_factors(cfg: Config, source: str, year: int) -> np.ndarray:
+    """(K,) demand multiplier of each class in ``year``: (1 + CAGR)^(year - base_year)."""
+    ex = expansion_of(cfg, source)
+    names = [w.name for w in cfg.workloads]
+    for name in ex.growth.classes:
+        if name not in names:
+            raise InputError(
+                source, f"{KEY}.growth.classes.{name}", f"unknown workload; expected one of {names}"
+            )
+    rates = np.array([ex.growth.classes.get(n, ex.growth.default) for n in names])
+    return np.asarray((1.0 + rates) ** (year - ex.base_year), dtype=float)
+
+
+def _year_config(cfg: Config, year: int) -> Config:
+    start = datetime.fromisoformat(f"{year}-01-01T00:00:00+08:00")
+    return cfg.model_copy(update={"start": start, "horizon_h": float(DAYS_PER_YEAR * 24), "faults": []})
+
+
+@dataclass(frozen=True)
+class YearModel:
+    """A target year's expansion inputs and how they were made."""
+
+    year: int
+    inputs: ExpansionInputs
+    typical: TypicalDays
+    scenario: Scenario
+    green_kw_per_server: np.ndarray  # (C, hours) of the full year
+
+
+def _per_cluster(
+    source: str, key: str, ids: tuple[str, ...], value: float | dict[str, float] | None
+) -> np.ndarray | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return np.full(len(ids), float(value))
+    out = np.full(len(ids), np.nan)
+    for cid, v in value.items():
+        if cid not in ids:
+            raise InputError(
+                source, f"{KEY}.targets.{key}.{cid}", f"unknown cluster; expected one of {list(ids)}"
+            )
+        out[ids.index(cid)] = float(v)
+    return out
+
+
+def _targets(cfg: Config, source: str, scn: Scenario) -> Targets:
+    t = expansion_of(cfg, source).targets
+    ids = scn.topology.cluster_ids
+    pue: np.ndarray | None
+    if t.pue_max == "seeds":
+        if cfg.topology != "national":
+            raise InputError(
+                source, f"{KEY}.targets.pue_max", "'seeds' needs the national topology; give caps"
+            )
+        from models.reference import national_reference
+
+        caps = {c.id: c.pue_max.scalar for c in national_reference().clusters}
+        pue = np.array([caps[c] for c in ids])
+    else:
+        pue = _per_cluster(source, "pue_max", ids, t.pue_max)
+    green = None
+    if t.green_clusters is not None:
+        for cid in t.green_clusters:
+            if cid not in ids:
+                raise InputError(source, f"{KEY}.targets.green_clusters", f"unknown cluster '{cid}'")
+        green = np.array([c in t.green_clusters for c in ids])
+    return Targets(
+        pue_max=pue,
+        min_occupancy=_per_cluster(source, "min_occupancy", ids, t.min_occupancy),
+        min_green_share=t.min_green_share,
+        green_clusters=green,
+        min_west_share=t.min_west_share,
+    )
+
+
+def build_costs(
+    cfg: Config, source: str, scn: Scenario, year: int, capex: CapexData
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(capex CNY per server-year, max new servers over all periods, max new MW) per cluster."""
+    ex = expansion_of(cfg, source)
+    ids = scn.topology.cluster_ids
+    n = len(ids)
+    for cid in ex.clusters:
+        if cid not in ids:
+            raise InputError(source, f"{KEY}.clusters.{cid}", f"unknown cluster; expected one of {list(ids)}")
+    base = (
+        ex.capex_cny_per_server_year
+        if ex.capex_cny_per_server_year is not None
+        else capex.server_cny_per_year
+    )
+    cost = np.full(n, base)
+    limit = np.full(n, np.inf)
+    mw = np.full(n, np.inf)
+    if isinstance(cfg.topology, InlineTopology):
+        by_id = {c.id: c for c in cfg.topology.clusters}
+        for i, cid in enumerate(ids):
+            ic = by_id[cid]
+            if ic.capex_cny_per_server_year is not None:
+                cost[i] = ic.capex_cny_per_server_year
+            if ic.max_new_servers is not None:
+                limit[i] = ic.max_new_servers
+    elif ex.build_limits == "planned_scale":
+        for i, cid in enumerate(ids):
+            fig = capex.planned_servers.get(cid)
+            if fig is not None:
+                limit[i] = max(0.0, fig.scalar - float(scn.topology.cluster_servers[i]))
+    for cid, cb in ex.clusters.items():
+        i = ids.index(cid)
+        if cb.capex_cny_per_server_year is not None:
+            cost[i] = cb.capex_cny_per_server_year
+        if cb.max_new_servers is not None:
+            limit[i] = cb.max_new_servers
+        if cb.max_new_mw is not None:
+            mw[i] = cb.max_new_mw
+    decline = ex.capex_decline if ex.capex_decline is not None else capex.decline_per_year
+    return cost * (1.0 - decline) ** (year - ex.base_year), limit, mw
+
+
+def year_model(
+    cfg: Config,
+    source: str,
+    year: int,
+    installed: np.ndarray | None = None,
+    built_so_far: np.ndarray | None = None,
+    base_dir: Any = None,
+) -> YearModel:
+    """The expansion inputs of ``year`` (``installed``: servers now, default the config's fleet)."""
+    ex = expansion_of(cfg, source)
+    for i, w in enumerate(cfg.workloads):
+        if w.trace is not None:
+            raise InputError(
+                source, f"workloads[{i}].trace", "edwc expand needs rate-based workloads, not traces"
+            )
+    scn = build_scenario(_year_config(cfg, year), source, base_dir=base_dir)
+    topo = scn.topology
+    hours = DAYS_PER_YEAR * 24
+    demand = forecast_work(scn.classes, hours) * growth_factors(cfg, source, year)[None, :, None]
+    n0 = topo.cluster_servers.astype(float)
+    now = n0 if installed is None else np.asarray(installed, dtype=float)
+    e = scn.energy
+    green_per_server = e.green_kw / np.maximum(n0, 1.0)[:, None]
+    total = demand.sum(axis=0)  # (K, H)
+    share = demand.sum(axis=2) / np.maximum(total.sum(axis=1), 1e-300)[None, :]  # (R, K) constant split
+    k = None if ex.typical_days == "full" else int(ex.typical_days)
+    profiles = {
+        "demand": total,
+        "pue": e.pue,
+        "tariff": e.tariff_cny_per_kwh,
+        "grid": e.grid_kgco2_per_kwh,
+        "green": green_per_server,
+    }
+    td = typical_days(profiles, k, peak="demand" if ex.peak_day else None, start=f"{year}-01-01")
+    capex = national_capex()
+    cost, limit, mw = build_costs(cfg, source, scn, year, capex)
+    built = np.zeros(len(n0)) if built_so_far is None else built_so_far
+    remaining = np.maximum(limit - built, 0.0)
+    peak_pue = e.pue.max(axis=1)
+    mw_per_server = scn.power.peak_w * peak_pue / 1e6
+    days = []
+    lat = np.array([c.is_latency for c in scn.classes])
+    slo = np.array([c.slo_ms if c.is_latency else math.inf for c in scn.classes])
+    deadline = np.array(
+        [0 if c.is_latency else max(1, math.ceil(c.deadline_h)) for c in scn.classes], np.int64
+    )
+    data = np.array(
+        [c.data_gb / (c.service_mean_s / 3600.0) if c.service_mean_s > 0 else 0.0 for c in scn.classes]
+    )
+    bandwidth = scn.link_gbps[scn.link_of].astype(float)
+    for d in range(td.k):
+        dem = share[:, :, None] * td.series["demand"][d][None, :, :]
+        green = td.series["green"][d] * now[:, None]
+        days.append(
+            PlanInputs(
+                region_ids=topo.region_ids,
+                cluster_ids=topo.cluster_ids,
+                class_names=scn.class_names,
+                is_latency=lat,
+                slo_ms=slo,
+                deadline_h=deadline,
+                demand_sh=np.maximum(dem, 0.0),
+                data_gb_per_sh=data,
+                rtt_ms=topo.rtt_ms,
+                capacity_servers=np.repeat(now[:, None], 24, axis=1),
+                cluster_west=topo.cluster_west,
+                cluster_hub=topo.cluster_hub,
+                pue=np.maximum(td.series["pue"][d], 1.0),
+                tariff_cny_per_kwh=np.maximum(td.series["tariff"][d], 0.0),
+                grid_kgco2_per_kwh=np.maximum(td.series["grid"][d], 0.0),
+                green_kw=np.maximum(green, 0.0),
+                bandwidth_gbps=bandwidth,
+                idle_w=scn.power.idle_w,
+                peak_w=scn.power.peak_w,
+                rho_max=ex.rho_max,
+            )
+        )
+    bw_cost = None
+    if ex.bandwidth:
+        bw_cost = (
+            ex.bandwidth_cny_per_gbps_year
+            if ex.bandwidth_cny_per_gbps_year is not None
+            else capex.bandwidth_cny_per_gbps_year
+        )
+    inputs = ExpansionInputs(
+        days=tuple(days),
+        day_weight=td.weight,
+        installed_servers=now,
+        capex_cny_per_server_year=cost,
+        max_new_servers=remaining,
+        max_new_mw=mw,
+        mw_per_server=mw_per_server,
+        green_kw_per_new_server=(
+            np.maximum(td.series["green"], 0.0) if ex.new_green == "proportional" else None
+        ),
+        bandwidth_cny_per_gbps_year=bw_cost,
+        targets=_targets(cfg, source, scn),
+    )
+    return YearModel(year, inputs, td, scn, green_per_server)
