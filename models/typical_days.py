@@ -2,9 +2,10 @@
 
 The profiles (demand per class, PUE, tariff, grid factor and green supply per cluster)
 are clustered *jointly*, day by day, with ``tsam`` (the time-series aggregation package
-of PyPSA-Eur and ETHOS.FINE): hierarchical clustering, each typical day the medoid
-(a real day) of its cluster, rescaled so every series keeps its annual mean. The day of
-peak total demand is kept as a typical day of its own (weight 1) so capacity is sized
+of PyPSA-Eur and ETHOS.FINE; its 2.3 API, whose releases do not cap numpy, pandas and
+highspy as tsam 3-4 do): hierarchical clustering, each typical day the medoid (a real
+day) of its cluster, rescaled so every series keeps its annual mean. The day of peak
+total demand is appended as a typical day of its own (weight 1) so capacity is sized
 for it. ``k=None`` (or k >= the number of days) is the full year: every day its own
 typical day, weight 1, no error.
 """
@@ -84,7 +85,6 @@ def typical_days(
         return _full_year(profiles, days)
     if k < 1:
         raise ValueError("k (typical days) must be >= 1")
-    import tsam
 
     cols: dict[str, FloatArray] = {}
     const: dict[tuple[str, int], float] = {}
@@ -104,23 +104,28 @@ def typical_days(
         cols["__peak__"] = np.asarray(profiles[peak], dtype=float).sum(axis=0)
     index = pd.date_range(start, periods=n_hours, freq="h")
     df = pd.DataFrame(cols, index=index)
-    extremes = tsam.ExtremeConfig(max_value=["__peak__"]) if peak is not None else None
+    from tsam.timeseriesaggregation import TimeSeriesAggregation
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = tsam.aggregate(
+        agg = TimeSeriesAggregation(
             df,
-            n_clusters=k,
-            period_duration=HOURS_PER_DAY,
-            cluster=tsam.ClusterConfig(method="hierarchical", representation="medoid"),
-            extremes=extremes,
+            noTypicalPeriods=k,
+            hoursPerPeriod=HOURS_PER_DAY,
+            resolution=1.0,
+            clusterMethod="hierarchical",
+            representationMethod="medoidRepresentation",
+            rescaleClusterPeriods=True,
+            extremePeriodMethod="append" if peak is not None else "None",
+            addPeakMax=["__peak__"] if peak is not None else None,
         )
-    reps = res.cluster_representatives
-    counts = res.cluster_counts
-    ids = sorted(int(i) for i in counts)
-    weight = np.array([float(counts[i]) for i in ids])
+        reps = agg.createTypicalPeriods()
+        recon = agg.predictOriginalData()
+    counts = {int(i): float(n) for i, n in agg.clusterPeriodNoOccur.items()}
+    ids = sorted(counts)
+    weight = np.array([counts[i] for i in ids])
     pos = {i: j for j, i in enumerate(ids)}
-    assignment = np.array([pos[int(a)] for a in res.cluster_assignments], dtype=np.int64)
-    recon = res.reconstructed
+    assignment = np.array([pos[int(a)] for a in agg.clusterOrder], dtype=np.int64)
     period_of = np.asarray(reps.index.get_level_values(0), dtype=np.int64)
     typical: dict[str, FloatArray] = {}
     error: dict[str, float] = {}

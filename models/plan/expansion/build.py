@@ -156,8 +156,8 @@ def build_expansion(
             for b in blocks:
                 L = b.lp.layout
                 f = b.weight * (np.asarray(b.inputs.pue[j], dtype=float) - float(tg.pue_max[j]))
-                add(row, L.a_col[j], f * idle_kw)
-                add(row, L.load_col[j], f * dyn_kw)
+                add(row, L.a_col[j] + b.col0, f * idle_kw)
+                add(row, L.load_col[j] + b.col0, f * dyn_kw)
     if tg.min_occupancy is not None:  # sum w L - occ H n >= occ H N0
         hours = inp.hours_per_year
         for j in (int(x) for x in np.nonzero(np.isfinite(tg.min_occupancy))[0]):
@@ -166,7 +166,7 @@ def build_expansion(
                 f"min_occupancy[{ids[j]}]", occ * hours * float(inp.installed_servers[j]), INF, "server-hours"
             )
             for b in blocks:
-                add(row, b.lp.layout.load_col[j], b.weight)
+                add(row, b.lp.layout.load_col[j] + b.col0, b.weight)
             add(row, int(n_col[j]), -occ * hours)
     if tg.min_green_share is not None:  # sum w ((1 - s) e - g) >= 0 over the clusters counted
         s = tg.min_green_share
@@ -174,16 +174,16 @@ def build_expansion(
         row = target("min_green_share", 0.0, INF, "kWh of green energy")
         for b in blocks:
             L = b.lp.layout
-            add(row, L.a_col[on], (1.0 - s) * b.weight * b.lp.alpha[on])
-            add(row, L.load_col[on], (1.0 - s) * b.weight * b.lp.beta[on])
-            add(row, L.g_col[on], -b.weight)
+            add(row, L.a_col[on] + b.col0, (1.0 - s) * b.weight * b.lp.alpha[on])
+            add(row, L.load_col[on] + b.col0, (1.0 - s) * b.weight * b.lp.beta[on])
+            add(row, L.g_col[on] + b.col0, -b.weight)
     if tg.min_west_share is not None:  # sum w ((1 - s) L_west - s L_east) >= 0
         s = tg.min_west_share
         west = np.asarray(inp.days[0].cluster_west, dtype=bool)
         row = target("min_west_share", 0.0, INF, "server-hours of share-weighted load")
         for b in blocks:
             coef = np.where(west, 1.0 - s, -s)[:, None] * b.weight
-            add(row, b.lp.layout.load_col, np.broadcast_to(coef, b.lp.layout.load_col.shape))
+            add(row, b.lp.layout.load_col + b.col0, np.broadcast_to(coef, b.lp.layout.load_col.shape))
 
     r_all = np.concatenate(ri)
     c_all = np.concatenate(ci)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from models.plan.expansion import ExpansionInputs, Targets, solve_expansion
+from models.plan.expansion.build import build_expansion
 from models.plan.inputs import PlanInputs, PlanWeights
 
 HOURS = 24
@@ -103,6 +104,26 @@ def test_typical_days_weighted_equal_one_day() -> None:
     many = solve_expansion(expansion(days=5), W0)
     assert many.objective_cny == pytest.approx(one.objective_cny, rel=1e-9)
     np.testing.assert_allclose(many.new_servers, one.new_servers, atol=1e-6)
+
+
+def test_targets_over_several_days_sum_each_day() -> None:
+    # the same case split in 3 days of different weight: targets see every day's columns
+    d = day()
+    tg = Targets(min_west_share=0.8, min_occupancy=np.array([0.3, np.nan]), pue_max=np.array([1.5, 1.5]))
+    one = solve_expansion(expansion(targets=tg), W0)
+    three = solve_expansion(expansion(targets=tg, days=3, day=d, day_weight=np.array([100.0, 200.0, 65.0])), W0)
+    assert three.objective_cny == pytest.approx(one.objective_cny, rel=1e-9)
+    np.testing.assert_allclose(three.new_servers, one.new_servers, atol=1e-6)
+    assert three.target_duals["min_west_share"] == pytest.approx(one.target_duals["min_west_share"], rel=1e-6)
+    # structure: no duplicate entries, and every target row reaches the columns of every day
+    m = build_expansion(expansion(targets=tg, days=3, day=d), W0)
+    rows = np.repeat(np.arange(m.lp.n_rows), np.diff(m.lp.indptr))
+    pairs = rows * m.lp.n_cols + m.lp.indices
+    assert len(np.unique(pairs)) == len(pairs)
+    for row in m.target_rows.values():
+        cols = m.lp.indices[m.lp.indptr[row] : m.lp.indptr[row + 1]]
+        for b in m.days:
+            assert np.any((cols >= b.col0) & (cols < b.col0 + b.lp.n_cols))
 
 
 def test_ample_capacity_builds_nothing() -> None:
