@@ -73,6 +73,13 @@ def period_summary(p: Period) -> dict[str, Any]:
         "energy_kwh": float(r.energy_kwh.sum()),
         "tco2": float(r.tco2.sum()),
         "served_share": r.served_share,
+        "unreachable_sh_per_year": {
+            k: float(v) for k, v in zip(r.class_names, ym.unreachable_sh, strict=True)
+        },
+        "unreachable_share": {
+            k: float(u / max(u + d, 1e-300)) if u > 0 else 0.0
+            for k, u, d in zip(r.class_names, ym.unreachable_sh, r.demand_sh, strict=True)
+        },
         "west_share_of_work": float(r.load_sh[r.cluster_west].sum() / max(r.load_sh.sum(), 1e-12)),
         "bandwidth": r.bandwidth.to_dict(orient="records"),
         "duals": {

@@ -75,6 +75,7 @@ class YearModel:
     typical: TypicalDays
     scenario: Scenario
     green_kw_per_server: np.ndarray  # (C, hours) of the full year
+    unreachable_sh: np.ndarray  # (K,) annual work of regions with no cluster within the class's SLO
 
 
 def _per_cluster(
@@ -190,6 +191,12 @@ def year_model(
     now = n0 if installed is None else np.asarray(installed, dtype=float)
     e = scn.energy
     green_per_server = e.green_kw / np.maximum(n0, 1.0)[:, None]
+    # work with no cluster within its SLO cannot be served by building anywhere: it is
+    # left out of the LP and reported (YearModel.unreachable_sh)
+    slo_ok = np.array([c.slo_ms if c.is_latency else math.inf for c in scn.classes])
+    reach = (topo.rtt_ms[:, None, :] <= slo_ok[None, :, None]).any(axis=2)  # (R, K)
+    unreachable = (demand * ~reach[:, :, None]).sum(axis=(0, 2))
+    demand = demand * reach[:, :, None]
     total = demand.sum(axis=0)  # (K, H)
     share = demand.sum(axis=2) / np.maximum(total.sum(axis=1), 1e-300)[None, :]  # (R, K) constant split
     k = None if ex.typical_days == "full" else int(ex.typical_days)
@@ -265,4 +272,4 @@ def year_model(
         bandwidth_cny_per_gbps_year=bw_cost,
         targets=_targets(cfg, source, scn),
     )
-    return YearModel(year, inputs, td, scn, green_per_server)
+    return YearModel(year, inputs, td, scn, green_per_server, unreachable)
