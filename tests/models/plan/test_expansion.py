@@ -111,7 +111,9 @@ def test_targets_over_several_days_sum_each_day() -> None:
     d = day()
     tg = Targets(min_west_share=0.8, min_occupancy=np.array([0.3, np.nan]), pue_max=np.array([1.5, 1.5]))
     one = solve_expansion(expansion(targets=tg), W0)
-    three = solve_expansion(expansion(targets=tg, days=3, day=d, day_weight=np.array([100.0, 200.0, 65.0])), W0)
+    three = solve_expansion(
+        expansion(targets=tg, days=3, day=d, day_weight=np.array([100.0, 200.0, 65.0])), W0
+    )
     assert three.objective_cny == pytest.approx(one.objective_cny, rel=1e-9)
     np.testing.assert_allclose(three.new_servers, one.new_servers, atol=1e-6)
     assert three.target_duals["min_west_share"] == pytest.approx(one.target_duals["min_west_share"], rel=1e-6)
