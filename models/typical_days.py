@@ -104,10 +104,10 @@ def typical_days(
         cols["__peak__"] = np.asarray(profiles[peak], dtype=float).sum(axis=0)
     index = pd.date_range(start, periods=n_hours, freq="h")
     df = pd.DataFrame(cols, index=index)
-    from tsam.timeseriesaggregation import TimeSeriesAggregation
-
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # tsam 2.3 sets a pandas option pandas 3 deprecates
+        from tsam.timeseriesaggregation import TimeSeriesAggregation
+
         agg = TimeSeriesAggregation(
             df,
             noTypicalPeriods=k,

@@ -83,7 +83,7 @@ def validation_report(
     servers = res.installed_servers + res.new_servers
     classes = {}
     for k, name in enumerate(res.class_names):
-        real = s["classes"].get(name, {})
+        real: dict[str, Any] = s["classes"].get(name, {})
         viol = real.get("slo_violation_rate")
         classes[name] = {
             "kind": real.get("kind"),
