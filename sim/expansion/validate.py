@@ -81,9 +81,10 @@ def validation_report(
         uns += p.unserved_sh.sum(axis=0)
         load += p.work_sh.sum(axis=(0, 1, 3))
     servers = res.installed_servers + res.new_servers
+    by_class: dict[str, Any] = dict(s["classes"])
     classes = {}
     for k, name in enumerate(res.class_names):
-        real: dict[str, Any] = s["classes"].get(name, {})
+        real: dict[str, Any] = dict(by_class.get(name) or {})
         viol = real.get("slo_violation_rate")
         classes[name] = {
             "kind": real.get("kind"),
