@@ -7,18 +7,15 @@ The top-level keys are the user contract of DESIGN.md, plus ``network`` and
 from __future__ import annotations
 
 from datetime import datetime
-from types import UnionType
-from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from sim.config_base import Strict as _Strict
 from sim.config_expansion import ExpansionConfig
 
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
@@ -29,59 +26,6 @@ Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Servers = Annotated[int, Field(gt=0, le=100_000_000)]
 JOB_SCALE_MAX = 10**12
 JobScale = Annotated[int, Field(ge=1, le=JOB_SCALE_MAX)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _numbers_are_not_booleans(cls, v: Any, info: ValidationInfo) -> Any:
-        # pydantic's lax mode reads true as 1; a number field takes numbers only
-        if info.field_name is not None and _bool_for_number(cls.model_fields[info.field_name].annotation, v):
-            raise ValueError("expected a number, not a boolean (true/false)")
-        return v
-
-
-def _accepts_bool(tp: Any) -> bool:
-    """Whether the annotation ``tp`` takes a bool as itself (bool, Any, or a union with one)."""
-    tp = _unwrap(tp)
-    if tp is bool or tp is Any:
-        return True
-    if get_origin(tp) is Literal:
-        return any(isinstance(a, bool) for a in get_args(tp))
-    if get_origin(tp) in (Union, UnionType):
-        return any(_accepts_bool(a) for a in get_args(tp))
-    return False
-
-
-def _unwrap(tp: Any) -> Any:
-    while get_origin(tp) is Annotated:
-        tp = get_args(tp)[0]
-    return tp
-
-
-def _branches(tp: Any) -> tuple[Any, ...]:
-    tp = _unwrap(tp)
-    if get_origin(tp) in (Union, UnionType):
-        return tuple(_unwrap(a) for a in get_args(tp))
-    return (tp,)
-
-
-def _bool_for_number(tp: Any, v: Any) -> bool:
-    """True when ``v`` holds a boolean where ``tp`` wants a number (also inside lists and dicts)."""
-    if isinstance(v, bool):
-        return not _accepts_bool(tp) and any(b in (int, float) for b in _branches(tp))
-    if isinstance(v, dict):
-        for b in _branches(tp):
-            if get_origin(b) is dict:
-                value_tp = get_args(b)[1]
-                return any(_bool_for_number(value_tp, x) for x in v.values())
-    if isinstance(v, list):
-        for b in _branches(tp):
-            if get_origin(b) is list:
-                return any(_bool_for_number(get_args(b)[0], x) for x in v)
-    return False
 
 
 # --------------------------------------------------------------------------- topology

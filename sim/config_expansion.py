@@ -8,17 +8,15 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from sim.config_base import Strict as _Strict
 
 Rate = Annotated[float, Field(ge=-0.5, le=2.0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PueCap = Annotated[float, Field(ge=1, le=3, allow_inf_nan=False)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class ClusterBuild(_Strict):

@@ -22,12 +22,13 @@ PACKAGES = ("models", "sim")
 # everywhere in sim; every part may import itself. Keep in step with README "Development".
 PARTS: dict[str, tuple[str, ...]] = {
     "runfolder": ("sim.runfolder",),
-    "config": ("sim.config", "sim.config_io"),
+    "config": ("sim.config", "sim.config_base", "sim.config_expansion", "sim.config_io"),
     "scenario": ("sim.scenario", "sim.site_energy"),
     "engine": ("sim.engine",),
     "policies": ("sim.policies",),
     "run": ("sim.runner", "sim.metrics"),
     "sweep": ("sim.sweeps",),
+    "expand": ("sim.expansion",),
     "report": ("sim.report",),
     "cli": ("sim.cli",),
     "api": ("sim", "sim.api"),
@@ -40,9 +41,10 @@ ALLOWED: dict[str, set[str]] = {
     "policies": {"engine", "scenario", "config", "runfolder"},
     "run": {"engine", "policies", "scenario", "config", "runfolder"},
     "sweep": {"run", "config", "runfolder"},
+    "expand": {"run", "policies", "scenario", "config", "runfolder"},
     "report": {"runfolder"},
-    "cli": {"run", "sweep", "report", "scenario", "config", "runfolder"},
-    "api": {"run", "sweep", "report", "config", "runfolder"},
+    "cli": {"run", "sweep", "expand", "report", "scenario", "config", "runfolder"},
+    "api": {"run", "sweep", "expand", "report", "config", "runfolder"},
 }
 
 

@@ -55,6 +55,8 @@ def rich_config() -> dict[str, Any]:
                       "fraction": 1.0, "factor": 2.0}]  # fmt: skip
     doc["network"] = {"path_gbps": 100.0, "flow_gbps": 10.0, "paths": {"beijing->west1": 50.0}}
     doc["engine"] = {"job_scale": 1, "timestep_s": 300, "max_jobs": 1_000_000}
+    doc["expansion"] = {"clusters": {"west1": {"capex_cny_per_server_year": 9000.0, "max_new_servers": 100,
+                                               "max_new_mw": 1.0}}}  # fmt: skip
     return doc
 
 
