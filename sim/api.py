@@ -87,7 +87,7 @@ class Result:
 
     @cached_property
     def jobs(self) -> pd.DataFrame:
-        """``jobs.parquet``: one row per simulated job.
+        """``jobs.parquet``: one row per simulated batch job (latency classes are in :attr:`flows`).
 
         Columns (units in their names): ``job_id``, ``class``, ``region``,
         ``cluster``, ``status`` (completed, dropped, lost, in_flight),
@@ -102,11 +102,33 @@ class Result:
         return layout.read_table(self.out_dir, layout.JOBS)
 
     @cached_property
+    def flows(self) -> pd.DataFrame:
+        """``flows.parquet``: latency classes as request flows, per time step, region, class and cluster.
+
+        Columns: ``step``, ``time_s`` and ``duration_s`` (a step, or part of
+        one when capacity changed mid-step), ``region``, ``class``,
+        ``cluster`` (null: no cluster could take the requests), ``requests``
+        = ``served`` + ``rejected``, and the cluster's ``mean_wait_s`` and
+        ``p95_wait_s`` (Erlang C on the real server count). Empty for runs
+        without latency classes.
+        """
+        return layout.read_table(self.out_dir, layout.FLOWS, missing_ok=True)
+
+    @cached_property
+    def latency_hist(self) -> pd.DataFrame:
+        """``latency_hist.parquet``: each latency class's histogram of RTT + wait.
+
+        Columns: ``class``, ``lo_ms``, ``hi_ms`` (bin edges), ``requests`` (served requests in the bin).
+        """
+        return layout.read_table(self.out_dir, layout.LATENCY_HIST, missing_ok=True)
+
+    @cached_property
     def timeseries(self) -> pd.DataFrame:
         """``timeseries.parquet``: per cluster and time step (``engine.timestep_s``).
 
         Columns: ``time_s`` (start of the step), ``cluster``, ``utilisation``,
         ``busy_servers``, ``powered_servers``, ``queue_len``, ``in_transfer``,
+        ``latency_busy_servers``, ``latency_requests``, ``latency_rejected``,
         ``it_power_kw``, ``pue``, ``power_kw``, ``tariff_cny_per_kwh``,
         ``grid_kgco2_per_kwh``, ``green_kw``, ``energy_kwh``, ``grid_kwh``,
         ``cost_cny``, ``tco2`` and the plan's ``planned_*`` values (NaN

@@ -173,11 +173,11 @@ class Workload(_Strict):
     and ``bursts``. ``trace`` (a CSV or Parquet file, relative to the config
     file) replays this class's rows of a job trace instead. ``data_gb`` is the
     mean data volume per real job, drawn by ``data_dist`` with ``data_cv``.
-    ``job_scale`` N (default: ``engine.job_scale``): one simulated job bundles N
-    real jobs and holds one simulated server (S real servers) for N/S times
-    the drawn service time, so the class's load is exact while short requests
-    need not be simulated one by one. Latency reported for a bundle is its
-    network time + queueing wait + one request's service time.
+    ``job_scale`` N (batch classes only; default: ``engine.job_scale``): one
+    simulated batch job bundles N real jobs and holds one simulated server
+    (S real servers) for N/S times the drawn service time. Latency classes
+    take no ``job_scale``: they are request-level flows at their real rate,
+    queueing on the real server count (:mod:`sim.engine.flows`).
     ``max_share``: at most this share of a cluster's servers may serve the class
     at once (a per-class utilisation target). ``priority`` (0 = most urgent;
     default 0 for latency, 1 for batch) orders classes when
@@ -215,6 +215,12 @@ class Workload(_Strict):
             raise ValueError("deadline_h is for batch workloads; latency workloads use slo_ms")
         if self.kind == "batch" and self.slo_ms is not None:
             raise ValueError("slo_ms is for latency workloads; batch workloads use deadline_h")
+        if self.kind == "latency" and self.job_scale is not None:
+            raise ValueError(
+                "job_scale is for batch workloads only: a latency class is simulated as request flows "
+                "at its real rate on the real server count (remove job_scale; engine.admission sets "
+                "how overload is shed, engine.job_scale bundles batch jobs)"
+            )
         if self.regions is not None and sum(self.regions.values()) <= 0:
             raise ValueError("regions weights must not all be zero")
         if isinstance(self.diurnal, list) and sum(self.diurnal) <= 0:
@@ -358,19 +364,39 @@ class NetworkConfig(_Strict):
     paths: dict[str, PosFloat] = Field(default_factory=dict)
 
 
+class AdmissionConfig(_Strict):
+    """Admission control of latency flows (overload is shed, never queued for hours).
+
+    A cluster admits the largest latency load for which ``P(RTT + wait <= SLO)``
+    is at least ``quantile`` for every flow it receives, and at most
+    ``max_utilisation`` of its available servers. With ``spill`` (default) the
+    excess of each flow goes to its next candidate cluster within the SLO (by
+    RTT); what no candidate admits is rejected. Default: 99 % of admitted
+    requests meet the SLO, no utilisation cap.
+    """
+
+    quantile: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.99
+    max_utilisation: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    spill: bool = True
+
+
 class EngineConfig(_Strict):
     """Simulation knobs.
 
-    ``job_scale`` S: one simulated server stands for S real servers and, unless
-    a workload sets its own ``job_scale``, one simulated job for S real jobs.
-    Utilisation and energy are preserved while the event count falls S-fold;
-    totals are scaled back. See :class:`Workload` for per-class scales.
+    ``job_scale`` S (batch work only): one simulated server of the batch pools
+    stands for S real servers and, unless a batch workload sets its own
+    ``job_scale``, one simulated batch job for S real jobs. Utilisation and
+    energy are preserved while the event count falls S-fold; every output is
+    in real units. Latency classes are flows on the real server count and do
+    not depend on S (:mod:`sim.engine.flows`); ``admission`` sheds their
+    overload (:class:`AdmissionConfig`).
 
-    ``queue``: ``fcfs`` (default) serves each cluster's servers first come,
-    first served; ``priority`` lets more urgent classes (``Workload.priority``;
-    latency before batch by default) preempt less urgent ones, which resume
-    later; ``ps`` shares each cluster's servers among all present jobs
-    (processor sharing). ``timestep_s`` is the step of ``timeseries.parquet``.
+    ``queue`` orders batch jobs on the servers latency flows leave them (latency
+    flows always come first and preempt batch work): ``fcfs`` (default) first
+    come, first served; ``priority`` lets more urgent batch classes
+    (``Workload.priority``) preempt less urgent ones, which resume later;
+    ``ps`` shares the servers among all present batch jobs (processor sharing).
+    ``timestep_s`` is the step of the latency flows and of ``timeseries.parquet``.
     """
 
     job_scale: JobScale = 1
@@ -378,6 +404,7 @@ class EngineConfig(_Strict):
     max_jobs: Annotated[int, Field(ge=1, le=10**12)] = 20_000_000
     timestep_s: Annotated[int, Field(gt=0, le=3600)] = 300
     queue: Literal["fcfs", "priority", "ps"] = "fcfs"
+    admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
 
     @field_validator("timestep_s")
     @classmethod

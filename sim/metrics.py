@@ -3,8 +3,10 @@
 Per cluster and time step the engine has the exact integrals of busy
 servers, queue length and jobs in transfer (:mod:`sim.engine.steplog`); energy, cost
 and carbon follow from them with the hourly energy inputs (:mod:`models.energy.site`).
-The summary adds the per-class counters and latency percentiles of
-:class:`~sim.engine.records.JobSink`.
+The summary adds the per-class counters and latency percentiles of the batch
+jobs (:class:`~sim.engine.records.JobSink`) and of the latency flows
+(:class:`~sim.engine.flowrecords.FlowSink`). Everything the engine hands over
+is already in real units (servers, jobs, requests): no scale is undone here.
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from models.demand.workload import ClassSpec, draw_sizes
 from models.energy.site import account
+from sim.engine.flowrecords import FlowClassStats
+from sim.engine.histogram import H_LO, H_PER_DECADE, hist_percentile
 from sim.engine.kernel import Engine
 from sim.engine.policy import PolicyOutputs
-from sim.engine.records import hist_percentile
+from sim.engine.records import ClassStats
 from sim.runfolder import layout
+
+RESPONSE_SAMPLES = 200_000  # draws of (added latency, service time) for response percentiles
 
 
 def timeseries_table(
@@ -38,19 +45,18 @@ def timeseries_table(
     dt = np.diff(edges)
     n_steps = dt.size
     hour = np.minimum((edges[:-1] // 3600).astype(int), scn.energy.n_hours - 1)
-    scale = float(scn.server_scale)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in layout.names(layout.TIMESERIES_COLUMNS)}
     stats: dict[str, layout.ClusterSummary] = {}
     boot_kw = eng.power.boot_w / 1000.0
     for c, cid in enumerate(topo.cluster_ids):
-        busy_int = eng.bin_integrals[c, :, 0]
-        slots = float(scn.slots[c])
+        busy_int = eng.bin_integrals[c, :, 0]  # real server-seconds
+        servers = float(scn.servers[c])
         busy_avg = busy_int / dt
         powered_avg = eng.bin_integrals[c, :, 3] / dt
         booting_avg = eng.bin_integrals[c, :, 4] / dt
         # idle power is paid by every powered server, working or not; a booting one draws boot_w
-        boot_it_kw = booting_avg * scale * boot_kw
-        it_kw = scn.power.it_kw(powered_avg * scale, busy_avg * scale) + boot_it_kw
+        boot_it_kw = booting_avg * boot_kw
+        it_kw = scn.power.it_kw(powered_avg, busy_avg) + boot_it_kw
         pue = scn.energy.pue[c, hour]
         green_kw = scn.energy.green_kw[c, hour]
         tariff = scn.energy.tariff_cny_per_kwh[c, hour]
@@ -61,18 +67,21 @@ def timeseries_table(
         nan = np.full(n_steps, np.nan)
         cols["time_s"].append(edges[:-1])
         cols["cluster"].append(np.full(n_steps, c, dtype=np.int32))
-        cols["utilisation"].append(busy_avg / slots)
-        cols["busy_servers"].append(busy_avg * scale)
-        cols["powered_servers"].append(powered_avg * scale)
-        cols["booting_servers"].append(booting_avg * scale)
-        ups = eng.power.ups[c] * scale
-        downs = eng.power.downs[c] * scale
+        cols["utilisation"].append(busy_avg / servers)
+        cols["busy_servers"].append(busy_avg)
+        cols["powered_servers"].append(powered_avg)
+        cols["booting_servers"].append(booting_avg)
+        ups = eng.power.ups[c]
+        downs = eng.power.downs[c]
         cols["power_ups"].append(ups)
         cols["power_downs"].append(downs)
         transition_kwh = boot_it_kw * dt / 3600.0 * pue  # facility energy of booting servers
         cols["transition_kwh"].append(transition_kwh)
-        cols["queue_len"].append(eng.bin_integrals[c, :, 1] / dt)  # simulated jobs waiting
+        cols["queue_len"].append(eng.bin_integrals[c, :, 1] / dt)  # batch jobs waiting
         cols["in_transfer"].append(eng.bin_integrals[c, :, 2] / dt)
+        cols["latency_busy_servers"].append(eng.bin_integrals[c, :, 5] / dt)
+        cols["latency_requests"].append(eng.flow_sink.requests_cs[c])
+        cols["latency_rejected"].append(eng.flow_sink.rejected_cs[c])
         cols["it_power_kw"].append(it_kw)
         cols["pue"].append(pue)
         cols["power_kw"].append(it_kw * pue)
@@ -87,8 +96,7 @@ def timeseries_table(
         cols["tco2_marginal"].append(nan if tot.tco2_marginal is None else tot.tco2_marginal)
         frac_h = dt / 3600.0
         if planned is not None:
-            cap_servers = slots * scale
-            cols["planned_utilisation"].append(planned["load_sh"][c, hour] / cap_servers)
+            cols["planned_utilisation"].append(planned["load_sh"][c, hour] / servers)
             for key in ("energy_kwh", "cost_cny", "tco2"):
                 cols[f"planned_{key}"].append(planned[key][c, hour] * frac_h)
         else:
@@ -97,10 +105,11 @@ def timeseries_table(
         stats[cid] = {
             "side": topo.side(c),
             "servers": int(topo.cluster_servers[c]),
-            "simulated_servers": int(slots),
-            "mean_utilisation": float(busy_int.sum() / (slots * eng.horizon)),
-            "busy_server_h": float(busy_int.sum() * scale / 3600.0),
-            "powered_server_h": float(eng.bin_integrals[c, :, 3].sum() * scale / 3600.0),
+            "simulated_servers": int(scn.slots[c]),
+            "mean_utilisation": float(busy_int.sum() / (servers * eng.horizon)),
+            "busy_server_h": float(busy_int.sum() / 3600.0),
+            "latency_server_h": float(eng.bin_integrals[c, :, 5].sum() / 3600.0),
+            "powered_server_h": float(eng.bin_integrals[c, :, 3].sum() / 3600.0),
             "server_ups": int(ups.sum()),
             "server_downs": int(downs.sum()),
             "transition_kwh": float(transition_kwh.sum()),
@@ -128,29 +137,20 @@ def summary_dict(
     """``summary.json`` (:class:`sim.runfolder.layout.Summary`) of a finished run."""
     scn = eng.scn
     cfg = scn.config
-    per_class: dict[str, layout.ClassSummary] = {}
+    per_class: dict[str, layout.ClassSummary | layout.LatencyClassSummary] = {}
     tot = {"jobs": 0, "completed": 0, "dropped": 0, "lost": 0}
-    for spec, st in zip(scn.classes, eng.sink.stats, strict=True):
-        judged = st.completed + st.dropped + st.lost
-        in_flight = st.jobs - judged
-        per_class[spec.name] = {
-            "kind": "latency" if spec.is_latency else "batch",
-            "jobs": st.jobs,
-            "completed": st.completed,
-            "dropped": st.dropped,
-            "lost": st.lost,
-            "in_flight": in_flight,
-            "job_scale": spec.job_scale,
-            "real_jobs": st.jobs * spec.job_scale,
-            "latency_ms": {f"p{q}": _ms(hist_percentile(st.response_hist, q)) for q in (50, 95, 99)},
-            "added_latency_ms": {f"p{q}": _ms(hist_percentile(st.added_hist, q)) for q in (50, 95, 99)},
-            "mean_wait_s": st.wait_sum_s / st.completed if st.completed else None,
-            "slo_violation_rate": (st.violations + st.dropped + st.lost) / judged if judged else None,
-        }
+    req = {"requests": 0, "served": 0, "rejected": 0}
+    rng = scn.streams.flows  # after the run: only the response-time draws below use it
+    eng.flow_sink.fold_histograms()
+    for k, spec in enumerate(scn.classes):
         if spec.is_latency:
-            per_class[spec.name]["slo_ms"] = spec.slo_ms
-        else:
-            per_class[spec.name]["deadline_h"] = spec.deadline_h
+            fst = eng.flow_sink.stats[k]
+            per_class[spec.name] = _latency_class(spec, fst, rng)
+            for key in req:
+                req[key] += getattr(fst, key)
+            continue
+        st = eng.sink.stats[k]
+        per_class[spec.name] = _batch_class(spec, st)
         for key in tot:
             tot[key] += getattr(st, key)
 
@@ -191,6 +191,10 @@ def summary_dict(
         # jobs that found no cluster, and jobs a fault took that could not be re-routed
         "jobs_dropped": tot["dropped"] + tot["lost"],
         "jobs_in_flight": in_flight,
+        # latency classes: requests (real, request-level flows)
+        "requests_total": req["requests"],
+        "requests_served": req["served"],
+        "requests_rejected": req["rejected"],
         "faults": {
             "count": len(cfg.faults),
             "jobs_affected": eng.faults.affected,
@@ -246,16 +250,14 @@ def work_summary(eng: Engine, cluster_stats: dict[str, layout.ClusterSummary]) -
     """Figures that compare runs doing different amounts of work.
 
     - ``served_server_h`` and energy, cost and carbon per served server-hour;
-    - ``slo_met_share``: latency SLOs met weighted by real requests (each
-      simulated bundle counts ``job_scale`` requests; dropped and lost work
-      counts as missed) and batch deadlines met weighted by real jobs, over the
-      work judged within the horizon;
+    - ``slo_met_share``: latency SLOs met over real requests (rejected requests
+      count as missed) and batch deadlines met weighted by real jobs (dropped
+      and lost jobs count as missed), over the work judged within the horizon;
     - ``terminal_backlog``: work still owed at the horizon (queued, held, in
       transfer and the unserved part of running jobs) in server-hours, valued
       at this run's own energy, cost and carbon per served server-hour;
       ``with_backlog`` adds it to the totals.
     """
-    scale = float(eng.scn.server_scale)
     served_h = sum(s["busy_server_h"] for s in cluster_stats.values())
     kwh = sum(s["energy_kwh"] for s in cluster_stats.values())
     cost = sum(s["cost_cny"] for s in cluster_stats.values())
@@ -265,7 +267,7 @@ def work_summary(eng: Engine, cluster_stats: dict[str, layout.ClusterSummary]) -
         "cost_cny": cost / served_h if served_h > 0 else None,
         "kgco2": tco2 * 1000.0 / served_h if served_h > 0 else None,
     }
-    backlog_h = eng.backlog_s * scale / 3600.0
+    backlog_h = eng.backlog_s / 3600.0  # real server-seconds
     backlog: layout.BacklogSummary = {
         "jobs": eng.backlog_jobs,
         "server_h": backlog_h,
@@ -275,10 +277,18 @@ def work_summary(eng: Engine, cluster_stats: dict[str, layout.ClusterSummary]) -
         "tco2": backlog_h * (tco2 / served_h if served_h > 0 else 0.0),
     }
     shares: dict[str, Any] = {}
-    for kind in ("latency", "batch"):
+    judged = met = 0.0
+    for k, spec in enumerate(eng.scn.classes):
+        if spec.is_latency:
+            fst = eng.flow_sink.stats[k]
+            judged += fst.requests
+            met += fst.requests - fst.rejected - fst.violations
+    shares["latency_real"] = met / judged if judged > 0 else None
+    shares["latency_simulated_jobs"] = shares["latency_real"]  # flows: every request is real
+    for kind in ("batch",):
         judged = met = judged_sim = met_sim = 0.0
         for spec, st in zip(eng.scn.classes, eng.sink.stats, strict=True):
-            if ("latency" if spec.is_latency else "batch") != kind:
+            if spec.is_latency:
                 continue
             j = st.completed + st.dropped + st.lost
             ok = st.completed - st.violations
@@ -313,18 +323,17 @@ def _plan_summary(
         return out
     scn = eng.scn
     covered = ~np.isnan(hourly["energy_kwh"])  # (C, H) hours with a plan
-    ts = eng.bin_integrals  # realised busy integrals per step
+    ts = eng.bin_integrals  # realised busy integrals per step (real server-seconds)
     step = float(scn.config.engine.timestep_s)
     steps_per_h = round(3600.0 / step)
-    scale = float(scn.server_scale)
     per: dict[str, Any] = {}
     for c, cid in enumerate(scn.topology.cluster_ids):
         hours = np.flatnonzero(covered[c])
         busy_h = ts[c, :, 0].reshape(-1)
         n_full = (busy_h.size // steps_per_h) * steps_per_h
-        realised_sh = busy_h[:n_full].reshape(-1, steps_per_h).sum(axis=1) * scale / 3600.0
+        realised_sh = busy_h[:n_full].reshape(-1, steps_per_h).sum(axis=1) / 3600.0
         hours_in = hours[hours < realised_sh.size]
-        cap = scn.slots[c] * scale
+        cap = float(scn.servers[c])
         per[cid] = {
             "planned_utilisation": float(hourly["load_sh"][c, hours].mean() / cap) if hours.size else None,
             "realised_utilisation": float(realised_sh[hours_in].mean() / cap) if hours_in.size else None,
@@ -363,6 +372,70 @@ def _carbon_summary(eng: Engine) -> layout.CarbonSummary:
             for c, cid in enumerate(eng.scn.topology.cluster_ids)
         },
     }
+
+
+def _batch_class(spec: ClassSpec, st: ClassStats) -> layout.ClassSummary:
+    judged = st.completed + st.dropped + st.lost
+    return {
+        "kind": "batch",
+        "deadline_h": spec.deadline_h,
+        "jobs": st.jobs,
+        "completed": st.completed,
+        "dropped": st.dropped,
+        "lost": st.lost,
+        "in_flight": st.jobs - judged,
+        "job_scale": spec.job_scale,
+        "real_jobs": st.jobs * spec.job_scale,
+        "latency_ms": {f"p{q}": _ms(hist_percentile(st.response_hist, q)) for q in (50, 95, 99)},
+        "added_latency_ms": {f"p{q}": _ms(hist_percentile(st.added_hist, q)) for q in (50, 95, 99)},
+        "mean_wait_s": st.wait_sum_s / st.completed if st.completed else None,
+        "slo_violation_rate": (st.violations + st.dropped + st.lost) / judged if judged else None,
+    }
+
+
+def _latency_class(
+    spec: ClassSpec, st: FlowClassStats, rng: np.random.Generator
+) -> layout.LatencyClassSummary:
+    """A latency class's requests, rejections, waits and latency percentiles.
+
+    ``added_latency_ms`` (RTT + wait) is read from the class's histogram, mixed
+    exactly from every step's waiting-time law. ``latency_ms`` adds the service
+    time, which is independent of the wait: its percentiles come from
+    ``RESPONSE_SAMPLES`` draws of (added latency from the histogram, service time
+    from the class's distribution). The SLO-violation rate counts the rejected
+    requests and the served ones whose RTT + wait exceeds the SLO.
+    """
+    served = st.served
+    return {
+        "kind": "latency",
+        "slo_ms": spec.slo_ms,
+        "requests": st.requests,
+        "served": served,
+        "rejected": st.rejected,
+        "rejected_share": st.rejected / st.requests if st.requests else None,
+        "p_wait": st.waited / served if served else None,
+        "mean_wait_s": st.wait_sum_s / served if served else None,
+        "latency_ms": _response_percentiles(spec, st, rng),
+        "added_latency_ms": {f"p{q}": _ms(hist_percentile(st.added_hist, q)) for q in (50, 95, 99)},
+        "slo_violation_rate": (st.violations + st.rejected) / st.requests if st.requests else None,
+    }
+
+
+def _response_percentiles(
+    spec: ClassSpec, st: FlowClassStats, rng: np.random.Generator
+) -> dict[str, float | None]:
+    hist = st.added_hist
+    total = float(hist.sum())
+    if total <= 0:
+        return {f"p{q}": None for q in (50, 95, 99)}
+    cum = np.cumsum(hist) / total
+    j = np.minimum(np.searchsorted(cum, rng.random(RESPONSE_SAMPLES), side="right"), hist.size - 1)
+    added = np.where(j == 0, 0.0, H_LO * 10.0 ** ((j + 0.5) / H_PER_DECADE))
+    service = draw_sizes(
+        rng, spec.service_dist, spec.service_mean_s, spec.service_cv, RESPONSE_SAMPLES, spec.service_alpha
+    )
+    pct = np.percentile(added + service, [50, 95, 99])
+    return {f"p{q}": float(v) * 1000.0 for q, v in zip((50, 95, 99), pct, strict=True)}
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -13,6 +14,7 @@ import pyarrow as pa
 
 from sim.config import Config
 from sim.config_io import resolved_yaml
+from sim.engine.flowrecords import FlowSink
 from sim.engine.kernel import Engine
 from sim.engine.policy import PolicyOutputs
 from sim.engine.records import JobSink
@@ -34,10 +36,11 @@ class Outputs:
     """A run's tables and summary, in memory."""
 
     engine: Engine
-    jobs: pa.Table
+    jobs: pa.Table  # batch jobs (latency classes are flows)
     timeseries: pa.Table
     summary: layout.Summary
     policy: PolicyOutputs  # what the policy contributes (plan tables; empty for most policies)
+    flows: pa.Table  # latency flows per step, region, class and cluster
 
 
 def default_out_dir(cfg: Config) -> Path:
@@ -55,17 +58,27 @@ def check_config(cfg: Config, source: str, base_dir: Path | None = None) -> Scen
 
 
 def simulate(
-    scn: Scenario, jobs_path: Path | None = None, progress: Callable[[float], None] | None = None
+    scn: Scenario,
+    jobs_path: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+    flows_path: Path | None = None,
 ) -> Outputs:
-    """Run ``scn`` (random streams seeded from its config); jobs go to ``jobs_path`` or memory."""
+    """Run ``scn`` (random streams seeded from its config).
+
+    Batch jobs go to ``jobs_path`` and latency flows to ``flows_path`` (Parquet),
+    or stay in memory when a path is None.
+    """
     sink = JobSink(scn, jobs_path)
-    eng = Engine(scn, sink, make_policy(scn), progress=progress)
+    n_steps = max(1, math.ceil(scn.horizon_s / scn.config.engine.timestep_s))
+    flow_sink = FlowSink(scn, n_steps, flows_path)
+    eng = Engine(scn, sink, make_policy(scn), progress=progress, flow_sink=flow_sink)
     eng.run()
     jobs = sink.close()
+    flows = flow_sink.close()
     policy_out = eng.policy.outputs() or PolicyOutputs()
     ts, stats = timeseries_table(eng, policy_out.planned)
     summary = summary_dict(eng, stats, policy_out)
-    return Outputs(engine=eng, jobs=jobs, timeseries=ts, summary=summary, policy=policy_out)
+    return Outputs(engine=eng, jobs=jobs, timeseries=ts, summary=summary, policy=policy_out, flows=flows)
 
 
 def run(
@@ -93,12 +106,17 @@ def run(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{layout.JOBS}.", suffix=".tmp", dir=out)
     os.close(fd)
     tmp_jobs = Path(tmp_name)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{layout.FLOWS}.", suffix=".tmp", dir=out)
+    os.close(fd)
+    tmp_flows = Path(tmp_name)
     try:
-        result = simulate(scn, tmp_jobs, progress)
+        result = simulate(scn, tmp_jobs, progress, tmp_flows)
         t_sim = time.perf_counter() - t0
         write_text(out / layout.CONFIG, resolved_yaml(cfg))
-        os.chmod(tmp_jobs, 0o644)
-        os.replace(tmp_jobs, out / layout.JOBS)
+        for tmp, name in ((tmp_jobs, layout.JOBS), (tmp_flows, layout.FLOWS)):
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, out / name)
+        write_parquet(out / layout.LATENCY_HIST, result.engine.flow_sink.histogram_table())
         write_parquet(out / layout.TIMESERIES, result.timeseries)
         tables = result.policy.tables
         for name in layout.POLICY_TABLES:  # no stale plan from an earlier run in the same folder
@@ -108,6 +126,7 @@ def run(
             write_parquet(out / name, layout.table_from_frame(df, name))
     finally:
         tmp_jobs.unlink(missing_ok=True)
+        tmp_flows.unlink(missing_ok=True)
     summary = result.summary
     summary["simulation_s"] = t_sim
     summary["wall_s"] = time.perf_counter() - t0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,11 +48,12 @@ class Streams:
     jobs: np.random.Generator
     policy: np.random.Generator
     forecast: np.random.Generator
+    flows: np.random.Generator  # request counts of latency flows
 
 
 def streams(seed: int) -> Streams:
-    energy, jobs, policy, forecast = np.random.default_rng(seed).spawn(4)
-    return Streams(energy=energy, jobs=jobs, policy=policy, forecast=forecast)
+    energy, jobs, policy, forecast, flows = np.random.default_rng(seed).spawn(5)
+    return Streams(energy=energy, jobs=jobs, policy=policy, forecast=forecast, flows=flows)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,14 @@ class Scenario:
     class_priority: tuple[int, ...]
     class_share: tuple[float, ...]
     streams: Streams  # the run's random streams (energy already drawn): one Scenario, one run
-    trace_jobs: Jobs | None = None  # jobs of the classes replayed from traces
+    trace_jobs: Jobs | None = None  # batch jobs of the classes replayed from traces
+    # latency classes replayed from traces: class index -> requests per (time step, region)
+    latency_trace: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def servers(self) -> np.ndarray:
+        """Real servers of each cluster (before faults and power state)."""
+        return self.topology.cluster_servers
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -84,8 +92,6 @@ class Scenario:
     @property
     def n_hours(self) -> int:
         return self.energy.n_hours
-
-
 
 
 def build_scenario(
@@ -109,7 +115,7 @@ def build_scenario(
         energy = inline_site_energy(cfg, cfg.topology, topo, power, hours, base, source)
 
     classes = tuple(_class_spec(cfg, source, i, topo, hours) for i in range(len(cfg.workloads)))
-    trace_jobs = _traces(cfg, source, topo, base)
+    trace_jobs, latency_trace = _traces(cfg, source, topo, base)
     check_job_budget(cfg, source, classes, 0 if trace_jobs is None else len(trace_jobs))
     _check_faults(cfg, source, topo)
     link_of, link_gbps, link_names = _links(cfg, source, topo)
@@ -144,6 +150,7 @@ def build_scenario(
         class_share=tuple(w.max_share for w in cfg.workloads),
         streams=rng,
         trace_jobs=trace_jobs,
+        latency_trace=latency_trace,
     )
 
 
@@ -201,8 +208,12 @@ def check_job_budget(cfg: Config, source: str, classes: tuple[ClassSpec, ...], t
 
 
 def scenario_jobs(scn: Scenario, rng: np.random.Generator) -> Iterator[Jobs]:
-    """The run's jobs in arrival order, a simulated day per chunk: generated plus replayed."""
-    gen = iter_jobs(scn.classes, scn.horizon_s, rng, chunk_h=24)
+    """The run's batch jobs in arrival order, a simulated day per chunk: generated plus replayed.
+
+    Latency classes are flows (:mod:`sim.engine.flows`) and generate no jobs.
+    """
+    batch_only = [replace(c, rate_per_h=0.0, rate_profile=None) if c.is_latency else c for c in scn.classes]
+    gen = iter_jobs(batch_only, scn.horizon_s, rng, chunk_h=24)
     trace = scn.trace_jobs
     if trace is None:
         yield from gen
@@ -308,7 +319,10 @@ def _class_spec(cfg: Config, source: str, i: int, topo: Topology, hours: int) ->
             weights[topo.region_index(rid)] = val
     if weights.sum() <= 0:
         raise InputError(source, f"workloads[{i}].regions", "all region weights are zero")
+    # latency classes are request flows (one request each); batch jobs are bundled
     job_scale = w.job_scale if w.job_scale is not None else cfg.engine.job_scale
+    if w.kind == "latency":
+        job_scale = 1
     if w.trace is None and w.rate_per_h <= 0 and not w.bursts:
         raise InputError(source, f"workloads[{i}].rate_per_h", "expected a positive rate (or a trace)")
     bursts = [Burst(b.start_h, b.duration_h, b.multiplier) for b in w.bursts]
@@ -377,10 +391,19 @@ def _links(cfg: Config, source: str, topo: Topology) -> tuple[np.ndarray, np.nda
     return link_of, gbps, tuple(names)
 
 
-def _traces(cfg: Config, source: str, topo: Topology, base: Path) -> Jobs | None:
-    """Jobs of the classes that replay a trace file (each keeps its own class's rows)."""
+def _traces(
+    cfg: Config, source: str, topo: Topology, base: Path
+) -> tuple[Jobs | None, dict[int, np.ndarray]]:
+    """Batch jobs of the classes that replay a trace file, and latency classes' requests per step.
+
+    A replayed latency class becomes a flow whose rate in each time step and
+    region is the trace's count there (scaled by ``overrides.demand_scale``).
+    """
     names = [w.name for w in cfg.workloads]
     parts: list[Jobs] = []
+    latency: dict[int, np.ndarray] = {}
+    step = float(cfg.engine.timestep_s)
+    n_steps = max(1, math.ceil(cfg.horizon_h * 3600.0 / step))
     for i, w in enumerate(cfg.workloads):
         if w.trace is None:
             continue
@@ -388,9 +411,17 @@ def _traces(cfg: Config, source: str, topo: Topology, base: Path) -> Jobs | None
         if not path.is_file():
             raise InputError(source, f"workloads[{i}].trace", f"file not found: {path}")
         jobs = read_trace(path, list(topo.region_ids), names, cfg.start)
-        parts.append(take_jobs(jobs, jobs.klass == i))
+        mine = take_jobs(jobs, jobs.klass == i)
+        if w.kind == "latency":
+            counts = np.zeros((n_steps, topo.n_regions))
+            s = np.floor(mine.arrival_s / step).astype(np.int64)
+            ok = (s >= 0) & (s < n_steps)
+            np.add.at(counts, (s[ok], mine.region[ok]), 1.0)
+            latency[i] = counts * cfg.overrides.demand_scale
+            continue
+        parts.append(mine)
     if not parts:
-        return None
+        return None, latency
     merged = concat_jobs(parts)
     order = np.argsort(merged.arrival_s, kind="stable")
-    return take_jobs(merged, order)
+    return take_jobs(merged, order), latency

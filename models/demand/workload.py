@@ -160,7 +160,11 @@ def expected_discrete_jobs(classes: Sequence[ClassSpec], horizon_s: float) -> Fl
     n_hours = int(np.ceil(horizon_s / 3600.0))
     hour_len = np.minimum(3600.0, horizon_s - 3600.0 * np.arange(n_hours))
     with np.errstate(over="ignore", invalid="ignore"):
-        out = [float(np.sum(_hourly_rate(spec, n_hours) * hour_len / 3600.0)) for spec in classes]
+        # latency classes are request flows (sim.engine.flows): no discrete jobs
+        out = [
+            0.0 if spec.is_latency else float(np.sum(_hourly_rate(spec, n_hours) * hour_len / 3600.0))
+            for spec in classes
+        ]
     arr: FloatArray = np.nan_to_num(np.asarray(out, dtype=float), nan=np.inf)
     return arr
 

@@ -40,22 +40,30 @@ def print_summary(s: Mapping[str, Any], out_dir: Path, console: Console | None =
     con = console or _console()
     con.print(
         f"[bold]{s['name']}[/bold]  policy [cyan]{s['policy']}[/cyan]  seed {s['seed']}  "
-        f"{s['horizon_h']:g} h from {s['start']}  (1 simulated server = {s['server_scale']:,} real)"
+        f"{s['horizon_h']:g} h from {s['start']}  (1 simulated batch job = {s['server_scale']:,} real)"
     )
     con.print(
-        f"jobs {s['jobs_total']:,}: completed {s['jobs_completed']:,}, dropped {s['jobs_dropped']:,}, "
+        f"batch jobs {s['jobs_total']:,}: completed {s['jobs_completed']:,}, dropped {s['jobs_dropped']:,}, "
         f"in flight {s['jobs_in_flight']:,}   wall {s['wall_s']:.1f} s"
     )
+    if s.get("requests_total"):
+        con.print(
+            f"latency requests {s['requests_total']:.4g}: served {s['requests_served']:.4g}, "
+            f"rejected {s['requests_rejected']:.4g} ({s['requests_rejected'] / s['requests_total']:.2%})"
+        )
     t = Table(title="Workload classes (response = network + wait + service)", title_justify="left")
-    for col in ("class", "target", "jobs", "resp. p50", "resp. p95", "net+wait p95", "SLO miss"):
+    for col in ("class", "target", "jobs/requests", "rejected", "resp. p50", "resp. p95", "net+wait p95",
+                "SLO miss"):  # fmt: skip
         t.add_column(col, justify="left" if col == "class" else "right")
     for name, c in s["classes"].items():
-        target = f"{c['slo_ms']:g} ms" if c["kind"] == "latency" else f"{c['deadline_h']:g} h"
+        latency = c["kind"] == "latency"
+        target = f"{c['slo_ms']:g} ms" if latency else f"{c['deadline_h']:g} h"
         lat, add = c["latency_ms"], c["added_latency_ms"]
         t.add_row(
             name,
             target,
-            f"{c['jobs']:,}",
+            f"{c['requests']:.4g}" if latency else f"{c['jobs']:,}",
+            f"{c['rejected']:.4g}" if latency else f"{c['dropped']:,}",
             _dur(lat["p50"]),
             _dur(lat["p95"]),
             _dur(add["p95"]),

@@ -36,6 +36,8 @@ import simpy
 
 from models.demand.workload import Jobs
 from sim.config import Fault
+from sim.engine.flowrecords import FlowSink
+from sim.engine.flows import FlowModel
 from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
 from sim.engine.policy import Policy
 from sim.engine.pools import FcfsPool, Pool, PsPool
@@ -67,6 +69,7 @@ class Engine:
         policy: Policy,
         jobs: Iterable[Jobs] | None = None,
         progress: Callable[[float], None] | None = None,
+        flow_sink: FlowSink | None = None,
     ) -> None:
         self.scn = scn
         self.sink = sink
@@ -79,6 +82,7 @@ class Engine:
         self.progress = progress
 
         queue = scn.config.engine.queue
+        self.scale = int(scn.server_scale)  # real servers per simulated batch server
         self.pools: list[Pool] = []
         for c in range(n_c):
             pool: Pool
@@ -96,15 +100,19 @@ class Engine:
                     preemptive=queue == "priority",
                 )
             self.pools.append(pool)
-        self.base_slots = [int(s) for s in scn.slots]
-        self.available = list(self.base_slots)  # installed minus failed servers
+        self.base_slots = [int(s) for s in scn.slots]  # simulated batch servers before faults
+        self.base_servers = [int(s) for s in scn.servers]  # real servers
+        self.available = list(self.base_servers)  # real servers installed minus failed
+        self.latency_load = np.zeros(n_c)  # real servers busy with latency flows now
+        self.latency_shed = np.zeros(n_c)  # latency load (erlangs) shed at each cluster now
         self.up = [True] * n_c
         self.in_transfer = [0] * n_c
 
         # time-series bins (integrals accumulate over the run)
         step = float(scn.config.engine.timestep_s)
         self.edges = np.append(np.arange(0.0, self.horizon, step), self.horizon)
-        self.bin_integrals = np.zeros((n_c, self.edges.size - 1, N_SERIES))
+        self.n_steps = self.edges.size - 1
+        self.bin_integrals = np.zeros((n_c, self.n_steps, N_SERIES))
 
         # power management (energy.power_management): which available servers are online
         en = scn.config.energy
@@ -116,6 +124,11 @@ class Engine:
         self.logs = [StepLog(self._reader(c)) for c in range(n_c)]
         for c, pool in enumerate(self.pools):
             pool.settled = self._marker(c)
+
+        # latency classes: request flows per time step (sim.engine.flows)
+        self.flow_sink = flow_sink if flow_sink is not None else FlowSink(scn, self.n_steps)
+        self.flows = FlowModel(scn, policy, scn.streams.flows, self.flow_sink)
+        self._flows_open = False
 
         net = scn.config.network
         self.links = [
@@ -133,7 +146,7 @@ class Engine:
         self.rtt_factor = np.ones((topo.n_regions, n_c)).tolist()
         self.faults = FaultCounts()
 
-        self.backlog_s = 0.0  # simulated server-seconds of work still owed at the horizon
+        self.backlog_s = 0.0  # real server-seconds of batch work still owed at the horizon
         self.backlog_jobs = 0
 
         self._live: list[Job] = []  # jobs not yet handed to the sink
@@ -143,20 +156,26 @@ class Engine:
         self.policy.bind(self)
 
     # ------------------------------------------------------------------ helpers
-    def _reader(self, c: int) -> Callable[[], tuple[float, float, float, float, float]]:
+    def _reader(self, c: int) -> Callable[[], tuple[float, float, float, float, float, float]]:
+        # the step log is in real units: the batch scale is converted here, once
         pool = self.pools[c]
         transfers = self.in_transfer
         booting = self.power.booting
+        scale = float(self.scale)
+        lat = self.latency_load
+        online = self.power.online
 
-        def read() -> tuple[float, float, float, float, float]:
-            # powered servers: the online ones, or more while jobs above them finish
-            busy = float(pool.busy)
+        def read() -> tuple[float, float, float, float, float, float]:
+            # powered servers: the online ones, or more while batch jobs above them finish
+            lat_busy = float(lat[c])
+            busy = lat_busy + float(pool.busy) * scale
             return (
                 busy,
-                float(pool.n_queued),
-                float(transfers[c]),
-                max(float(pool.capacity), busy),
+                float(pool.n_queued) * scale,
+                float(transfers[c]) * scale,
+                max(float(online[c]), busy),
                 float(booting[c]),
+                lat_busy,
             )
 
         return read
@@ -183,25 +202,31 @@ class Engine:
         work, not how much it can take.
         """
         avail = self.available[c]
-        return self.pools[c].busy / avail if avail > 0 else 1.0
+        return self.busy_servers(c) / avail if avail > 0 else 1.0
 
     def online(self, c: int) -> int:
-        """Servers of cluster ``c`` that can serve work now: available, powered and booted.
+        """Real servers of cluster ``c`` that can serve work now: available, powered and booted.
 
-        The one capacity figure of a cluster: its pool serves on exactly this many.
+        The one capacity figure of a cluster: latency flows are admitted and
+        queue on all of them (they come first), batch jobs get what the
+        latency load leaves.
         """
         return self.power.online[c]
 
-    # -- PowerHost: what the power manager reads and sets
+    # -- PowerHost: what the power manager reads and sets (real servers)
     def busy_servers(self, c: int) -> float:
-        return float(self.pools[c].busy)
+        """Real servers of cluster ``c`` busy now: latency load + batch jobs."""
+        return float(self.latency_load[c]) + float(self.pools[c].busy) * self.scale
 
     def waiting(self, c: int) -> int:
-        return self.pools[c].n_queued
+        """Work waiting for a server, in servers: batch jobs queued and latency load shed here."""
+        return int(self.pools[c].n_queued * self.scale + math.ceil(float(self.latency_shed[c]) - 1e-9))
 
     def set_online(self, c: int, servers: int) -> None:
-        self.pools[c].set_capacity(servers)
-        self.logs[c].mark(self.env.now)
+        if self._flows_open and self.env.now < self.horizon:
+            self._reflow()  # latency flows re-route and re-admit on the new capacity
+        else:
+            self._set_batch_capacity(c)
 
     def log_state(self, c: int) -> None:
         self.logs[c].mark(self.env.now)
@@ -214,6 +239,7 @@ class Engine:
         for f in self.scn.config.faults:
             env.process(self._fault(f))
         env.process(self._fold_logs_daily())
+        env.process(self._flow_steps())
         if self.progress is not None:
             env.process(self._tick())
         env.run(until=self.horizon)
@@ -231,6 +257,42 @@ class Engine:
             yield self.env.timeout(DAY_S)
             self._fold_logs(self.env.now)
             self._flush_finished()
+            self.flow_sink.flush()
+
+    # ------------------------------------------------------------------ latency flows
+    def _flow_steps(self) -> Generator[Any, Any, None]:
+        step = float(self.scn.config.engine.timestep_s)
+        i = 0
+        while True:
+            self._reflow()
+            i += 1
+            t = i * step
+            if t >= self.horizon:
+                return
+            yield self.env.timeout(t - self.env.now)
+
+    def _reflow(self) -> None:
+        """Close the open flow segment; route and admit the flows from now on, on the online servers."""
+        now = self.env.now
+        if self._flows_open:
+            self.flows.close(now)
+        online = np.asarray(self.power.online, dtype=np.int64)
+        load = self.flows.open(now, online, self.up, np.asarray(self.rtt_factor))
+        self._flows_open = True
+        self.latency_load[:] = load
+        self.latency_shed[:] = self.flows.shed
+        for c in range(len(self.pools)):
+            self._set_batch_capacity(c)
+            self.power.changed(c)
+
+    def _set_batch_capacity(self, c: int) -> None:
+        """Batch servers of cluster ``c``: what the latency load leaves of the online ones."""
+        free = max(0.0, self.power.online[c] - float(self.latency_load[c]))
+        slots = math.floor(free / self.scale + 1e-9)
+        pool = self.pools[c]
+        if slots != pool.capacity:
+            pool.set_capacity(slots)
+        self.logs[c].mark(self.env.now)
 
     def _flush_finished(self) -> None:
         live = self._live
@@ -386,7 +448,7 @@ class Engine:
         self._apply_capacity(c, evict=False)
 
     def set_power_target(self, c: int, servers: int | None) -> None:
-        """Keep ``servers`` simulated servers of cluster ``c`` powered (None: all available).
+        """Keep ``servers`` real servers of cluster ``c`` powered (None: all available).
 
         Followed with ``energy.power_management: planned`` only
         (:class:`sim.engine.power.Planned`): switching off stops new work on
@@ -399,22 +461,24 @@ class Engine:
         keep = 1.0
         for fraction in self.loss[c]:
             keep *= 1.0 - fraction
-        available = round(self.base_slots[c] * keep)
+        available = round(self.base_servers[c] * keep)
         self.available[c] = available
         self.up[c] = available > 0
         self.power.capacity_changed(c)
         pool = self.pools[c]
         if evict or available == 0:
             displaced = pool.evict_all()
-            pool.set_capacity(self.power.online[c])
+            pool.set_capacity(0)
             self._mark(c)
             mode = self.outage_mode[c]
             for job in displaced:
                 self.faults.affected += 1
                 self._displace(job, mode)
+        if self._flows_open and self.env.now < self.horizon:
+            self._reflow()  # latency flows re-route and re-admit on the new capacity
         else:
-            pool.set_capacity(self.power.online[c])
-            self._mark(c)
+            self._set_batch_capacity(c)
+            self.power.changed(c)
 
     def _degrade(self, c: int, f: Fault, factor: float) -> None:
         topo = self.scn.topology
@@ -426,15 +490,20 @@ class Engine:
         for li in links:
             link = self.links[li]
             link.set_capacity(link.capacity / factor)
+        if self._flows_open and self.env.now < self.horizon:
+            self._reflow()  # latency flows see the new RTTs
 
     # ------------------------------------------------------------------ end
     def _finish_run(self) -> None:
+        if self._flows_open:
+            self.flows.close(self.horizon)
+            self._flows_open = False
         for pool in self.pools:
             pool.close()
         # work still owed: what the jobs in the system have not yet received
         pending = [j for j in self._live if j.fate == PENDING]
         self.backlog_jobs = len(pending)
-        self.backlog_s = float(sum(max(0.0, j.remaining) for j in pending))
+        self.backlog_s = float(sum(max(0.0, j.remaining) for j in pending)) * self.scale
         self._fold_logs(self.horizon)
         self.sink.add(self._live)
         self._live = []

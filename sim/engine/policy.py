@@ -5,10 +5,23 @@ drives the engine (a run, a test, a benchmark) hands it a :class:`Policy`
 instance. Routing policies live in :mod:`sim.policies`.
 
 A policy is a class with a ``name``, the ``params`` it accepts (with their
-defaults), and a :meth:`Policy.route` method the engine calls once per job.
-Policies only ever choose among the job's *candidates*: the clusters whose
-RTT meets the class's SLO (latency work) or every cluster (batch work). A job
-with no candidate is dropped by the engine before the policy is asked.
+defaults), and a :meth:`Policy.route` method the engine calls once per batch
+job. Latency classes are request flows (:mod:`sim.engine.flows`): once per
+time step (and whenever capacity changes mid-step) the engine calls
+:meth:`Policy.route_flows`, which returns each latency flow's shares over the
+clusters. Its default asks :meth:`Policy.route_flow` for every latency class
+and region, which in turn defaults to one :meth:`Policy.route` call (share 1
+to the chosen cluster), so a policy that only implements ``route`` routes
+flows too. Policies only ever choose among the *candidates*: the clusters
+whose RTT meets the class's SLO (latency work) or every cluster (batch work).
+Admission control then sheds what a cluster cannot serve within the SLO to
+the next candidate, then rejects it.
+
+Interface changes with request-level flows: ``route_flows`` and
+``route_flow`` are new (optional to override); the engine view is in real
+servers: ``base_servers``, ``available``, ``online(c)``, ``busy_servers(c)``
+(latency load + batch jobs), and ``set_power_target`` takes real servers
+(``base_slots`` and simulated ``available`` were the batch pools' units before).
 """
 
 from __future__ import annotations
@@ -33,16 +46,20 @@ class EngineView(Protocol):
 
     env: simpy.Environment
     up: list[bool]
-    pools: list[Pool]
-    base_slots: list[int]
-    available: list[int]  # installed minus failed servers, per cluster
+    pools: list[Pool]  # batch pools (simulated servers, ``engine.job_scale`` real ones each)
+    base_servers: list[int]  # real servers per cluster, installed
+    available: list[int]  # real servers installed minus failed, per cluster
 
     def utilisation(self, c: int) -> float:
-        """Busy share of cluster ``c``'s available servers now."""
+        """Busy share (latency flows and batch jobs) of cluster ``c``'s available servers now."""
+        ...
+
+    def busy_servers(self, c: int) -> float:
+        """Real servers of cluster ``c`` busy now (latency load + batch jobs)."""
         ...
 
     def online(self, c: int) -> int:
-        """Servers of cluster ``c`` that can serve work now (available, powered, booted)."""
+        """Real servers of cluster ``c`` that can serve work now (available, powered, booted)."""
         ...
 
     def waiting_jobs(self) -> list[Job]:
@@ -50,7 +67,7 @@ class EngineView(Protocol):
         ...
 
     def set_power_target(self, c: int, servers: int | None) -> None:
-        """Keep ``servers`` of cluster ``c`` powered (``None``: all available).
+        """Keep ``servers`` real servers of cluster ``c`` powered (``None``: all available).
 
         Only with ``energy.power_management: planned``, for a policy whose
         ``plans_power`` is True.
@@ -122,6 +139,33 @@ class Policy:
         candidate that is up (``self.up``), or -1.
         """
         raise NotImplementedError
+
+    def route_flows(self, now_s: float) -> np.ndarray:
+        """Shares of every latency flow over the clusters from ``now_s`` on.
+
+        Returns an array ``(classes, regions, clusters)``; the engine reads the
+        rows of latency classes that have candidates and normalises each row
+        (a row of zeros rejects the flow). Called once per time step, and again
+        whenever a cluster's available servers change mid-step. The default
+        calls :meth:`route_flow` for each latency class and region.
+        """
+        scn = self.scenario
+        topo = scn.topology
+        out = np.zeros((len(scn.classes), topo.n_regions, topo.n_clusters))
+        for k, spec in enumerate(scn.classes):
+            if not spec.is_latency:
+                continue
+            for r in range(topo.n_regions):
+                if scn.candidates[k][r].size == 0:
+                    continue
+                for c, share in self.route_flow(r, k, now_s):
+                    out[k, r, c] += share
+        return out
+
+    def route_flow(self, region: int, klass: int, now_s: float) -> list[tuple[int, float]]:
+        """Shares ``[(cluster, share), ...]`` of one latency flow (default: all to :meth:`route`)."""
+        c = self.route(region, klass, now_s)
+        return [(c, 1.0)] if c >= 0 else []
 
     def release_s(self, job: Job, now_s: float) -> float:
         """Earliest time a job that reached its cluster may join the queue (default: at once).

@@ -187,9 +187,27 @@ class FcfsPool(Pool):
 
     # -- capacity changes --------------------------------------------------------
     def set_capacity(self, capacity: int) -> None:
-        """Change the number of servers; running jobs above it finish, none start."""
+        """Change the number of servers.
+
+        Jobs running above the new capacity are preempted (the least urgent
+        class first, the most recently started first) and wait at the head of
+        their queue to resume where they stopped (preemptive resume): the
+        servers were taken by latency flows, a fault or power management.
+        """
         self.capacity = int(capacity)
         self._set_caps()
+        while self.busy > self.capacity:
+            for k in reversed(self._by_prio):
+                running = self._running[k]
+                if running:
+                    job, _ = running.popitem()  # most recently started
+                    self._stop(job)
+                    if self._simple:
+                        self._queues[0].appendleft(job)
+                    else:
+                        self._queues[k].appendleft(job)
+                    self.n_queued += 1
+                    break
         self._dispatch()
 
     def evict_all(self) -> list[Job]:

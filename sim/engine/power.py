@@ -52,7 +52,7 @@ class PowerHost(Protocol):
     """What a power manager reads of the engine, and the one thing it changes."""
 
     env: simpy.Environment
-    base_slots: list[int]
+    base_servers: list[int]  # real servers installed
     available: list[int]
 
     def busy_servers(self, c: int) -> float:
@@ -96,12 +96,12 @@ class PowerManager:
         self.params = params
         self.boot_s = float(params.boot_s)
         self.boot_w = float(boot_w)
-        n_c = len(host.base_slots)
+        n_c = len(host.base_servers)
         self.online: list[int] = list(host.available)
         self.booting: list[int] = [0] * n_c
         self._step_s = float(step_s)
         self._last_step = n_steps - 1
-        self.ups = np.zeros((n_c, n_steps), dtype=np.int64)  # simulated servers switched on, per step
+        self.ups = np.zeros((n_c, n_steps), dtype=np.int64)  # real servers switched on, per step
         self.downs = np.zeros((n_c, n_steps), dtype=np.int64)
         # boots under way per cluster: [time they come online, servers], oldest first
         self._boots: list[deque[list[float]]] = [deque() for _ in range(n_c)]
@@ -217,7 +217,7 @@ class Reactive(PowerManager):
         self.factor = 1.0 + float(params.headroom)
         self.timeout_s = float(params.idle_timeout_s)
         share = float(params.min_powered_share)
-        self.floor = [math.ceil(share * s - _EPS) for s in host.base_slots]
+        self.floor = [math.ceil(share * s - _EPS) for s in host.base_servers]
         # idle servers as runs [idle since, count], oldest first (the most recently freed are reused first)
         self._idle: list[deque[list[float]]] = [deque() for _ in range(n_c)]
         self._n_idle = [0] * n_c

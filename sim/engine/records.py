@@ -20,35 +20,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.engine.histogram import H_BINS, hist_index, hist_percentile
 from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
 from sim.runfolder import layout
 from sim.scenario import Scenario
 
+__all__ = ["STATUS", "ClassStats", "JobSink", "hist_percentile"]
+
 STATUS = {PENDING: "in_flight", COMPLETED: "completed", DROPPED: "dropped", LOST: "lost"}
-
-# Latency histograms: log-spaced bins from 1 us to ~30 years, 1000 per decade
-# (a percentile read from them is within 0.12 % of the exact value).
-_H_LO, _H_DECADES, _H_PER_DECADE = 1e-6, 15, 1000
-_H_BINS = _H_DECADES * _H_PER_DECADE
-
-
-def _hist_index(x: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        idx = np.floor(np.log10(np.maximum(x, _H_LO) / _H_LO) * _H_PER_DECADE)
-    out: np.ndarray = np.clip(idx, 0, _H_BINS - 1).astype(np.int64)
-    return out
-
-
-def hist_percentile(counts: np.ndarray, q: float) -> float | None:
-    """The q-th percentile (seconds) of values binned by :func:`_hist_index`."""
-    n = counts.sum()
-    if n == 0:
-        return None
-    rank = math.ceil(q / 100.0 * n)
-    j = int(np.searchsorted(np.cumsum(counts), max(rank, 1)))
-    if j == 0:
-        return 0.0
-    return float(_H_LO * 10 ** ((j + 0.5) / _H_PER_DECADE))
 
 
 class ClassStats:
@@ -62,8 +41,8 @@ class ClassStats:
         self.violations = 0
         self.wait_sum_s = 0.0
         self.rerouted = 0
-        self.response_hist = np.zeros(_H_BINS, dtype=np.int64)
-        self.added_hist = np.zeros(_H_BINS, dtype=np.int64)
+        self.response_hist = np.zeros(H_BINS)
+        self.added_hist = np.zeros(H_BINS)
 
 
 _SCHEMA = layout.JOBS_SCHEMA
@@ -197,8 +176,8 @@ class JobSink:
                 st.violations += int((added[d] > self._slo_s[kk]).sum())
             else:
                 st.violations += int((response[d] > self._deadline_s[kk]).sum())
-            np.add.at(st.response_hist, _hist_index(response[d]), 1)
-            np.add.at(st.added_hist, _hist_index(added[d]), 1)
+            np.add.at(st.response_hist, hist_index(response[d]), 1)
+            np.add.at(st.added_hist, hist_index(added[d]), 1)
 
     def close(self) -> pa.Table:
         """Finish the file (or return the in-memory table)."""

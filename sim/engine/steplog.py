@@ -35,18 +35,20 @@ def step_integral(
     return np.diff(f, axis=0)
 
 
-N_SERIES = 5  # busy, queued, in transfer, powered, booting
+N_SERIES = 6  # busy, queued, in transfer, powered, booting (real servers / jobs), latency busy
 
 
 class StepLog:
-    """Change points of one cluster's (busy, queued, in-transfer, powered, booting) counts."""
+    """Change points of one cluster's (busy, queued, in-transfer, powered, booting, latency busy) counts."""
 
     __slots__ = ("_read", "last_t", "last_v", "t", "v")
 
-    def __init__(self, read: Callable[[], tuple[float, float, float, float, float]], t0: float = 0.0) -> None:
+    def __init__(
+        self, read: Callable[[], tuple[float, float, float, float, float, float]], t0: float = 0.0
+    ) -> None:
         self._read = read
         self.t: list[float] = []
-        self.v: list[tuple[float, float, float, float, float]] = []
+        self.v: list[tuple[float, float, float, float, float, float]] = []
         self.last_t = t0
         self.last_v = np.asarray(read(), dtype=float)
 

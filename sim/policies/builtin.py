@@ -64,21 +64,20 @@ class Greenest(Policy):
         self._green = e.green_kw
         self._pue = e.pue
         self._last = e.n_hours - 1
-        scale = float(scenario.server_scale)
         # the power law (models.energy.site.it_power_kw) is linear: idle of every server + busy ones
-        self._idle_kw = scenario.power.it_kw(scenario.slots * scale, 0.0)
-        self._dyn_kw = float(scenario.power.it_kw(0.0, scale))
+        self._idle_kw = scenario.power.it_kw(scenario.servers.astype(float), 0.0)
+        self._dyn_kw = float(scenario.power.it_kw(0.0, 1.0))
         self._cand = [[list(map(int, c)) for c in per_class] for per_class in scenario.candidates]
         self._rtt = scenario.topology.rtt_ms
 
     def route(self, region: int, klass: int, now_s: float) -> int:
         h = min(int(now_s // 3600.0), self._last)
         best, best_key = -1, (0.0, 0.0)
-        pools = self.engine.pools if self.engine is not None else None
+        engine = self.engine
         for c in self._cand[klass][region]:
             if not self.up[c]:
                 continue
-            busy = pools[c].busy if pools is not None else 0.0
+            busy = engine.busy_servers(c) if engine is not None else 0.0
             draw_kw = (self._idle_kw[c] + busy * self._dyn_kw) * self._pue[c, h]
             marginal = 0.0 if self._green[c, h] > draw_kw else float(self._grid[c, h])
             key = (marginal, float(self._rtt[region, c]))
@@ -169,11 +168,12 @@ class SpillWest(Policy):
             for k in range(len(scenario.classes))
         ]
         self._ranked = ranked
+        self._flow_cache: dict[tuple[object, ...], np.ndarray] = {}
 
     def _hub_utilisation(self, clusters: list[int]) -> float:
         if self.engine is None:
             return 0.0
-        busy = sum(self.engine.pools[c].busy for c in clusters)
+        busy = sum(self.engine.busy_servers(c) for c in clusters)
         cap = sum(self.engine.available[c] for c in clusters)
         return busy / cap if cap > 0 else 1.0
 
@@ -186,6 +186,48 @@ class SpillWest(Policy):
         if west:
             return self._below_threshold(west)
         return home_c if home_c >= 0 else self.first_up(self._ranked[klass][region])
+
+    def route_flows(self, now_s: float) -> np.ndarray:
+        """The rule of :meth:`route` for every latency flow, with utilisations read once."""
+        scn = self.scenario
+        n_c = scn.topology.n_clusters
+        out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
+        util = [self.utilisation(c) for c in range(n_c)]
+        hub_below = [self._hub_utilisation(home) < self.threshold for home in self._home]
+        thr = self.threshold
+        up = self.up
+        # the rule reads only these: reuse the shares while they repeat
+        key = (tuple(up), tuple(u < thr for u in util), tuple(hub_below), tuple(np.argsort(util).tolist()))
+        cached = self._flow_cache.get(key)
+        if cached is not None:
+            return cached
+
+        def pick(ranked: list[int]) -> int:
+            for c in ranked:
+                if util[c] < thr:
+                    return c
+            return min(ranked, key=lambda c: util[c]) if ranked else -1
+
+        for k, spec in enumerate(scn.classes):
+            if not spec.is_latency:
+                continue
+            for r in range(scn.topology.n_regions):
+                if scn.candidates[k][r].size == 0:
+                    continue
+                home = [c for c in self._home_ranked[k][r] if up[c]]
+                c = pick(home)
+                if not (c >= 0 and hub_below[r]):
+                    west = [x for x in self._west_ranked[k][r] if up[x]]
+                    if west:
+                        c = pick(west)
+                    elif c < 0:
+                        c = self.first_up(self._ranked[k][r])
+                if c >= 0:
+                    out[k, r, c] = 1.0
+        if len(self._flow_cache) > 256:
+            self._flow_cache.clear()
+        self._flow_cache[key] = out
+        return out
 
     def _below_threshold(self, ranked: list[int]) -> int:
         """The first of ``ranked`` under the threshold, else the least utilised; -1 if empty."""

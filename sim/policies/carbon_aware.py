@@ -116,6 +116,10 @@ class CarbonAware(Policy):
     def route(self, region: int, klass: int, now_s: float) -> int:
         return self.inner.route(region, klass, now_s)
 
+    def route_flows(self, now_s: float) -> np.ndarray:
+        """Latency flows go where the placing policy sends them (only batch work is held)."""
+        return self.inner.route_flows(now_s)
+
     def outputs(self) -> PolicyOutputs | None:
         """The routing policy's records (e.g. the ``lp`` plan)."""
         return self.inner.outputs()

@@ -120,8 +120,7 @@ class LpPolicy(Policy):
 
     def _power(self, engine: EngineView) -> Generator[Any, Any, None]:
         """Each hour, power the servers the plan keeps active (at least ``min_powered_share``)."""
-        scale = float(self.scenario.server_scale)
-        floor = [max(1, math.ceil(float(self.p["min_powered_share"]) * s)) for s in engine.base_slots]
+        floor = [max(1, math.ceil(float(self.p["min_powered_share"]) * s)) for s in engine.base_servers]
         headroom = float(self.p["power_headroom"])
         hour = 0
         while True:
@@ -131,8 +130,8 @@ class LpPolicy(Policy):
                 if plan is None or not 0 <= h < plan.n_hours:
                     engine.set_power_target(c, None)
                 else:
-                    need = math.ceil(float(plan.active_servers[c, h]) * headroom / scale - 1e-9)
-                    engine.set_power_target(c, min(engine.base_slots[c], max(floor[c], need)))
+                    need = math.ceil(float(plan.active_servers[c, h]) * headroom - 1e-9)
+                    engine.set_power_target(c, min(engine.base_servers[c], max(floor[c], need)))
             hour += 1
             yield engine.env.timeout(hour * 3600.0 - engine.env.now)
 
@@ -205,6 +204,31 @@ class LpPolicy(Policy):
                     return best
         self.fallbacks += 1
         return self.first_up(self._nearest[klass][region])
+
+    def route_flows(self, now_s: float) -> np.ndarray:
+        """Latency flows follow the plan's shares of the hour; without a plan, the nearest candidate."""
+        scn = self.scenario
+        plan = self.plan
+        h = int(now_s // 3600.0) - self._t0
+        out = np.zeros((len(scn.classes), scn.topology.n_regions, scn.topology.n_clusters))
+        up = np.asarray(self.up, dtype=bool)
+        routed = plan.routed_sh[:, :, :, h] if plan is not None and 0 <= h < plan.n_hours else None
+        for k, spec in enumerate(scn.classes):
+            if not spec.is_latency:
+                continue
+            for r in range(scn.topology.n_regions):
+                if scn.candidates[k][r].size == 0:
+                    continue
+                if routed is not None:
+                    row = np.where(up, routed[r, k], 0.0)
+                    if row.sum() > 1e-9:
+                        out[k, r] = row
+                        continue
+                self.fallbacks += 1
+                c = self.first_up(self._nearest[k][r])
+                if c >= 0:
+                    out[k, r, c] = 1.0
+        return out
 
     def _full(self, c: int) -> bool:
         engine = self.engine

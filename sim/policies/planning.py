@@ -101,11 +101,8 @@ class Planner:
             error_sigma=self.forecast_sigma,
             rng=self.rng if self.forecast_sigma else None,
         )
-        scale = float(scn.server_scale)
-        if engine is not None:
-            cap_now = np.array([p.capacity for p in engine.pools], dtype=float) * scale
-        else:
-            cap_now = scn.slots.astype(float) * scale
+        # real servers, installed minus failed
+        cap_now = np.array(engine.available, dtype=float) if engine is not None else scn.servers.astype(float)
         e = scn.energy
         return PlanInputs(
             region_ids=self.topo.region_ids,

@@ -68,6 +68,8 @@ class RunData:
     shadow: pd.DataFrame | None = None
     regions: dict[str, Site] = field(default_factory=dict)
     clusters: dict[str, Site] = field(default_factory=dict)
+    flows: pd.DataFrame | None = None  # latency flows per step (flows.parquet)
+    latency_hist: pd.DataFrame | None = None  # latency classes' RTT + wait histograms
 
     @property
     def server_scale(self) -> float:
@@ -118,6 +120,11 @@ def load_run(run_dir: Path) -> RunData:
     if (run_dir / layout.SHADOW_PRICES).is_file():
         shadow = layout.read_table(run_dir, layout.SHADOW_PRICES)
     data = RunData(run_dir, summary, config, jobs, ts, plan, shadow)
+    if (run_dir / layout.FLOWS).is_file():
+        cols = ["time_s", "region", "class", "cluster", "requests", "served", "rejected", "p95_wait_s"]
+        data.flows = layout.read_table(run_dir, layout.FLOWS, cols)
+    if (run_dir / layout.LATENCY_HIST).is_file():
+        data.latency_hist = layout.read_table(run_dir, layout.LATENCY_HIST)
     _attach_sites(data)
     return data
 

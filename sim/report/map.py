@@ -48,13 +48,34 @@ def china_outline() -> dict[str, Any]:
 
 
 def flows(data: RunData) -> pd.DataFrame:
-    """Server-hours of work sent from each region to each cluster (routed jobs)."""
+    """Server-hours of work sent from each region to each cluster (batch jobs and served latency requests)."""
     j = data.jobs
     j = j[j["cluster"].notna() & (j["cluster"] != "")].assign(
         server_h=lambda d: d["occupancy_s"] * data.server_scale / 3600.0,
         data_tb=lambda d: d["data_gb"] * d["job_scale"].astype(float) / 1000.0,
     )
-    out = j.groupby(["region", "cluster"], observed=True)[["server_h", "data_tb"]].sum().reset_index()
+    parts = [j[["region", "cluster", "server_h", "data_tb"]]]
+    f = data.flows
+    if f is not None and len(f):
+        mean_s = {
+            str(w.get("name")): float((w.get("service") or {}).get("mean_s", 0.0))
+            for w in data.config.get("workloads", [])
+        }
+        served = f[f["cluster"].notna() & (f["served"] > 0)]
+        per_s = served["class"].astype(str).map(mean_s).fillna(0.0).to_numpy(dtype=float)
+        work = served["served"].to_numpy(dtype=float) * per_s
+        parts.append(
+            pd.DataFrame(
+                {
+                    "region": served["region"].astype(str).to_numpy(),
+                    "cluster": served["cluster"].astype(str).to_numpy(),
+                    "server_h": work / 3600.0,
+                    "data_tb": 0.0,
+                }
+            )
+        )
+    both = pd.concat([p.astype({"region": str, "cluster": str}) for p in parts], ignore_index=True)
+    out = both.groupby(["region", "cluster"])[["server_h", "data_tb"]].sum().reset_index()
     return out[["region", "cluster", "server_h", "data_tb"]]
 
 

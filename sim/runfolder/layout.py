@@ -9,7 +9,9 @@ A run folder (``edwc run CONFIG --out DIR``)::
 
     config.resolved.yaml   the config after defaults and overrides
     summary.json           one object (:class:`Summary`); written last: its presence marks a complete run
-    jobs.parquet           one row per simulated job (:data:`JOBS_COLUMNS`)
+    jobs.parquet           one row per simulated batch job (:data:`JOBS_COLUMNS`)
+    flows.parquet          latency flows per step, region, class, cluster (:data:`FLOWS_COLUMNS`)
+    latency_hist.parquet   latency classes' RTT + wait histograms (:data:`LATENCY_HIST_COLUMNS`)
     timeseries.parquet     per cluster and time step (:data:`TIMESERIES_COLUMNS`)
     plan.parquet           lp runs: the plan's executed hours (:data:`PLAN_COLUMNS`)
     shadow_prices.parquet  lp runs: capacity duals (:data:`SHADOW_PRICES_COLUMNS`)
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
 CONFIG = "config.resolved.yaml"
 SUMMARY = "summary.json"
 JOBS = "jobs.parquet"
+FLOWS = "flows.parquet"
+LATENCY_HIST = "latency_hist.parquet"
 TIMESERIES = "timeseries.parquet"
 PLAN = "plan.parquet"
 SHADOW_PRICES = "shadow_prices.parquet"
@@ -53,7 +57,7 @@ SWEEP_RUNS = "runs"
 #: policy contributes none removes them, so a folder never mixes two runs' files.
 POLICY_TABLES = (PLAN, SHADOW_PRICES, PLAN_DUALS)
 #: Every file a run writes (the report's PNGs aside).
-RUN_FILES = (CONFIG, SUMMARY, JOBS, TIMESERIES, *POLICY_TABLES, REPORT)
+RUN_FILES = (CONFIG, SUMMARY, JOBS, FLOWS, LATENCY_HIST, TIMESERIES, *POLICY_TABLES, REPORT)
 
 
 # --------------------------------------------------------------------------- columns
@@ -73,7 +77,7 @@ _ID = pa.dictionary(pa.int32(), pa.string())
 _F = pa.float64()
 
 JOBS_COLUMNS: tuple[Column, ...] = (
-    Column("job_id", pa.int64(), "", "simulated job, numbered in arrival order"),
+    Column("job_id", pa.int64(), "", "simulated batch job, numbered in arrival order"),
     Column("class", _ID, "", "workload class"),
     Column("region", _ID, "", "origin region"),
     Column("cluster", _ID, "", "serving cluster (null when dropped)"),
@@ -94,6 +98,29 @@ JOBS_COLUMNS: tuple[Column, ...] = (
     Column("energy_kwh", _F, "kWh", "it_kwh x PUE of the serving cluster's hour"),
 )
 
+FLOWS_COLUMNS: tuple[Column, ...] = (
+    Column("step", pa.int32(), "", "time step (engine.timestep_s) the row belongs to"),
+    Column("time_s", _F, "s", "start of the segment (a step, or its part after a mid-step capacity change)"),
+    Column("duration_s", _F, "s", "length of the segment"),
+    Column("region", _ID, "", "origin region"),
+    Column("class", _ID, "", "latency class"),
+    Column(
+        "cluster", _ID, "", "cluster that served or finally shed the requests (null: none could take them)"
+    ),
+    Column("requests", pa.int64(), "requests", "served + rejected"),
+    Column("served", pa.int64(), "requests", "admitted and served"),
+    Column("rejected", pa.int64(), "requests", "shed by admission control (or no cluster within the SLO)"),
+    Column("mean_wait_s", _F, "s", "mean queueing wait at the cluster (Erlang C / Allen-Cunneen)"),
+    Column("p95_wait_s", _F, "s", "95th percentile of the wait at the cluster"),
+)
+
+LATENCY_HIST_COLUMNS: tuple[Column, ...] = (
+    Column("class", pa.string(), "", "latency class"),
+    Column("lo_ms", _F, "ms", "lower edge of the bin of RTT + wait"),
+    Column("hi_ms", _F, "ms", "upper edge of the bin"),
+    Column("requests", _F, "requests", "served requests in the bin (expected count from the wait law)"),
+)
+
 TIMESERIES_COLUMNS: tuple[Column, ...] = (
     Column("time_s", _F, "s", "start of the step, from the config's start"),
     Column("cluster", _ID, "", "cluster"),
@@ -103,8 +130,11 @@ TIMESERIES_COLUMNS: tuple[Column, ...] = (
     Column("booting_servers", _F, "real servers", "mean servers booting (switched on, not yet serving)"),
     Column("power_ups", _F, "real servers", "servers switched on in the step"),
     Column("power_downs", _F, "real servers", "servers switched off in the step"),
-    Column("queue_len", _F, "simulated jobs", "mean jobs waiting"),
-    Column("in_transfer", _F, "simulated jobs", "mean jobs moving their data to the cluster"),
+    Column("queue_len", _F, "real batch jobs", "mean batch jobs waiting (simulated x engine.job_scale)"),
+    Column("in_transfer", _F, "real batch jobs", "mean batch jobs moving their data (x engine.job_scale)"),
+    Column("latency_busy_servers", _F, "real servers", "mean servers busy with latency flows"),
+    Column("latency_requests", _F, "requests", "latency requests that ended at the cluster in the step"),
+    Column("latency_rejected", _F, "requests", "of which shed by admission control"),
     Column("it_power_kw", _F, "kW", "IT power (idle x powered + (peak - idle) x busy + boot_w x booting)"),
     Column("transition_kwh", _F, "kWh", "facility energy of booting servers (part of energy_kwh)"),
     Column("pue", _F, "1", "power usage effectiveness of the hour"),
@@ -158,6 +188,8 @@ PLAN_DUALS_COLUMNS: tuple[Column, ...] = (
 
 TABLES: dict[str, tuple[Column, ...]] = {
     JOBS: JOBS_COLUMNS,
+    FLOWS: FLOWS_COLUMNS,
+    LATENCY_HIST: LATENCY_HIST_COLUMNS,
     TIMESERIES: TIMESERIES_COLUMNS,
     PLAN: PLAN_COLUMNS,
     SHADOW_PRICES: SHADOW_PRICES_COLUMNS,
@@ -175,6 +207,8 @@ def names(columns: tuple[Column, ...]) -> list[str]:
 
 
 JOBS_SCHEMA = schema(JOBS_COLUMNS)
+FLOWS_SCHEMA = schema(FLOWS_COLUMNS)
+LATENCY_HIST_SCHEMA = schema(LATENCY_HIST_COLUMNS)
 
 
 def table_from_frame(df: pd.DataFrame, file: str) -> pa.Table:
@@ -187,10 +221,26 @@ def table_from_frame(df: pd.DataFrame, file: str) -> pa.Table:
 # --------------------------------------------------------------------------- summary
 
 
-class ClassSummary(TypedDict):
-    """``summary["classes"][name]``: one workload class."""
+class LatencyClassSummary(TypedDict):
+    """``summary["classes"][name]`` of a latency class (request-level flows)."""
 
-    kind: str  # latency | batch
+    kind: str  # latency
+    slo_ms: float
+    requests: int
+    served: int
+    rejected: int  # shed by admission control, or no cluster within the SLO
+    rejected_share: float | None
+    p_wait: float | None  # share of served requests that waited
+    mean_wait_s: float | None
+    latency_ms: dict[str, float | None]  # RTT + wait + service p50, p95, p99
+    added_latency_ms: dict[str, float | None]  # RTT + wait p50, p95, p99
+    slo_violation_rate: float | None  # (rejected + served beyond the SLO) / requests
+
+
+class ClassSummary(TypedDict):
+    """``summary["classes"][name]`` of a batch class (discrete jobs)."""
+
+    kind: str  # batch
     slo_ms: NotRequired[float]
     deadline_h: NotRequired[float]
     jobs: int  # simulated jobs
@@ -214,6 +264,7 @@ class ClusterSummary(TypedDict):
     simulated_servers: int
     mean_utilisation: float
     busy_server_h: float
+    latency_server_h: float  # real server-hours of latency flows (part of busy_server_h)
     powered_server_h: float
     server_ups: int  # real servers switched on
     server_downs: int
@@ -325,7 +376,8 @@ class Summary(TypedDict):
     """``summary.json``: one run's totals (units in the key names).
 
     ``jobs_total`` = ``jobs_completed`` + ``jobs_dropped`` + ``jobs_in_flight``
-    (simulated jobs; ``classes[k]["real_jobs"]`` counts real ones).
+    (simulated batch jobs; ``classes[k]["real_jobs"]`` counts real ones).
+    ``requests_total`` = ``requests_served`` + ``requests_rejected`` (latency flows).
     ``plan`` is present when the policy planned (``lp``).
     """
 
@@ -340,8 +392,11 @@ class Summary(TypedDict):
     jobs_completed: int
     jobs_dropped: int
     jobs_in_flight: int
+    requests_total: int
+    requests_served: int
+    requests_rejected: int
     faults: FaultsSummary
-    classes: dict[str, ClassSummary]
+    classes: dict[str, ClassSummary | LatencyClassSummary]
     clusters: dict[str, ClusterSummary]
     energy_kwh: float
     it_kwh: float

@@ -77,7 +77,7 @@ def test_energy_adds_up_on_the_national_baseline() -> None:
         "topology": "national",
         "workloads": [
             {"name": "web", "kind": "latency", "rate_per_h": 3e8, "service": {"mean_s": 0.5}, "slo_ms": 20,
-             "job_scale": 100000, "diurnal": "daytime"},
+             "diurnal": "daytime"},
             {"name": "etl", "kind": "batch", "rate_per_h": 6e5, "service": {"mean_s": 1800}, "deadline_h": 24,
              "data_gb": 5, "diurnal": "night"},
         ],
@@ -93,12 +93,15 @@ def test_energy_adds_up_on_the_national_baseline() -> None:
             assert v == pytest.approx(s["clusters"][cid][key], rel=1e-9)
     ew = s["east_west"]
     assert ew["east"]["energy_kwh"] + ew["west"]["energy_kwh"] == pytest.approx(s["energy_kwh"])
-    # IT energy of the jobs = time-series IT energy minus the idle term (all servers at idle power)
+    # IT energy of the batch jobs + the latency flows' dynamic energy = time-series IT energy
+    # minus the idle term (all servers at idle power)
     jobs_it = out.jobs.to_pandas()["it_kwh"].sum()
     dt_h = scn.config.engine.timestep_s / 3600.0
     ts_it = (ts.it_power_kw * dt_h).sum()
+    flows_it = (ts.latency_busy_servers * dt_h).sum() * (scn.power.peak_w - scn.power.idle_w) / 1000
+    assert flows_it > 0
     idle_kwh = scn.topology.cluster_servers.sum() * scn.power.idle_w / 1000 * 3
-    assert jobs_it == pytest.approx(ts_it - idle_kwh, rel=1e-6)
+    assert jobs_it + flows_it == pytest.approx(ts_it - idle_kwh, rel=1e-6)
     # hourly inputs vary as they should: PUE in [1, 2], tariffs follow time of use
     assert ts.pue.min() >= 1.0 and ts.pue.max() <= 2.0
     assert ts.groupby("cluster", observed=True).tariff_cny_per_kwh.nunique().max() >= 1

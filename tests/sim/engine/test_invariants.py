@@ -23,9 +23,14 @@ def test_conservation_and_one_row_per_job(policy: str) -> None:
     assert (jobs.arrival_s < 2 * 3600).all()
     assert len(jobs) == s["jobs_total"]
     assert jobs["job_id"].is_unique
-    per_class = sum(c["jobs"] for c in s["classes"].values())
+    per_class = sum(c["jobs"] for c in s["classes"].values() if c["kind"] == "batch")
     assert per_class == len(jobs)
     assert per_class == s["jobs_total"]
+    # latency classes are flows: requests = served + rejected, in the summary and flows.parquet
+    assert s["requests_total"] == s["requests_served"] + s["requests_rejected"] > 0
+    flows = out.flows.to_pandas()
+    assert int(flows["requests"].sum()) == s["requests_total"]
+    assert not (jobs["class"] == "web").any()
 
 
 def test_status_matches_timestamps() -> None:
@@ -50,7 +55,7 @@ def test_same_seed_gives_byte_identical_parquet(tmp_path: Path) -> None:
     b = run(validate_config(doc, "x"), "x", tmp_path / "b")
     doc["seed"] = 8
     c = run(validate_config(doc, "x"), "x", tmp_path / "c")
-    for name in ("jobs.parquet", "timeseries.parquet"):
+    for name in ("jobs.parquet", "timeseries.parquet", "flows.parquet"):
         assert _digest(a.out_dir / name) == _digest(b.out_dir / name)
         assert _digest(a.out_dir / name) != _digest(c.out_dir / name)
     assert (tmp_path / "a" / "config.resolved.yaml").read_bytes() == (
@@ -61,7 +66,14 @@ def test_same_seed_gives_byte_identical_parquet(tmp_path: Path) -> None:
 def test_run_folder_holds_exactly_the_contract_files(tmp_path: Path) -> None:
     r = run(validate_config(two_site_config(), "x"), "x", tmp_path / "run")
     names = sorted(p.name for p in r.out_dir.iterdir())
-    assert names == ["config.resolved.yaml", "jobs.parquet", "summary.json", "timeseries.parquet"]
+    assert names == [
+        "config.resolved.yaml",
+        "flows.parquet",
+        "jobs.parquet",
+        "latency_hist.parquet",
+        "summary.json",
+        "timeseries.parquet",
+    ]
     ts = pq.read_table(r.out_dir / "timeseries.parquet").to_pandas()
     assert set(ts.cluster) == {"east1", "west1"}
 
@@ -69,9 +81,9 @@ def test_run_folder_holds_exactly_the_contract_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize("policy", ["nearest", "cheapest"])
 def test_latency_work_never_beyond_its_slo(policy: str) -> None:
     scn, out = run_in_memory(two_site_config(policy=policy))
-    jobs = out.jobs.to_pandas()
+    flows = out.flows.to_pandas()
     rtt = scn.topology.rtt_ms
-    web = jobs[(jobs["class"] == "web") & jobs.cluster.notna()]
+    web = flows[(flows["class"] == "web") & flows.cluster.notna() & (flows.served > 0)]
     assert len(web) > 0
     r = web.region.map(scn.topology.region_index).to_numpy()
     c = web.cluster.map(scn.topology.cluster_index).to_numpy()
@@ -86,8 +98,11 @@ def test_jobs_without_a_feasible_cluster_are_dropped_and_counted() -> None:
     doc["workloads"][0]["slo_ms"] = 1.0  # tighter than any RTT
     _, out = run_in_memory(doc)
     s = out.summary["classes"]["web"]
-    assert s["dropped"] == s["jobs"] > 0
+    assert s["rejected"] == s["requests"] > 0
+    assert s["served"] == 0
     assert s["slo_violation_rate"] == 1.0
+    flows = out.flows.to_pandas()
+    assert flows.cluster.isna().all()  # rejected with no cluster to go to
 
 
 def test_cheapest_sends_batch_to_the_cheap_west() -> None:

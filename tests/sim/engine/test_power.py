@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models.errors import InputError
@@ -145,15 +146,20 @@ def test_always_on_is_the_default_and_matches_all_servers_idle_power(tmp_path: P
 
 
 def test_always_on_reproduces_the_energy_before_power_management() -> None:
-    """Four hours of the national baseline under spill_west, as the engine before #14 measured them."""
+    """Four hours of the national baseline under spill_west, as the engine before #14 measured them.
+
+    Re-pinned when latency classes became request flows (#12): the energy
+    changed with the latency model (0.6 % below the bundled model's), not with
+    power management; ``always_on`` must keep these figures.
+    """
     import yaml
 
     doc = yaml.safe_load((Path(__file__).parents[3] / "configs" / "baseline.yaml").read_text())
     doc["horizon_h"] = 4
     _, out = run_in_memory(doc)
-    assert out.summary["energy_kwh"] == pytest.approx(11493660.03949276, rel=1e-12)
-    assert out.summary["cost_cny"] == pytest.approx(3928349.875058242, rel=1e-12)
-    assert out.summary["jobs_completed"] == 25078
+    assert out.summary["energy_kwh"] == pytest.approx(11427042.470696628, rel=1e-12)
+    assert out.summary["cost_cny"] == pytest.approx(3913248.4348403323, rel=1e-12)
+    assert out.summary["jobs_completed"] == 7120  # batch jobs only
 
 
 MODES = [("nearest", "always_on"), ("spill_west", "reactive"), ("lp", "reactive"), ("lp", "planned")]
@@ -175,9 +181,11 @@ def test_every_mode_is_deterministic_and_conserves_jobs_and_energy(policy: str, 
     installed = ts.cluster.map(dict(zip(scn.topology.cluster_ids, scn.topology.cluster_servers, strict=True)))
     assert (ts.powered_servers >= ts.busy_servers - 1e-6).all()
     assert (ts.powered_servers + ts.booting_servers <= installed.astype(float) + 1e-6).all()
-    # busy server-hours equal the service the jobs received
+    pd.testing.assert_frame_equal(a.flows.to_pandas(), b.flows.to_pandas())  # NaN-aware
+    # busy server-hours equal the service the batch jobs received plus the latency flows' load
     jobs = a.jobs.to_pandas()
     served_sh = float((jobs.it_kwh / ((scn.power.peak_w - scn.power.idle_w) / 1000)).sum())
+    served_sh += float((ts.latency_busy_servers * scn.config.engine.timestep_s).sum()) / 3600.0
     assert s["served_server_h"] == pytest.approx(served_sh, rel=1e-9)
     if mode == "always_on":
         assert s["power_management"]["server_ups"] == 0

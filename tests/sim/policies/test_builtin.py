@@ -39,10 +39,16 @@ def test_every_policy_conserves_jobs_and_respects_slos(policy: str) -> None:
     assert s["jobs_total"] == s["jobs_completed"] + s["jobs_dropped"] + s["jobs_in_flight"] > 0
     jobs = out.jobs.to_pandas()
     assert len(jobs) == s["jobs_total"]
-    web = jobs[(jobs["class"] == "web") & jobs.cluster.notna()]
+    assert not (jobs["class"] == "web").any()  # latency classes are flows
+    # every policy routes the latency flows, within the SLO; requests are conserved
+    flows = out.flows.to_pandas()
+    web = flows[(flows["class"] == "web") & flows.cluster.notna() & (flows.served > 0)]
+    assert web.served.sum() > 0
     r = web.region.map(scn.topology.region_index).to_numpy()
     c = web.cluster.map(scn.topology.cluster_index).to_numpy()
     assert (scn.topology.rtt_ms[r, c] <= 20.0).all()
+    cls = s["classes"]["web"]
+    assert cls["requests"] == cls["served"] + cls["rejected"] == int(flows.requests.sum()) > 0
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -51,6 +57,7 @@ def test_every_policy_is_deterministic(policy: str) -> None:
     _, b = run_in_memory(_three_site(policy))
     pd.testing.assert_frame_equal(a.jobs.to_pandas(), b.jobs.to_pandas())  # NaN-aware
     pd.testing.assert_frame_equal(a.timeseries.to_pandas(), b.timeseries.to_pandas())
+    pd.testing.assert_frame_equal(a.flows.to_pandas(), b.flows.to_pandas())
 
 
 def test_builtins_are_registered() -> None:
@@ -124,6 +131,14 @@ def test_user_policy_registered_from_python_is_named_in_config() -> None:
     _, out = run_in_memory(_three_site("always_last"))
     etl = out.jobs.to_pandas().query("`class` == 'etl'")
     assert (etl.cluster == "west").all()
+    # a policy that only implements route() routes latency flows too (Policy.route_flow default)
+    scn = scenario_of(_three_site("always_last"))
+    flows = out.flows.to_pandas()
+    web = flows[(flows["class"] == "web") & (flows.served > 0)]
+    k = scn.class_names.index("web")
+    for region, cluster in web.groupby(["region", "cluster"], observed=True).size().index:
+        last = int(scn.candidates[k][scn.topology.region_index(region)][-1])
+        assert cluster == scn.topology.cluster_ids[last]
 
 
 def test_user_policy_from_an_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:

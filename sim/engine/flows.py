@@ -1,0 +1,332 @@
+"""Latency classes as request flows: routing shares, admission control and M/G/c waits per step.
+
+A latency class is not simulated request by request. For every engine time
+step (``engine.timestep_s``; a *segment* of it when the servers available
+change mid-step, e.g. at a fault) and every region ``r`` it is a Poisson flow
+of rate ``lambda_kr`` (the class's hourly rate x its region weight). The
+policy splits each flow over clusters as shares (:meth:`Policy.route_flows`).
+Then, per cluster:
+
+1. **Servers.** Latency work has priority over batch work (it preempts
+   batch jobs), so it sees every server available to the cluster now: the real
+   count after faults and power state (:meth:`Engine.online`).
+2. **Admission.** All latency flows at a cluster share one FCFS M/G/c queue
+   (mean service and cv^2 of the mix). The cluster admits the largest load
+   for which the ``engine.admission.quantile`` of ``RTT + wait`` stays within
+   the tightest SLO among the flows it receives, and at most
+   ``engine.admission.max_utilisation`` of its servers
+   (:func:`models.queueing.admissible_load`). Each flow's excess is offered to
+   its next candidate cluster by RTT (``engine.admission.spill``), then
+   rejected: it never queues for hours.
+3. **Waiting.** The admitted load ``a`` on ``c`` servers waits as
+   ``P(W > t) = C(c, a) exp(-(c - a) t / (mean_s f))`` (Erlang C, Allen–Cunneen
+   ``f = (1 + cv^2) / 2``; :func:`models.queueing.wait_tail`).
+
+The served load ``a`` is what the cluster's servers carry for latency work in
+the segment; batch jobs get the rest (:class:`~sim.engine.kernel.Engine`).
+Request counts are drawn at the end of each segment (a Poisson count per flow
+and outcome: served or rejected at each cluster) from the run's ``flows``
+stream; the waits follow from the rates, so they are exact at any scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from models.queueing import WaitTail, admissible_load, wait_tail
+from sim.engine.flowrecords import FlowSink, SegmentLaw
+from sim.engine.policy import Policy
+from sim.scenario import Scenario
+
+_ONE = 1.0 - 1e-12
+_DETERMINISTIC_N = 1e15  # above this many expected requests, counts are rounded expectations
+_LAW_CACHE = 64  # routing and admission results kept for reuse
+
+
+def service_cv2(dist: str, cv: float, alpha: float | None) -> float:
+    """Squared coefficient of variation of a service-time distribution (see ``draw_sizes``)."""
+    if dist == "exponential":
+        return 1.0
+    if dist == "fixed":
+        return 0.0
+    if dist == "pareto" and alpha is not None:
+        # infinite variance for alpha <= 2: the M/G/c approximation is capped at cv = 10
+        return 1.0 / (alpha * (alpha - 2.0)) if alpha > 2.0 else 100.0
+    return float(cv) ** 2
+
+
+@dataclass
+class _Segment:
+    t0: float
+    step: int
+    law: SegmentLaw
+
+
+class FlowModel:
+    """The latency flows of one run (see the module docstring)."""
+
+    def __init__(self, scn: Scenario, policy: Policy, rng: np.random.Generator, sink: FlowSink) -> None:
+        self.scn = scn
+        self.policy = policy
+        self.rng = rng
+        self.sink = sink
+        topo = scn.topology
+        adm = scn.config.engine.admission
+        self.tail = 1.0 - adm.quantile
+        self.max_util = adm.max_utilisation
+        self.spill = adm.spill
+        self.step_s = float(scn.config.engine.timestep_s)
+        self.lat = [k for k, c in enumerate(scn.classes) if c.is_latency]
+        n_r, n_c = topo.n_regions, topo.n_clusters
+        self.n_r, self.n_c = n_r, n_c
+        kl = len(self.lat)
+        self.n_f = kl * n_r
+        # per flow f = i * R + r (i: index among latency classes)
+        specs = [scn.classes[k] for k in self.lat]
+        self.mean_s = np.repeat([c.service_mean_s for c in specs], n_r).astype(float)
+        cv2 = [service_cv2(c.service_dist, c.service_cv, c.service_alpha) for c in specs]
+        self.e2 = self.mean_s**2 * (1.0 + np.repeat(cv2, n_r))
+        self.slo_s = np.repeat([c.slo_ms / 1000.0 for c in specs], n_r).astype(float)
+        self.region_of = np.tile(np.arange(n_r), kl)
+        self.class_of = np.repeat(np.arange(kl), n_r)
+        self.rate_base = (
+            np.concatenate([c.rate_per_h / 3600.0 * c.region_weight for c in specs]) if kl else (np.zeros(0))
+        )
+        self.profiles = [
+            np.asarray(c.rate_profile, dtype=float) if c.rate_profile is not None else None for c in specs
+        ]
+        self.traced = [scn.latency_trace.get(k) for k in self.lat]
+        self.rtt_s = topo.rtt_ms / 1000.0
+        # spill order: each flow's candidates by RTT
+        self.order: list[list[int]] = []
+        for k in self.lat:
+            for r in range(n_r):
+                cand = scn.candidates[k][r]
+                self.order.append([int(c) for c in cand[np.argsort(topo.rtt_ms[r, cand], kind="stable")]])
+        self.has_cand = np.array([len(o) > 0 for o in self.order], dtype=bool)
+        self.cur: _Segment | None = None
+        self.load = np.zeros(n_c)  # latency erlangs served per cluster in the open segment
+        self.shed = np.zeros(n_c)  # latency erlangs shed (rejected) at each cluster in the open segment
+        self._laws_seen: dict[tuple[object, ...], SegmentLaw] = {}  # recent inputs -> their law
+        self._laws = 0
+
+    # ------------------------------------------------------------------ rates
+    def rates(self, t0: float) -> np.ndarray:
+        """Requests per second of every flow in the step holding ``t0``."""
+        h = int(t0 // 3600.0)
+        step = int(t0 // self.step_s)
+        lam = self.rate_base.copy()
+        n_r = self.n_r
+        for i in range(len(self.lat)):
+            block = slice(i * n_r, (i + 1) * n_r)
+            tr = self.traced[i]
+            if tr is not None:
+                lam[block] = tr[min(step, tr.shape[0] - 1)] / self.step_s
+                continue
+            prof = self.profiles[i]
+            if prof is not None:
+                lam[block] *= float(prof[min(h, prof.shape[0] - 1)])
+        return lam
+
+    # ------------------------------------------------------------------ segments
+    def open(self, t0: float, servers: np.ndarray, up: list[bool], rtt_factor: np.ndarray) -> np.ndarray:
+        """Route and admit the flows from ``t0`` on; return the latency load per cluster (erlangs).
+
+        Routing and admission depend only on the rates, the policy's shares,
+        the servers, the clusters up and the RTT factors: when all of these are
+        as in the previous segment (e.g. within an hour under ``nearest``), its
+        result is reused.
+        """
+        n_f, n_c = self.n_f, self.n_c
+        lam = self.rates(t0)
+        shares = np.zeros((n_f, n_c))
+        if n_f:
+            routed = np.asarray(self.policy.route_flows(t0), dtype=float)[self.lat]  # (Kl, R, C)
+            shares = np.where(np.isfinite(routed) & (routed > 0), routed, 0.0).reshape(n_f, n_c)
+        key = (lam.tobytes(), shares.tobytes(), servers.tobytes(), tuple(up), rtt_factor.tobytes())
+        law = self._laws_seen.get(key)
+        if law is None:
+            law = self._decide(lam, shares, servers, up, rtt_factor)
+            if len(self._laws_seen) >= _LAW_CACHE:
+                self._laws_seen.pop(next(iter(self._laws_seen)))
+            self._laws_seen[key] = law
+        self.cur = _Segment(t0, int(t0 // self.step_s), law)
+        self.load = law.load
+        self.shed = law.shed
+        return law.load
+
+    def _decide(
+        self, lam: np.ndarray, shares: np.ndarray, servers: np.ndarray, up: list[bool], rtt_factor: np.ndarray
+    ) -> SegmentLaw:
+        n_f, n_c = self.n_f, self.n_c
+        shift = self.rtt_s[self.region_of] * rtt_factor[self.region_of]  # (F, C)
+        tot = shares.sum(axis=1)
+        live = (tot > 0) & self.has_cand & (lam > 0)
+        offered = np.zeros((n_f, n_c))
+        offered[live] = lam[live, None] * shares[live] / tot[live, None]
+        usable = np.array([up[c] and servers[c] > 0 for c in range(n_c)], dtype=bool)
+        accepted, rej_at = self._admit(offered, usable, servers, shift)
+        rej_none = np.where(lam > 0, lam - accepted.sum(axis=1) - rej_at.sum(axis=1), 0.0)
+        load: np.ndarray = (accepted * self.mean_s[:, None]).sum(axis=0)
+        lam_c = accepted.sum(axis=0)
+        tails = []
+        for c in range(n_c):
+            if lam_c[c] <= 0:
+                tails.append(WaitTail(0.0, math.inf))
+                continue
+            mean = load[c] / lam_c[c]
+            cv2 = float((accepted[:, c] * self.e2).sum() / lam_c[c]) / mean**2 - 1.0
+            tails.append(_tail(int(servers[c]), float(load[c]), mean, cv2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_out = np.concatenate([accepted, rej_at, np.maximum(rej_none, 0.0)[:, None]], axis=1)
+            p_out = np.where(lam[:, None] > 0, p_out / lam[:, None], 0.0)
+        self._laws += 1
+        law = SegmentLaw(
+            law_id=self._laws,
+            lam=lam,
+            p_out=p_out,
+            tails=tails,
+            shift_s=shift,
+            load=load,
+            shed=(rej_at * self.mean_s[:, None]).sum(axis=0),
+            p_wait=np.array([t.p_wait for t in tails]),
+            decay=np.array([t.decay_per_s for t in tails]),
+            mean_w=np.array([t.mean_s for t in tails]),
+            p95_w=np.array([t.quantile(0.95) for t in tails]),
+        )
+        law.index(self.slo_s)
+        return law
+
+    def _admit(
+        self, offered: np.ndarray, usable: np.ndarray, servers: np.ndarray, shift: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Admission control: (accepted, rejected at each cluster) rates per flow and cluster."""
+        n_c = self.n_c
+        off = offered.copy()
+        rej_at = np.zeros_like(off)
+        tried = off > 0
+        budget_fc = self.slo_s[:, None] - shift
+        frac = np.ones_like(off)
+        changed = off.sum(axis=0) > 0  # clusters whose offered flows changed since they were judged
+        for _ in range(n_c + 2):
+            for c in np.flatnonzero(changed):
+                frac[:, c] = self._admit_cluster(off[:, c], bool(usable[c]), int(servers[c]), budget_fc[:, c])
+            if (frac >= _ONE).all():
+                break
+            excess = off * (1.0 - frac)
+            off = off * frac
+            frac[:] = 1.0  # what a cluster kept, it admits; it is judged again only if it receives more
+            changed[:] = False
+            for f, c in zip(*np.nonzero(excess > 0), strict=True):
+                x = excess[f, c]
+                nxt = -1
+                if self.spill:
+                    for cand in self.order[f]:
+                        if not tried[f, cand] and usable[cand]:
+                            nxt = cand
+                            break
+                if nxt >= 0:
+                    tried[f, nxt] = True
+                    off[f, nxt] += x
+                    changed[nxt] = True
+                else:
+                    rej_at[f, c] += x
+            if not changed.any():
+                break
+        return off, rej_at
+
+    def _admit_cluster(
+        self, lam_f: np.ndarray, usable: bool, servers: int, budget_f: np.ndarray
+    ) -> np.ndarray:
+        """Share of each offered flow a cluster admits.
+
+        The flows share one queue, so a flow with a tight budget (far region,
+        short SLO) needs a shorter wait than the others. Flows are admitted
+        loosest budget first while the wait meets the budget of each admitted
+        one; the first flow that would break it is admitted in part, the rest
+        not at all (they spill).
+        """
+        out = np.zeros_like(lam_f)
+        if not usable:
+            return out
+        present = np.flatnonzero(lam_f > 0)
+        if present.size == 0:
+            return out
+        lam = lam_f[present]
+        bud = budget_f[present]
+        # whole set at the tightest budget: the common case
+        tot_lam = float(lam.sum())
+        tot_work = float(lam @ self.mean_s[present])
+        tot_sq = float(lam @ self.e2[present])
+        if self._fits(servers, tot_lam, tot_work, tot_sq, float(bud.min())):
+            out[present] = 1.0
+            return out
+        order = present[np.argsort(-bud, kind="stable")]
+        lam = lam_f[order]
+        work = lam * self.mean_s[order]
+        sq = lam * self.e2[order]
+        cum_lam, cum_work, cum_sq = np.cumsum(lam), np.cumsum(work), np.cumsum(sq)
+        prev_work = 0.0
+        for j, f in enumerate(order):
+            budget = float(budget_f[f])
+            if budget < 0.0:
+                break
+            if self._fits(servers, float(cum_lam[j]), float(cum_work[j]), float(cum_sq[j]), budget):
+                out[f] = 1.0
+                prev_work = float(cum_work[j])
+                continue
+            mean = float(cum_work[j] / cum_lam[j])
+            cv2 = max(0.0, float(cum_sq[j] / cum_lam[j]) / mean**2 - 1.0)
+            a = admissible_load(servers, _round(budget), _round(mean), _round(cv2), self.tail, self.max_util)
+            out[f] = min(1.0, max(0.0, (a - prev_work) / float(work[j])))
+            break
+        return out
+
+    def _fits(self, servers: int, lam: float, load: float, sq: float, budget: float) -> bool:
+        if budget < 0.0 or load >= servers or load > self.max_util * servers:
+            return False
+        mean = load / lam
+        cv2 = max(0.0, sq / lam / mean**2 - 1.0)
+        return _tail(servers, load, mean, cv2).exceed(budget) <= self.tail
+
+    def close(self, t1: float) -> None:
+        """Draw the segment's request counts and hand them to the sink."""
+        seg = self.cur
+        if seg is None:
+            return
+        self.cur = None
+        dt = t1 - seg.t0
+        if dt <= 0.0 or self.n_f == 0:
+            return
+        law = seg.law
+        # A Poisson total split multinomially over the outcomes is the same as an
+        # independent Poisson count per outcome (thinning): one vectorised draw.
+        mean = law.e_rate * dt
+        big = mean > _DETERMINISTIC_N
+        if big.any():
+            counts = np.rint(mean).astype(np.int64)
+            counts[~big] = self.rng.poisson(mean[~big])
+        else:
+            counts = self.rng.poisson(mean)
+        self.sink.add(seg.step, seg.t0, dt, law, counts)
+
+
+def _tail(c: int, a: float, mean_s: float, cv2: float) -> WaitTail:
+    """:func:`~models.queueing.wait_tail`, remembered for loads equal to 9 significant digits."""
+    return _tail_cached(c, _round(a), _round(mean_s), _round(max(0.0, cv2)))
+
+
+@lru_cache(maxsize=4096)
+def _tail_cached(c: int, a: float, mean_s: float, cv2: float) -> WaitTail:
+    return wait_tail(c, a, mean_s, cv2)
+
+
+def _round(x: float) -> float:
+    """``x`` to 9 significant digits (keys of the admission cache)."""
+    if x == 0.0 or not math.isfinite(x):
+        return x
+    return round(x, 8 - math.floor(math.log10(abs(x))))
