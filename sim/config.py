@@ -173,11 +173,13 @@ class Workload(_Strict):
     and ``bursts``. ``trace`` (a CSV or Parquet file, relative to the config
     file) replays this class's rows of a job trace instead. ``data_gb`` is the
     mean data volume per real job, drawn by ``data_dist`` with ``data_cv``.
-    ``job_scale`` N (batch classes only; default: ``engine.job_scale``): one
+    ``job_scale`` N (batch classes; default: ``engine.job_scale``): one
     simulated batch job bundles N real jobs and holds one simulated server
-    (S real servers) for N/S times the drawn service time. Latency classes
-    take no ``job_scale``: they are request-level flows at their real rate,
-    queueing on the real server count (:mod:`sim.engine.flows`).
+    (S real servers) for N/S times the drawn service time. On a latency class
+    ``job_scale`` has no effect and is accepted only so that older configs
+    run: latency classes are request-level flows at their real rate, queueing
+    on the real server count (:mod:`sim.engine.flows`); overload is shed by
+    ``engine.admission``.
     ``max_share``: at most this share of a cluster's servers may serve the class
     at once (a per-class utilisation target). ``priority`` (0 = most urgent;
     default 0 for latency, 1 for batch) orders classes when
@@ -215,12 +217,6 @@ class Workload(_Strict):
             raise ValueError("deadline_h is for batch workloads; latency workloads use slo_ms")
         if self.kind == "batch" and self.slo_ms is not None:
             raise ValueError("slo_ms is for latency workloads; batch workloads use deadline_h")
-        if self.kind == "latency" and self.job_scale is not None:
-            raise ValueError(
-                "job_scale is for batch workloads only: a latency class is simulated as request flows "
-                "at its real rate on the real server count (remove job_scale; engine.admission sets "
-                "how overload is shed, engine.job_scale bundles batch jobs)"
-            )
         if self.regions is not None and sum(self.regions.values()) <= 0:
             raise ValueError("regions weights must not all be zero")
         if isinstance(self.diurnal, list) and sum(self.diurnal) <= 0:
