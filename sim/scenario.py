@@ -22,6 +22,7 @@ from models.demand.workload import (
     ClassSpec,
     Jobs,
     concat_jobs,
+    expected_arrivals,
     expected_discrete_jobs,
     iter_jobs,
     merge_jobs,
@@ -154,6 +155,9 @@ def build_scenario(
     )
 
 
+MAX_REQUESTS = 1e17  # latency requests of one class over a run (counts are int64)
+
+
 def check_job_budget(cfg: Config, source: str, classes: tuple[ClassSpec, ...], traced: int = 0) -> None:
     """Refuse (InputError) a config that would simulate more than ``engine.max_jobs`` discrete jobs.
 
@@ -163,6 +167,17 @@ def check_job_budget(cfg: Config, source: str, classes: tuple[ClassSpec, ...], t
     ``job_scale``) or, if those are not the bulk, the biggest class's own
     ``workloads[i].job_scale``.
     """
+    # latency flows count requests in int64: refuse rates no counter can hold
+    arrivals = expected_arrivals(classes, cfg.horizon_h * 3600.0)
+    for k, spec in enumerate(classes):
+        if spec.is_latency and not arrivals[k] <= MAX_REQUESTS:
+            raise InputError(
+                source,
+                f"workloads[{k}].rate_per_h",
+                f"class {spec.name!r} would send ~{arrivals[k]:.2g} requests over {cfg.horizon_h:g} h "
+                f"(at most {MAX_REQUESTS:.0e}); expected a plausible rate in real requests per hour "
+                f"(got {cfg.workloads[k].rate_per_h:.3g})",
+            )
     limit = cfg.engine.max_jobs
     per_class = expected_discrete_jobs(classes, cfg.horizon_h * 3600.0)
     total = float(per_class.sum()) + traced

@@ -155,16 +155,21 @@ def expected_discrete_jobs(classes: Sequence[ClassSpec], horizon_s: float) -> Fl
     a class that is not simulated job by job would count 0 here. Values may be
     ``inf`` for absurd rates (they are never drawn).
     """
+    # latency classes are request flows (sim.engine.flows): no discrete jobs
+    counts = expected_arrivals(classes, horizon_s)
+    is_lat = np.array([spec.is_latency for spec in classes], dtype=bool)
+    out: FloatArray = np.where(is_lat, 0.0, counts)
+    return out
+
+
+def expected_arrivals(classes: Sequence[ClassSpec], horizon_s: float) -> FloatArray:
+    """Expected arrivals (jobs, or requests of a latency class) of each class over ``[0, horizon_s)``."""
     if horizon_s <= 0:
         return np.zeros(len(classes))
     n_hours = int(np.ceil(horizon_s / 3600.0))
     hour_len = np.minimum(3600.0, horizon_s - 3600.0 * np.arange(n_hours))
     with np.errstate(over="ignore", invalid="ignore"):
-        # latency classes are request flows (sim.engine.flows): no discrete jobs
-        out = [
-            0.0 if spec.is_latency else float(np.sum(_hourly_rate(spec, n_hours) * hour_len / 3600.0))
-            for spec in classes
-        ]
+        out = [float(np.sum(_hourly_rate(spec, n_hours) * hour_len / 3600.0)) for spec in classes]
     arr: FloatArray = np.nan_to_num(np.asarray(out, dtype=float), nan=np.inf)
     return arr
 

@@ -204,7 +204,8 @@ def _validate(doc: dict[str, Any], tmp_path: Path, *sets: str) -> Any:
 
 def test_a_year_of_single_jobs_is_refused_with_the_estimate_and_the_scale_to_raise_to(tmp_path: Path) -> None:
     doc = two_site_config(horizon_h=8760.0)
-    doc["workloads"][0]["rate_per_h"] = 600_000  # ~5.3e9 requests in the year, engine.job_scale 1
+    # batch jobs are discrete (latency classes are flows and count 0): ~5.3e9 in the year at job_scale 1
+    doc["workloads"][1]["rate_per_h"] = 600_000
     result = _validate(doc, tmp_path)
     assert result.exit_code == 2
     assert "would simulate ~5.3e+09 discrete jobs" in result.output
@@ -219,12 +220,11 @@ def test_a_year_of_single_jobs_is_refused_with_the_estimate_and_the_scale_to_rai
 def test_a_class_without_its_job_scale_or_without_engine_is_refused_not_run(tmp_path: Path) -> None:
     doc = rich_config()
     doc["horizon_h"] = 24
-    doc["workloads"][0]["rate_per_h"] = 1e9
-    del doc["workloads"][0]["job_scale"]
+    doc["workloads"][1]["rate_per_h"] = 1e9  # the batch class: discrete jobs
     del doc["engine"]
     result = _validate(doc, tmp_path)
-    assert result.exit_code == 2 and "engine.job_scale" in result.output and "'web'" in result.output
-    doc["workloads"][0]["job_scale"] = 10_000
+    assert result.exit_code == 2 and "engine.job_scale" in result.output and "'etl'" in result.output
+    doc["workloads"][1]["job_scale"] = 10_000
     assert _validate(doc, tmp_path).exit_code == 0
 
 
