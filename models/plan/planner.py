@@ -20,7 +20,14 @@ import numpy as np
 from models.plan.build import SparseLP, build_lp
 from models.plan.diagnose import diagnose_failure, diagnose_unserved
 from models.plan.inputs import PlanError, PlanInputs, PlanWeights, validate
-from models.plan.pool import can_pool_batch, pool_batch, unpool_result
+from models.plan.pool import (
+    can_pool_batch,
+    latency_groups,
+    pool_batch,
+    pool_latency,
+    unpool_latency,
+    unpool_result,
+)
 from models.plan.result import TERMS, PlanResult, read_result
 from models.plan.solve import (
     SOLVERS,
@@ -53,11 +60,14 @@ class PlanCache:
     model itself is kept and warm-started from the previous basis.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shift_basis: bool = False) -> None:
         self.model: PulpModel | None = None
         self.highs: HighspyModel | None = None
+        self.shift_basis = shift_basis
+        self.shift_h = 0  # hours the window moved since the last solve (set by RollingPlanner)
         self.reused = 0
         self.rebuilt = 0
+        self.iterations = 0
 
 
 def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: PlanCache | None) -> RawSolution:
@@ -65,12 +75,14 @@ def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: Plan
         if cache is None:
             return solve_highspy(lp, time_limit_s)
         if cache.highs is not None and same_structure(cache.highs.lp, lp):
-            cache.highs.update(lp)
+            cache.highs.update(lp, cache.shift_h if cache.shift_basis else 0)
             cache.reused += 1
         else:
             cache.highs = HighspyModel(lp)
             cache.rebuilt += 1
-        return cache.highs.solve(time_limit_s)
+        sol = cache.highs.solve(time_limit_s)
+        cache.iterations += int(cache.highs.h.getInfo().simplex_iteration_count)
+        return sol
     if cache is not None and cache.model is not None and cache.model.same_structure(lp):
         cache.model.update(lp)
         cache.reused += 1
@@ -96,13 +108,24 @@ def solve_plan(
     ``solver``: ``"highs"`` (PuLP + highspy, default), ``"cbc"`` (PuLP + CBC) or
     ``"highspy"`` (the same LP passed straight to highspy, no PuLP). Raises
     :class:`PlanError` for malformed inputs or a solver that is not installed.
-    With ``pool`` (default), batch demand is planned as one pooled region when
-    no path bandwidth can bind (:mod:`models.plan.pool`): the same optimum from
-    a model about a region-count smaller in its batch part.
+    With ``pool`` (default), latency classes with the same SLO and transfer cost
+    are planned as one class, and batch demand as one pooled region when no
+    path bandwidth can bind (:mod:`models.plan.pool`): the same optimum from a
+    smaller model.
     """
     validate(inp, w)
     check_solver(solver)
-    if pool and can_pool_batch(inp):
+    groups = latency_groups(inp) if pool else []
+    if groups:
+        merged = solve_plan(pool_latency(inp, groups), w, solver, time_limit_s, cache, pool=True)
+        if merged.has_solution:
+            res = unpool_latency(merged, inp, groups)
+            diag = diagnose_unserved(inp, res.unserved_sh, res.cap_duals)
+            if merged.status != "optimal":
+                stop = f"solver stopped early ({merged.status}); plan is the best found"
+                diag = f"{stop}; {diag}" if diag else stop
+            return replace(res, diagnosis=diag)
+    if pool and can_pool_batch(inp, w):
         pooled = solve_plan(pool_batch(inp), w, solver, time_limit_s, cache, pool=False)
         if pooled.has_solution:
             res = unpool_result(pooled, inp)
@@ -146,24 +169,35 @@ def _shift(a: np.ndarray, by: int, axis: int) -> np.ndarray:
 class RollingPlanner:
     """Rolling-horizon planning state (pure; the engine calls :meth:`replan`).
 
+    The default solver is the fast path: one ``highspy.Highs`` model kept between
+    windows, updated in place (costs, bounds, right-hand sides, changed
+    coefficients) and warm-started from the previous optimal basis; it is rebuilt
+    only when the window's structure changes. ``solver="highs"`` is the cold PuLP
+    reference. ``shift_basis`` moves the kept basis by the hours the window moved
+    before the solve (measured slower on the baseline: ``docs/lp.md``).
+
     Keeps the latest successful plan. When a solve fails, the previous plan's
     remaining hours are shifted to the new window start and kept, and
     :attr:`message` says so.
     """
 
     weights: PlanWeights
-    solver: str = "highs"
+    solver: str = "highspy"
     time_limit_s: float | None = None
+    shift_basis: bool = False
+    pool: bool = True
     plan: PlanResult | None = None
     message: str | None = None
     failures: int = 0
 
     def __post_init__(self) -> None:
         check_solver(self.solver)
-        self.cache = PlanCache()
+        self.cache = PlanCache(self.shift_basis)
 
     def replan(self, t0_hour: int, inputs_window: PlanInputs) -> PlanResult:
-        new = solve_plan(inputs_window, self.weights, self.solver, self.time_limit_s, self.cache)
+        """Plan the window starting at ``t0_hour``, warm-started from the last window's model."""
+        self.cache.shift_h = t0_hour - self.plan.t0_hour if self.plan is not None else 0
+        new = solve_plan(inputs_window, self.weights, self.solver, self.time_limit_s, self.cache, self.pool)
         new = replace(new, t0_hour=t0_hour)
         if new.has_solution:
             self.plan, self.message = new, new.diagnosis

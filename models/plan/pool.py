@@ -19,7 +19,8 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from models.plan.inputs import FloatArray, PlanInputs
+from models.plan.build import route_cost
+from models.plan.inputs import FloatArray, PlanInputs, PlanWeights
 from models.plan.result import PlanResult, fifo_split
 
 POOLED_REGION = "__batch_pool__"
@@ -44,9 +45,22 @@ def poolable(inp: PlanInputs) -> NDArray[np.bool_]:
     return np.asarray(_batch_data_gb(inp).max(axis=1) <= cap_gb * (1.0 - 1e-9))
 
 
-def can_pool_batch(inp: PlanInputs) -> bool:
-    """True when at least two regions' batch demand can be pooled."""
-    return int(poolable(inp).sum()) >= 2
+def batch_cost_region_free(inp: PlanInputs, w: PlanWeights) -> bool:
+    """True when routing batch work costs the same from every region (pooling is then exact)."""
+    batch = ~np.asarray(inp.is_latency, dtype=bool)
+    cost = route_cost(inp, w)[:, batch, :]  # (R, Kb, C)
+    return bool(np.all(np.abs(cost - cost[:1]) <= 1e-12 * np.maximum(np.abs(cost[:1]), 1.0)))
+
+
+def can_pool_batch(inp: PlanInputs, w: PlanWeights) -> bool:
+    """True when at least two regions' batch demand can be pooled, exactly.
+
+    Pooling is exact only while (a) no pooled region's bandwidth row can bind
+    (:func:`poolable`) and (b) batch routing cost does not depend on the region
+    (:func:`batch_cost_region_free`, checked against the LP's own cost,
+    :func:`models.plan.build.route_cost`).
+    """
+    return int(poolable(inp).sum()) >= 2 and batch_cost_region_free(inp, w)
 
 
 def pool_batch(inp: PlanInputs) -> PlanInputs:
@@ -140,4 +154,98 @@ def unpool_result(res: PlanResult, inp: PlanInputs) -> PlanResult:
         work_sh=work,
         unserved_sh=unserved,
         backlog_routed_sh=backlog_routed,
+    )
+
+
+# ---------------------------------------------------------------- latency classes sharing an SLO
+
+
+def latency_groups(inp: PlanInputs) -> list[list[int]]:
+    """Latency classes that the LP cannot tell apart, in groups (only groups of two or more).
+
+    Two latency classes have identical columns when they have the same RTT budget
+    (the same routes), the same GB per server-hour (the same transfer cost) and, as
+    every latency class, pay the same latency cost per ms and server-hour and run in
+    their arrival hour. Their demand can then be planned as one class: same optimum.
+    """
+    lat = np.asarray(inp.is_latency, dtype=bool)
+    keys: dict[tuple[float, float], list[int]] = {}
+    for k in np.flatnonzero(lat):
+        keys.setdefault((float(inp.slo_ms[k]), float(inp.data_gb_per_sh[k])), []).append(int(k))
+    return [g for g in keys.values() if len(g) >= 2]
+
+
+def pool_latency(inp: PlanInputs, groups: list[list[int]]) -> PlanInputs:
+    """The same window with each group's latency classes merged into its first class."""
+    drop = [k for g in groups for k in g[1:]]
+    keep = np.array([k for k in range(len(inp.class_names)) if k not in drop], dtype=np.int64)
+    demand = np.array(inp.demand_sh, dtype=float)
+    backlog = None if inp.backlog_sh is None else np.array(inp.backlog_sh, dtype=float)
+    for g in groups:
+        demand[:, g[0]] = demand[:, g].sum(axis=1)
+        if backlog is not None:
+            backlog[:, g[0]] = backlog[:, g].sum(axis=1)
+    return replace(
+        inp,
+        class_names=tuple(inp.class_names[k] for k in keep),
+        is_latency=np.asarray(inp.is_latency)[keep],
+        slo_ms=np.asarray(inp.slo_ms)[keep],
+        deadline_h=np.asarray(inp.deadline_h)[keep],
+        data_gb_per_sh=np.asarray(inp.data_gb_per_sh)[keep],
+        demand_sh=demand[:, keep],
+        backlog_sh=None if backlog is None else backlog[:, keep],
+    )
+
+
+def unpool_latency(res: PlanResult, inp: PlanInputs, groups: list[list[int]]) -> PlanResult:
+    """Share a plan of merged latency classes back to the classes of ``inp``.
+
+    Each class of a group gets the group's placements of each region and hour in
+    proportion to its demand of that region and hour (latency backlog counts in
+    hour 0, where the LP serves it); what it does not get is its unserved work.
+    """
+    nr, nk, nt = inp.demand_sh.shape
+    nc = res.work_sh.shape[2]
+    lat = np.asarray(inp.is_latency, dtype=bool)
+    d = np.array(inp.demand_sh, dtype=float)
+    if inp.backlog_sh is not None:
+        d[:, lat, 0] += np.asarray(inp.backlog_sh)[:, lat, :].sum(axis=2)
+    first = {g[0]: g for g in groups}
+    drop = {k for g in groups for k in g[1:]}
+    src = {}  # class of inp -> class of the pooled plan
+    j = 0
+    for k in range(nk):
+        if k in drop:
+            continue
+        for kk in first.get(k, [k]):
+            src[kk] = j
+        j += 1
+    work = np.zeros((nr, nk, nc, nt))
+    routed = np.zeros((nr, nk, nc, nt))
+    unserved = np.zeros((nr, nk))
+    broute = np.zeros((nr, nk, nc)) if res.backlog_routed_sh.size else res.backlog_routed_sh
+    for k in range(nk):
+        s = src[k]
+        grp = first.get(k) or next((g for g in groups if k in g), None)
+        if grp is None:
+            work[:, k], routed[:, k] = res.work_sh[:, s], res.routed_sh[:, s]
+            unserved[:, k] = res.unserved_sh[:, s]
+            if res.backlog_routed_sh.size:
+                broute[:, k] = res.backlog_routed_sh[:, s]
+            continue
+        tot = d[:, grp].sum(axis=1)
+        share = np.divide(d[:, k], tot, out=np.zeros((nr, nt)), where=tot > 0)
+        routed[:, k] = res.routed_sh[:, s] * share[:, None, :]
+        work[:, k] = res.work_sh[:, s] * share[:, None, :]
+        unserved[:, k] = np.maximum(d[:, k].sum(axis=1) - routed[:, k].sum(axis=(1, 2)), 0.0)
+    names = {inp.class_names[k]: res.class_names[src[k]] for k in range(nk) if lat[k]}
+    slo = {name: res.slo_dual[m] for name, m in names.items() if m in res.slo_dual}
+    return replace(
+        res,
+        class_names=inp.class_names,
+        work_sh=work,
+        routed_sh=routed,
+        unserved_sh=unserved,
+        backlog_routed_sh=broute,
+        slo_dual=slo,
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from models.plan.build import FloatArray, SparseLP
+from models.plan.build import FloatArray, IdArray, SparseLP
 from models.plan.inputs import PlanError
 
 SOLVERS = ("highs", "cbc", "highspy")
@@ -243,11 +243,24 @@ class HighspyModel:
         self.lp = lp
         self.h = highspy_model(lp)
 
-    def update(self, lp: SparseLP) -> None:
+    def update(self, lp: SparseLP, shift_h: int = 0) -> None:
+        """Write ``lp``'s costs, bounds and changed coefficients into the kept model.
+
+        ``shift_h`` > 0 moves the previous basis that many hours earlier (the window
+        moved on by ``shift_h`` hours; see :func:`shift_statuses`) before the solve.
+        """
         import highspy
 
         inf = highspy.kHighsInf
         h, old = self.h, self.lp
+        basis = None
+        if shift_h > 0:
+            b = h.getBasis()
+            if b.valid:
+                basis = (
+                    shift_statuses(_statuses(b.col_status), lp.layout.col_pos, lp.layout.col_len, shift_h),
+                    shift_statuses(_statuses(b.row_status), lp.layout.row_pos, lp.layout.row_len, shift_h),
+                )
         n, m = lp.n_cols, lp.n_rows
         cols = np.arange(n, dtype=np.int32)
         rows = np.arange(m, dtype=np.int32)
@@ -262,10 +275,40 @@ class HighspyModel:
         row_of_nz = np.repeat(np.arange(m), np.diff(lp.indptr))
         for p in np.flatnonzero(lp.data != old.data):
             h.changeCoeff(int(row_of_nz[p]), int(lp.indices[p]), float(lp.data[p]))
+        if basis is not None:
+            members = list(highspy.HighsBasisStatus.__members__.values())
+            nb = highspy.HighsBasis()
+            nb.col_status = [members[i] for i in basis[0]]
+            nb.row_status = [members[i] for i in basis[1]]
+            nb.valid = True  # a permutation within hour runs: as many basic variables as before
+            h.setBasis(nb)
         self.lp = lp
 
     def solve(self, time_limit_s: float | None) -> RawSolution:
         return _run_highs(self.h, self.lp, time_limit_s)
+
+
+def _statuses(seq: Any) -> IdArray:
+    return np.fromiter((int(x) for x in seq), dtype=np.int64, count=len(seq))
+
+
+def shift_statuses(status: IdArray, pos: IdArray, length: IdArray, by: int) -> IdArray:
+    """Basis statuses moved ``by`` hours earlier, cyclically within each hour run.
+
+    Entry j at hour position ``pos[j]`` of a run of ``length[j]`` takes the status
+    of the entry at position ``(pos + by) mod length`` of the same run; the hours
+    new to the window take those of the hours that left it (the same hour of
+    the day for a 24 h window). Entries without an hour keep their status.
+    """
+    n = len(status)
+    j = np.arange(n)
+    timed = length > 0
+    safe = np.where(timed, length, 1)
+    p2 = (pos + by) % safe
+    cand = np.clip(j - pos + p2, 0, max(n - 1, 0))
+    ok = timed & (pos[cand] == p2) & (length[cand] == length)
+    out: IdArray = status[np.where(ok, cand, j)]
+    return out
 
 
 def solve_highspy(lp: SparseLP, time_limit_s: float | None) -> RawSolution:

@@ -43,7 +43,7 @@ class LpPolicy(Policy):
     plans_power = True
     params: ClassVar[Mapping[str, Any]] = {
         "rho_max": 0.85,
-        "solver": "highs",
+        "solver": "highspy",
         "forecast_error": 0.0,
         "time_limit_s": None,
         "defer": True,

@@ -133,15 +133,13 @@ class Planner:
         out = np.zeros((self.topo.n_regions, len(self.scn.classes), n))
         scale = float(self.scn.server_scale)
         now = t0 * 3600.0
-        any_ = False
         for job in engine.waiting_jobs():
             if self.is_latency[job.k]:
                 continue
             left_h = self.scn.classes[job.k].deadline_h - (now - job.arrival) / 3600.0
             j = int(min(n - 1, max(0, math.ceil(left_h) - 1)))
             out[job.r, job.k, j] += job.remaining * scale / 3600.0
-            any_ = True
-        return out if any_ else None
+        return out  # zeros too: the LP's structure then stays the same between windows
 
     def replan(self, t0: int, replan_h: int, lookahead: int, engine: EngineView | None) -> PlanResult:
         t = time.perf_counter()

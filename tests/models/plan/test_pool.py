@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.plan.planner import PlanInputs, PlanWeights, solve_plan
-from models.plan.pool import can_pool_batch, pool_batch, poolable
+from models.plan.pool import can_pool_batch, latency_groups, pool_batch, poolable
 from tests.models.plan.test_planner import make
 
 
@@ -75,7 +75,72 @@ def test_only_regions_whose_paths_cannot_bind_are_pooled() -> None:
     inp = make(3, 2, 2, [False], demand_sh=np.full((3, 1, 2), 10.0), data_gb_per_sh=np.array([4.0]),
                bandwidth_gbps=np.array([[1e6, 1e6], [0.05, 1e6], [1e6, 1e6]]))  # fmt: skip
     # region 1 may route 40 GB an hour but one of its paths carries only 0.05 x 3600 / 8 = 22.5 GB
-    assert poolable(inp).tolist() == [True, False, True] and can_pool_batch(inp)
+    assert poolable(inp).tolist() == [True, False, True] and can_pool_batch(inp, PlanWeights())
     pooled = pool_batch(inp)
     assert pooled.region_ids[-1] == "__batch_pool__"
     np.testing.assert_allclose(pooled.demand_sh[:, 0, 0], [0.0, 10.0, 0.0, 20.0])
+
+
+@st.composite
+def latency_twins(draw: st.DrawFn) -> PlanInputs:
+    """Two latency classes with the same SLO (one group), one with another SLO, one batch class."""
+    nr, nc, nt = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    return make(
+        nr,
+        nc,
+        nt,
+        [True, False, True, True],
+        demand_sh=rng.uniform(0, 60, size=(nr, 4, nt)) * (rng.random((nr, 4, nt)) < 0.8),
+        slo_ms=np.array([25.0, np.inf, 10.0, 25.0]),
+        data_gb_per_sh=np.array([0.5, 2.0, 0.0, 0.5]),
+        deadline_h=np.array([0, 3, 0, 0], dtype=np.int64),
+        rtt_ms=rng.uniform(1, 40, size=(nr, nc)),
+        capacity_servers=rng.uniform(10, 150, size=(nc, nt)),
+        tariff_cny_per_kwh=rng.uniform(0.2, 1.0, size=(nc, nt)),
+        backlog_sh=rng.uniform(0, 10, size=(nr, 4, 2)) if draw(st.booleans()) else None,
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inp=latency_twins())
+def test_latency_classes_sharing_an_slo_pool_exactly(inp: PlanInputs) -> None:
+    assert latency_groups(inp) == [[0, 3]]
+    w = PlanWeights(unserved_cny_per_sh=80.0, transfer_cny_per_gb=0.3)
+    full = solve_plan(inp, w, pool=False, solver="highs")
+    pooled = solve_plan(inp, w, solver="highs")
+    assert full.status == pooled.status == "optimal"
+    assert pooled.objective == pytest.approx(full.objective, rel=1e-7, abs=1e-6)
+    assert pooled.class_names == inp.class_names
+    # each class of the group: placed + unserved = its own demand, within its own routes
+    demand = inp.demand_sh.sum(axis=2) + (inp.backlog_sh.sum(axis=2) if inp.backlog_sh is not None else 0.0)
+    routed = pooled.routed_sh.sum(axis=(2, 3))
+    if pooled.backlog_routed_sh.size:
+        routed = routed + pooled.backlog_routed_sh.sum(axis=2)
+    np.testing.assert_allclose(routed + pooled.unserved_sh, demand, rtol=1e-6, atol=1e-6)
+    for k in (0, 3):
+        assert (pooled.routed_sh[:, k][inp.rtt_ms > inp.slo_ms[k]] == 0).all()
+    assert set(pooled.slo_dual) == set(full.slo_dual)
+    assert pooled.slo_dual["k0"] == pooled.slo_dual["k3"]
+
+
+def test_classes_with_another_transfer_price_are_not_pooled() -> None:
+    inp = make(2, 2, 2, [True, True], slo_ms=np.array([20.0, 20.0]), data_gb_per_sh=np.array([0.0, 1.0]))
+    assert latency_groups(inp) == []
+
+
+def test_batch_pooling_is_refused_when_batch_cost_depends_on_the_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import models.plan.pool as pool_mod
+
+    inp = make(3, 2, 2, [False], demand_sh=np.full((3, 1, 2), 10.0))
+    w = PlanWeights(transfer_cny_per_gb=0.5)
+    assert pool_mod.batch_cost_region_free(inp, w) and can_pool_batch(inp, w)
+    real = pool_mod.route_cost
+
+    def by_region(i: PlanInputs, ww: PlanWeights) -> np.ndarray:
+        return np.asarray(real(i, ww) + np.arange(3.0)[:, None, None])  # a cost that differs per region
+
+    monkeypatch.setattr(pool_mod, "route_cost", by_region)
+    assert not pool_mod.batch_cost_region_free(inp, w) and not can_pool_batch(inp, w)
