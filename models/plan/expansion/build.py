@@ -57,7 +57,7 @@ class ExpansionLP:
 
 
 def _day_lp(day: PlanInputs, w: PlanWeights, pool: bool) -> tuple[PlanInputs, SparseLP]:
-    inp = pool_batch(day) if pool and can_pool_batch(day) else day
+    inp = pool_batch(day) if pool and can_pool_batch(day, w) else day
     return inp, build_lp(inp, w)
 
 
