@@ -15,6 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from models.demand.bundles import BundleClock, bundle_times
+from models.demand.sizes import SIZE_DISTS, draw_bundle_sizes, draw_sizes, pareto_alpha_for_cv
+
+__all__ = [
+    "SIZE_DISTS",
+    "ClassSpec",
+    "Jobs",
+    "draw_service_s",
+    "draw_sizes",
+    "generate_jobs",
+    "iter_jobs",
+    "pareto_alpha_for_cv",
+]
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int32]
 
@@ -72,42 +86,6 @@ class Jobs:
 
     def __len__(self) -> int:
         return int(self.arrival_s.shape[0])
-
-
-SIZE_DISTS = ("exponential", "fixed", "lognormal", "pareto")
-
-
-def pareto_alpha_for_cv(cv: float) -> float:
-    """Pareto tail index with coefficient of variation ``cv`` (> 0): ``1 + sqrt(1 + 1/cv^2)``."""
-    if cv <= 0:
-        raise ValueError("a Pareto distribution needs cv > 0")
-    return float(1.0 + np.sqrt(1.0 + 1.0 / (cv * cv)))
-
-
-def draw_sizes(
-    rng: np.random.Generator, dist: str, mean: float, cv: float, n: int, alpha: float | None = None
-) -> FloatArray:
-    """Draw ``n`` positive sizes with the given mean.
-
-    ``fixed``: all equal to ``mean``. ``exponential``: cv 1. ``lognormal``: the
-    given ``cv``. ``pareto``: classic Pareto (type I) with tail index ``alpha``
-    (> 1; derived from ``cv`` when None) and minimum ``mean (alpha - 1) / alpha``,
-    so the mean is preserved; the variance is infinite for ``alpha <= 2``.
-    """
-    if dist == "exponential":
-        return rng.exponential(mean, n)
-    if dist == "fixed":
-        return np.full(n, float(mean))
-    if dist == "lognormal":
-        sigma2 = np.log1p(cv * cv)
-        mu = np.log(mean) - sigma2 / 2.0 if mean > 0 else 0.0
-        return rng.lognormal(mu, np.sqrt(sigma2), n) if mean > 0 else np.zeros(n)
-    if dist == "pareto":
-        a = pareto_alpha_for_cv(cv) if alpha is None else alpha
-        if a <= 1.0:
-            raise ValueError(f"a Pareto distribution needs alpha > 1 for a finite mean (got {a})")
-        return (rng.pareto(a, n) + 1.0) * (mean * (a - 1.0) / a)
-    raise ValueError(f"unknown size distribution {dist!r}; expected one of {SIZE_DISTS}")
 
 
 def draw_service_s(
@@ -187,6 +165,10 @@ def iter_jobs(
     regions (from ``region_weight``), the service times, the data volumes
     (only when ``data_dist`` is not ``fixed``). Each chunk is merged by arrival
     (stable: ties keep class order); empty chunks are skipped.
+
+    A batch class with ``job_scale`` S > 1 draws bundles that keep the real
+    pool's variability instead (:mod:`models.demand.bundles`): every S-th real
+    arrival of each region's stream, sized as the mean of S real jobs.
     """
     if horizon_s <= 0:
         return
@@ -194,10 +176,18 @@ def iter_jobs(
     rates = [_hourly_rate(spec, n_hours) for spec in classes]
     hour_start = 3600.0 * np.arange(n_hours)
     hour_len = np.minimum(3600.0, horizon_s - hour_start)
+    bounds = np.append(hour_start, horizon_s)
+    cums = [np.concatenate(([0.0], np.cumsum(r * hour_len / 3600.0))) for r in rates]
+    clocks: dict[int, list[BundleClock]] = {}
     for h0 in range(0, n_hours, chunk_h):
         hs = slice(h0, min(h0 + chunk_h, n_hours))
         parts: list[Jobs] = []
         for k, spec in enumerate(classes):
+            if spec.job_scale > 1 and not spec.is_latency:
+                if k not in clocks:
+                    clocks[k] = [BundleClock(rng, spec.job_scale) for _ in spec.region_weight]
+                parts.append(_bundles(spec, k, clocks[k], cums[k], bounds, hs.stop, rng))
+                continue
             counts = rng.poisson(rates[k][hs] * hour_len[hs] / 3600.0)
             n = int(counts.sum())
             t = np.repeat(hour_start[hs], counts) + rng.uniform(0.0, 1.0, n) * np.repeat(hour_len[hs], counts)
@@ -211,6 +201,34 @@ def iter_jobs(
         if len(chunk) == 0:
             continue
         yield take_jobs(chunk, np.argsort(chunk.arrival_s, kind="stable"))
+
+
+def _bundles(
+    spec: ClassSpec,
+    k: int,
+    clocks: list[BundleClock],
+    cum: FloatArray,
+    bounds: FloatArray,
+    h_end: int,
+    rng: np.random.Generator,
+) -> Jobs:
+    """The bundles of a scaled batch class up to hour ``h_end`` (:mod:`models.demand.bundles`)."""
+    times, regions = [], []
+    for r, clock in enumerate(clocks):
+        w = float(spec.region_weight[r])
+        if w <= 0.0:
+            continue
+        ep = clock.epochs(rng, w * cum[h_end])
+        times.append(bundle_times(w * cum, bounds, ep))
+        regions.append(np.full(ep.shape[0], r, dtype=np.int32))
+    t = np.concatenate(times) if times else np.empty(0)
+    n = int(t.shape[0])
+    service = draw_bundle_sizes(
+        rng, spec.service_dist, spec.service_mean_s, spec.service_cv, n, spec.job_scale, spec.service_alpha
+    )
+    data = draw_bundle_sizes(rng, spec.data_dist, spec.data_gb, spec.data_cv, n, spec.job_scale)
+    region = np.concatenate(regions) if regions else np.empty(0, dtype=np.int32)
+    return Jobs(t, region, np.full(n, k, dtype=np.int32), service, data)
 
 
 def generate_jobs(classes: Sequence[ClassSpec], horizon_s: float, rng: np.random.Generator) -> Jobs:

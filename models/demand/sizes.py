@@ -1,0 +1,101 @@
+"""Size laws of jobs: service times and data volumes, one real job or a bundle of S.
+
+:func:`draw_sizes` draws one real job's size; :func:`draw_bundle_sizes` draws
+the mean of S real sizes, the size of a bundle (see :mod:`models.demand.bundles`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+SIZE_DISTS = ("exponential", "fixed", "lognormal", "pareto")
+
+
+def pareto_alpha_for_cv(cv: float) -> float:
+    """Pareto tail index with coefficient of variation ``cv`` (> 0): ``1 + sqrt(1 + 1/cv^2)``."""
+    if cv <= 0:
+        raise ValueError("a Pareto distribution needs cv > 0")
+    return float(1.0 + np.sqrt(1.0 + 1.0 / (cv * cv)))
+
+
+def draw_sizes(
+    rng: np.random.Generator, dist: str, mean: float, cv: float, n: int, alpha: float | None = None
+) -> FloatArray:
+    """Draw ``n`` positive sizes with the given mean.
+
+    ``fixed``: all equal to ``mean``. ``exponential``: cv 1. ``lognormal``: the
+    given ``cv``. ``pareto``: classic Pareto (type I) with tail index ``alpha``
+    (> 1; derived from ``cv`` when None) and minimum ``mean (alpha - 1) / alpha``,
+    so the mean is preserved; the variance is infinite for ``alpha <= 2``.
+    """
+    if dist == "exponential":
+        return rng.exponential(mean, n)
+    if dist == "fixed":
+        return np.full(n, float(mean))
+    if dist == "lognormal":
+        sigma2 = np.log1p(cv * cv)
+        mu = np.log(mean) - sigma2 / 2.0 if mean > 0 else 0.0
+        return rng.lognormal(mu, np.sqrt(sigma2), n) if mean > 0 else np.zeros(n)
+    if dist == "pareto":
+        a = pareto_alpha_for_cv(cv) if alpha is None else alpha
+        if a <= 1.0:
+            raise ValueError(f"a Pareto distribution needs alpha > 1 for a finite mean (got {a})")
+        return (rng.pareto(a, n) + 1.0) * (mean * (a - 1.0) / a)
+    raise ValueError(f"unknown size distribution {dist!r}; expected one of {SIZE_DISTS}")
+
+
+PARETO_MEAN_DRAWS = 256  # a Pareto bundle's service is the mean of at most this many draws
+
+
+def draw_bundle_sizes(
+    rng: np.random.Generator,
+    dist: str,
+    mean: float,
+    cv: float,
+    n: int,
+    bundle: int,
+    alpha: float | None = None,
+) -> FloatArray:
+    """Draw ``n`` bundle sizes, each the mean of ``bundle`` real sizes of the given law.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The run's generator.
+    dist : str
+        ``exponential``, ``fixed``, ``lognormal`` or ``pareto`` (see
+        :func:`models.demand.workload.draw_sizes`).
+    mean, cv : float
+        Mean and coefficient of variation of one real size.
+    n : int
+        Number of bundles.
+    bundle : int
+        Real jobs per bundle (``job_scale``, >= 1).
+    alpha : float, optional
+        Pareto tail index (derived from ``cv`` when None).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` positive sizes with mean ``mean``.
+    """
+    if bundle <= 1 or dist == "fixed" or n == 0:
+        return draw_sizes(rng, dist, mean, cv, n, alpha)
+    if dist == "exponential":
+        return rng.gamma(float(bundle), mean / bundle, n)
+    if dist == "lognormal":
+        return draw_sizes(rng, "lognormal", mean, cv / np.sqrt(bundle), n)
+    if dist == "pareto":
+        m = min(bundle, PARETO_MEAN_DRAWS)
+        out = np.empty(n)
+        rows = max(1, 1_000_000 // m)
+        for lo in range(0, n, rows):
+            hi = min(n, lo + rows)
+            out[lo:hi] = (
+                draw_sizes(rng, dist, mean, cv, (hi - lo) * m, alpha).reshape(hi - lo, m).mean(axis=1)
+            )
+        return out
+    return draw_sizes(rng, dist, mean, cv, n, alpha)  # unknown laws raise there
