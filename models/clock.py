@@ -37,6 +37,7 @@ class HourIndex:
     ``doy_mid``: day of the year at the midpoint, 1-based with a fraction (1.0 = Jan 1 00:00).
     ``local_hour_mid``: local clock time of the midpoint in hours (e.g. 12.5).
     ``utc_hour_mid``: UTC clock time of the midpoint in hours.
+    ``month``: local calendar month (1-12) of the hour's start (None if not computed).
     """
 
     local_hour: IntArray
@@ -46,6 +47,7 @@ class HourIndex:
     doy_mid: FloatArray
     local_hour_mid: FloatArray
     utc_hour_mid: FloatArray
+    month: IntArray | None = None
 
     @property
     def hours(self) -> int:
@@ -87,7 +89,11 @@ def hour_index(start: datetime, hours: int) -> HourIndex:
         days_in = (date - jan1).days + local_mid[sel] / 24.0
         doy[sel] = 1.0 + days_in
         year_frac[sel] = days_in / ylen
+    month = np.empty(hours, dtype=np.int64)
+    for d in np.unique(day):
+        month[day == d] = (day0 + timedelta(days=int(d))).month
     return HourIndex(
+        month=month,
         local_hour=local_hour,
         weekday=weekday.astype(np.int64),
         day=day,

@@ -81,6 +81,13 @@ class Hub(_Strict):
 
 
 class Cluster(_Strict):
+    """A data-centre site: a national cluster (``clusters.yaml``) or an existing
+    eastern metro area (``metro_dcs.yaml``).
+
+    ``servers`` is the built capacity, ``occupancy`` the 上架率 (share of built
+    servers that is occupied); :attr:`occupied_servers` is what a run can use.
+    """
+
     id: str
     name_zh: str
     name_en: str
@@ -91,11 +98,30 @@ class Cluster(_Strict):
     pue_max: Figure
     utilisation_target: Figure
     servers: Figure
+    occupancy: Figure
     pue_annual_mean: Figure
+    gpu_share: Figure | None = None
     temp_monthly_c: Figure
     temp_diurnal_swing_c: Figure
     green_share: Figure
     solar_share_of_green: Figure
+    note: str | None = None
+
+    @property
+    def occupied_servers(self) -> int:
+        """Built servers x occupancy, rounded: the servers a run can power and use."""
+        return round(self.servers.scalar * self.occupancy.scalar)
+
+
+class TouSeasonSeed(_Strict):
+    """Peak and valley clock hours of a provincial TOU rule in some months (1-12)."""
+
+    months: list[int]
+    peak_hours: list[int]
+    valley_hours: list[int]
+    year: int | None = None
+    source: str
+    estimate: bool = False
     note: str | None = None
 
 
@@ -115,6 +141,7 @@ class Province(_Strict):
     solar_utilisation_hours: Figure
     wind_utilisation_hours: Figure
     tariff_grid_area: str | None = None
+    tou_seasons: list[TouSeasonSeed] = Field(default_factory=list)
     dc_tariff_flat_cny_per_kwh: Figure | None = None
     note: str | None = None
 
@@ -145,6 +172,9 @@ class LatencyParams(_Strict):
     route_factor: Figure
     fibre_us_per_km: Figure
     overhead_ms: Figure
+    bandwidth_cny_per_gb: Figure | None = None
+    internet_route_factor: Figure | None = None
+    access_ms: Figure | None = None
     checks: list[LatencyCheck] = Field(default_factory=list)
 
 
@@ -186,6 +216,9 @@ class Reference(_Strict):
     workloads: list[WorkloadDefault]
     grid_carbon: GridCarbon
     directory: str
+    metro_dcs: list[Cluster] = Field(default_factory=list)
+    rack_shares: dict[str, Figure] = Field(default_factory=dict)
+    national_targets: dict[str, Figure] = Field(default_factory=dict)
 
     def hub(self, hub_id: str) -> Hub:
         return next(h for h in self.hubs if h.id == hub_id)
@@ -206,6 +239,9 @@ _FILES = {
     "latency": "latency.yaml",
     "workloads": "workloads.yaml",
     "grid_carbon": "grid_carbon.yaml",
+    "metro_dcs": "metro_dcs.yaml",
+    "rack_shares": "rack_shares.yaml",
+    "national_targets": "national_targets.yaml",
 }
 
 
@@ -258,6 +294,13 @@ def load_reference(directory: Path | None = None) -> Reference:
     grid_carbon = _parse(
         GridCarbon, _read_yaml(p["grid_carbon"], "grid_carbon"), p["grid_carbon"], "grid_carbon"
     )
+    metro_dcs = (
+        _parse_list(Cluster, _read_yaml(p["metro_dcs"], "metro_dcs"), p["metro_dcs"], "metro_dcs")
+        if p["metro_dcs"].is_file()
+        else []
+    )
+    rack_shares = _figure_map(p["rack_shares"], "rack_shares")
+    national_targets = _figure_map(p["national_targets"], "national_targets")
     ref = Reference(
         sources=sources,
         hubs=hubs,
@@ -268,9 +311,22 @@ def load_reference(directory: Path | None = None) -> Reference:
         workloads=workloads,
         grid_carbon=grid_carbon,
         directory=str(root),
+        metro_dcs=metro_dcs,
+        rack_shares=rack_shares,
+        national_targets=national_targets,
     )
     _check(ref, p)
     return ref
+
+
+def _figure_map(path: Path, key: str) -> dict[str, Figure]:
+    """An optional file mapping names to figures (empty when the file is absent)."""
+    if not path.is_file():
+        return {}
+    raw = _read_yaml(path, key)
+    if not isinstance(raw, dict):
+        raise InputError(str(path), key, "expected a mapping of name -> figure")
+    return {str(k): _parse(Figure, v, path, f"{key}.{k}") for k, v in raw.items()}
 
 
 @cache
@@ -310,6 +366,18 @@ def _check(ref: Reference, p: dict[str, Path]) -> None:
     # Every figure's source exists; D/E grades must be flagged as estimates.
     groups: list[tuple[str, list[tuple[str, Figure]]]] = []
     groups += [("clusters", _figures(c, f"clusters[{i}]")) for i, c in enumerate(ref.clusters)]
+    groups += [("metro_dcs", _figures(c, f"metro_dcs[{i}]")) for i, c in enumerate(ref.metro_dcs)]
+    groups += [("rack_shares", [(f"rack_shares.{k}", f) for k, f in ref.rack_shares.items()])]
+    groups += [
+        ("national_targets", [(f"national_targets.{k}", f) for k, f in ref.national_targets.items()])
+    ]
+    for k, f in ref.rack_shares.items():
+        if k != "central" and k not in {h.id for h in ref.hubs}:
+            fail("rack_shares", f"rack_shares.{k}", "expected a hub id or 'central'")
+        if not 0.0 < f.scalar < 1.0:
+            fail("rack_shares", f"rack_shares.{k}", "expected a share in (0, 1)")
+    if sum(f.scalar for f in ref.rack_shares.values()) >= 1.0:
+        fail("rack_shares", "rack_shares", "shares must sum to less than 1")
     groups += [("provinces", _figures(pr, f"provinces[{pr.id}]")) for pr in ref.provinces.values()]
     groups += [("regions", _figures(r, f"regions[{i}]")) for i, r in enumerate(ref.regions)]
     groups += [("latency", _figures(ref.latency, "latency"))]
@@ -334,27 +402,38 @@ def _check(ref: Reference, p: dict[str, Path]) -> None:
                 if pid not in ref.provinces:
                     fail(file_key, f"hubs[{i}].provinces", f"unknown province '{pid}'")
 
-    for i, c in enumerate(ref.clusters):
-        k = f"clusters[{i}]"
+    unique([c.id for c in [*ref.clusters, *ref.metro_dcs]], "metro_dcs", "clusters+metro_dcs")
+    sites = [("clusters", i, c) for i, c in enumerate(ref.clusters)]
+    sites += [("metro_dcs", i, c) for i, c in enumerate(ref.metro_dcs)]
+    for fk, i, c in sites:
+        k = f"{fk}[{i}]"
         if c.hub not in hub_ids:
-            fail("clusters", f"{k}.hub", f"unknown hub '{c.hub}' (known: {sorted(hub_ids)})")
+            fail(fk, f"{k}.hub", f"unknown hub '{c.hub}' (known: {sorted(hub_ids)})")
+        if fk == "metro_dcs" and ref.hub(c.hub).side != "east":
+            fail(fk, f"{k}.hub", f"a metro data centre belongs to an eastern hub, not '{c.hub}'")
         if c.province not in ref.provinces:
-            fail("clusters", f"{k}.province", f"unknown province '{c.province}'")
-        _in_china(fail, "clusters", k, c.lon.scalar, c.lat.scalar)
+            fail(fk, f"{k}.province", f"unknown province '{c.province}'")
+        _in_china(fail, fk, k, c.lon.scalar, c.lat.scalar)
         if not 1.0 <= c.pue_annual_mean.scalar <= c.pue_max.scalar <= 2.0:
-            fail("clusters", f"{k}.pue_annual_mean", "expected 1.0 <= pue_annual_mean <= pue_max <= 2.0")
+            fail(fk, f"{k}.pue_annual_mean", "expected 1.0 <= pue_annual_mean <= pue_max <= 2.0")
         if not 0.0 < c.utilisation_target.scalar <= 1.0:
-            fail("clusters", f"{k}.utilisation_target", "expected a fraction in (0, 1]")
+            fail(fk, f"{k}.utilisation_target", "expected a fraction in (0, 1]")
         if not c.servers.scalar >= 1:
-            fail("clusters", f"{k}.servers", "expected at least one server")
+            fail(fk, f"{k}.servers", "expected at least one server")
+        if not 0.0 < c.occupancy.scalar <= 1.0:
+            fail(fk, f"{k}.occupancy", "expected an occupancy (上架率) in (0, 1]")
+        if c.gpu_share is not None and not 0.0 <= c.gpu_share.scalar <= 1.0:
+            fail(fk, f"{k}.gpu_share", "expected a fraction in [0, 1]")
+        if c.occupied_servers < 1:
+            fail(fk, f"{k}.occupancy", "servers x occupancy leaves no occupied server")
         temps = c.temp_monthly_c.values
         if len(temps) != 12 or not all(-40.0 <= t <= 45.0 for t in temps):
-            fail("clusters", f"{k}.temp_monthly_c", "expected 12 monthly means in [-40, 45] degC")
+            fail(fk, f"{k}.temp_monthly_c", "expected 12 monthly means in [-40, 45] degC")
         if not 0.0 <= c.temp_diurnal_swing_c.scalar <= 30.0:
-            fail("clusters", f"{k}.temp_diurnal_swing_c", "expected a swing in [0, 30] degC")
+            fail(fk, f"{k}.temp_diurnal_swing_c", "expected a swing in [0, 30] degC")
         for name in ("green_share", "solar_share_of_green"):
             if not 0.0 <= getattr(c, name).scalar <= 1.0:
-                fail("clusters", f"{k}.{name}", "expected a fraction in [0, 1]")
+                fail(fk, f"{k}.{name}", "expected a fraction in [0, 1]")
 
     for pid, pr in ref.provinces.items():
         k = f"provinces[{pid}]"
@@ -376,6 +455,18 @@ def _check(ref: Reference, p: dict[str, Path]) -> None:
                 fail("provinces", f"{k}.{name}", "expected whole hours 0..23")
         if set(peak) & set(valley):
             fail("provinces", f"{k}.tou_valley_hours", "peak and valley hours overlap")
+        seen: set[int] = set()
+        for j, ss in enumerate(pr.tou_seasons):
+            kk = f"{k}.tou_seasons[{j}]"
+            if ss.source not in ref.sources:
+                fail("provinces", f"{kk}.source", f"unknown source id '{ss.source}'")
+            if not ss.months or any(not 1 <= m <= 12 for m in ss.months) or seen & set(ss.months):
+                fail("provinces", f"{kk}.months", "expected months 1..12, in no other season")
+            seen |= set(ss.months)
+            if any(not 0 <= h <= 23 for h in [*ss.peak_hours, *ss.valley_hours]):
+                fail("provinces", f"{kk}.peak_hours", "expected whole hours 0..23")
+            if set(ss.peak_hours) & set(ss.valley_hours):
+                fail("provinces", f"{kk}.valley_hours", "peak and valley hours overlap")
         for name in ("solar_utilisation_hours", "wind_utilisation_hours"):
             if not 0.0 <= getattr(pr, name).scalar <= 5000.0:
                 fail("provinces", f"{k}.{name}", "expected 0 to 5000 full-load hours a year")

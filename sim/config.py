@@ -45,9 +45,14 @@ class InlineRegion(_Site):
 
 
 class InlineCluster(_Site):
-    """A cluster of an inline topology, with flat energy parameters."""
+    """A cluster of an inline topology, with flat energy parameters.
+
+    ``servers`` is the built capacity; ``occupancy`` (上架率, default 1) the
+    share of it that is occupied and can be powered and used.
+    """
 
     servers: Servers
+    occupancy: Annotated[float, Field(gt=0, le=1)] = 1.0
     side: Literal["east", "west"] = "east"
     hub: Ident | None = None
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
@@ -57,6 +62,7 @@ class InlineCluster(_Site):
     green_share: Fraction = 0.0
     capex_cny_per_server_year: NonNegFloat | None = None  # expansion: annualised cost of a new server
     max_new_servers: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # expansion limit
+    gpu_share: Fraction = 0.0
 
 
 class InlineTopology(_Strict):
@@ -110,10 +116,17 @@ class InlineTopology(_Strict):
 
 
 class ClusterOverride(_Strict):
-    """Changes to one cluster of the topology."""
+    """Changes to one cluster of the topology.
+
+    ``servers`` replaces the built capacity and ``occupancy`` the 上架率 (share
+    of built servers that is occupied): the run can power and use
+    ``round(servers x occupancy)`` servers.
+    """
 
     enabled: bool = True
     servers: Servers | None = None
+    occupancy: Annotated[float, Field(gt=0, le=1)] | None = None
+    gpu_share: Fraction | None = None
     pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
     tariff_cny_per_kwh: NonNegFloat | None = None
     grid_kgco2_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
@@ -283,8 +296,13 @@ class EnergyConfig(_Strict):
     energy of moving one GB over the backbone (an engineering estimate;
     Aslan et al. 2018 put the whole internet path at 0.06 kWh/GB in 2015,
     halving every two years). ``temp_offset_c`` shifts every cluster's
-    outdoor temperature (heat waves). ``dc_tariff``: use data-centre tariffs
-    where the reference has them.
+    outdoor temperature (heat waves). ``dc_tariff`` (default on): use the
+    published data-centre tariffs where the reference has them (Guizhou 0.35,
+    Inner Mongolia 0.26, Ningxia 0.36 CNY/kWh flat, TOU scaled alike); off: the
+    provincial 35 kV grid tariff everywhere. ``idle_w``/``peak_w``: a CPU server;
+    ``gpu_idle_w``/``gpu_peak_w``: a GPU server (engineering estimate: an 8-GPU
+    training/inference server). A cluster's servers draw the blend of the two
+    by its ``gpu_share`` (seeds, or the cluster override).
 
     ``grid_profile``: a CSV/Parquet file of hourly grid signals (columns
     ``hour`` or ``time``, ``cluster`` and any of ``grid_kgco2_per_kwh``,
@@ -303,10 +321,12 @@ class EnergyConfig(_Strict):
     carbon_price_cny_per_t: NonNegFloat = 0.0
     idle_w: NonNegFloat = 200.0
     peak_w: PosFloat = 500.0
+    gpu_idle_w: PosFloat = 1500.0
+    gpu_peak_w: PosFloat = 6000.0
     network_kwh_per_gb: NonNegFloat = 0.005
     temp_offset_c: Annotated[float, Field(ge=-30, le=30)] = 0.0
     green_profile: str | None = None
-    dc_tariff: bool = False
+    dc_tariff: bool = True
     grid_profile: str | None = None
     grid_profile_repeat: bool = False
     carbon_signal: Literal["average", "marginal"] = "average"
@@ -319,6 +339,8 @@ class EnergyConfig(_Strict):
     def _power(self) -> Self:
         if self.peak_w < self.idle_w:
             raise ValueError("peak_w must be at least idle_w")
+        if self.gpu_peak_w < self.gpu_idle_w:
+            raise ValueError("gpu_peak_w must be at least gpu_idle_w")
         return self
 
 
@@ -351,13 +373,25 @@ class NetworkConfig(_Strict):
     pair (``links: hub_pair``) is one link of ``path_gbps``, shared equally by
     the transfers on it (processor sharing), each at most ``flow_gbps``.
     ``paths`` overrides the capacity of named links: ``"beijing->guian": 100``
-    or, with hub pairs, ``"jingjinji->guizhou": 800``.
+    or, with hub pairs, ``"jingjinji->guizhou": 800``. ``price_cny_per_gb``: the
+    bandwidth price of moving one GB to a cluster, charged in the accounting
+    (``summary.json: bandwidth_cost_cny``) and, unless ``policy.weights.transfer``
+    is set, in the LP's objective; default: the seeds' estimate (national
+    topologies) or 0 (inline topologies). ``route_factor`` (direct links from a
+    hub city to a national cluster), ``internet_route_factor`` (every other
+    path) and ``access_ms`` (metro access, added to every path) replace the
+    seeds' latency parameters of a national topology (an inline topology has
+    its own ``route_factor``).
     """
 
     path_gbps: PosFloat = 100.0
     flow_gbps: PosFloat = 10.0
     links: Literal["path", "hub_pair"] = "path"
     paths: dict[str, PosFloat] = Field(default_factory=dict)
+    price_cny_per_gb: NonNegFloat | None = None
+    route_factor: Annotated[float, Field(ge=1, le=5)] | None = None
+    internet_route_factor: Annotated[float, Field(ge=1, le=5)] | None = None
+    access_ms: NonNegFloat | None = None
 
 
 class AdmissionConfig(_Strict):
@@ -421,7 +455,9 @@ class Config(_Strict):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     start: datetime = datetime.fromisoformat("2025-07-01T00:00:00+08:00")
     horizon_h: Annotated[float, Field(gt=0, le=24 * 366 * 10)]
-    topology: Literal["national"] | InlineTopology = "national"
+    # national: the 10 clusters and the existing eastern metro data centres;
+    # national_clusters: the 10 clusters only
+    topology: Literal["national", "national_clusters"] | InlineTopology = "national"
     overrides: Overrides = Field(default_factory=Overrides)
     workloads: Annotated[list[Workload], Field(min_length=1)]
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
@@ -435,9 +471,10 @@ class Config(_Strict):
     @field_validator("topology", mode="before")
     @classmethod
     def _topology_kind(cls, v: Any) -> Any:
-        if not isinstance(v, dict) and v != "national":
+        if not isinstance(v, dict) and v not in ("national", "national_clusters"):
             raise ValueError(
-                "expected 'national' (the reference topology) or a mapping with regions and clusters"
+                "expected 'national' (the reference clusters and eastern metro data centres), "
+                "'national_clusters' (the 10 clusters only) or a mapping with regions and clusters"
             )
         return v
 

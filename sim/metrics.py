@@ -56,14 +56,23 @@ def timeseries_table(
         booting_avg = eng.bin_integrals[c, :, 4] / dt
         # idle power is paid by every powered server, working or not; a booting one draws boot_w
         boot_it_kw = booting_avg * boot_kw
-        it_kw = scn.power.it_kw(powered_avg, busy_avg) + boot_it_kw
+        it_kw = scn.power_of(c).it_kw(powered_avg, busy_avg) + boot_it_kw
         pue = scn.energy.pue[c, hour]
         green_kw = scn.energy.green_kw[c, hour]
         tariff = scn.energy.tariff_cny_per_kwh[c, hour]
         grid_f = scn.energy.grid_kgco2_per_kwh[c, hour]
         marg = scn.energy.marginal_kgco2_per_kwh
         marg_f = None if marg is None else marg[c, hour]
-        tot = account(it_kw * dt / 3600.0, pue, tariff, grid_f, green_kw * dt / 3600.0, marg_f)
+        fixed_kw = scn.energy.fixed[c, hour]
+        tot = account(
+            it_kw * dt / 3600.0,
+            pue,
+            tariff,
+            grid_f,
+            green_kw * dt / 3600.0,
+            marg_f,
+            fixed_kwh=fixed_kw * dt / 3600.0,
+        )
         nan = np.full(n_steps, np.nan)
         cols["time_s"].append(edges[:-1])
         cols["cluster"].append(np.full(n_steps, c, dtype=np.int32))
@@ -83,8 +92,9 @@ def timeseries_table(
         cols["latency_requests"].append(eng.flow_sink.requests_cs[c])
         cols["latency_rejected"].append(eng.flow_sink.rejected_cs[c])
         cols["it_power_kw"].append(it_kw)
-        cols["pue"].append(pue)
-        cols["power_kw"].append(it_kw * pue)
+        # the PUE users read: facility / IT power, fixed overhead included
+        cols["pue"].append(scn.energy.effective_pue(it_kw, c, hour))
+        cols["power_kw"].append(it_kw * pue + fixed_kw)
         cols["tariff_cny_per_kwh"].append(tariff)
         cols["grid_kgco2_per_kwh"].append(grid_f)
         cols["marginal_kgco2_per_kwh"].append(nan if marg_f is None else marg_f)
@@ -104,7 +114,12 @@ def timeseries_table(
                 cols[key].append(np.full(n_steps, np.nan))
         stats[cid] = {
             "side": topo.side(c),
+            "kind": topo.kinds[c],
+            # capacity states: built >= occupied (上架, usable) >= powered (power management)
             "servers": int(topo.cluster_servers[c]),
+            "built_servers": int(topo.built_servers[c]),
+            "occupancy": float(topo.occupancy[c]),
+            "occupancy_target": _num(topo.occupancy_target[c]),
             "simulated_servers": int(scn.slots[c]),
             "mean_utilisation": float(busy_int.sum() / (servers * eng.horizon)),
             "busy_server_h": float(busy_int.sum() / 3600.0),
@@ -169,6 +184,7 @@ def summary_dict(
         }
     in_flight = tot["jobs"] - tot["completed"] - tot["dropped"] - tot["lost"]
     plan = _plan_summary(eng, cluster_stats, policy)
+    occupancy = occupancy_summary(cluster_stats)
     # backbone energy of batch data, charged at the receiving cluster's mean tariff and grid factor
     net_kwh = eng.sink.network_gb * cfg.energy.network_kwh_per_gb
     network: layout.NetworkSummary = {
@@ -177,6 +193,9 @@ def summary_dict(
         "cost_cny": float((net_kwh * scn.energy.tariff_cny_per_kwh.mean(axis=1)).sum()),
         "tco2": float((net_kwh * scn.energy.grid_kgco2_per_kwh.mean(axis=1)).sum() / 1000.0),
         "kwh_per_gb": cfg.energy.network_kwh_per_gb,
+        # bandwidth price: GB moved to each cluster x the price per GB
+        "bandwidth_cny_per_gb": scn.bandwidth_cny_per_gb,
+        "bandwidth_cost_cny": float(eng.sink.network_gb.sum() * scn.bandwidth_cny_per_gb),
     }
     out: layout.Summary = {
         "name": cfg.name,
@@ -209,7 +228,9 @@ def summary_dict(
         "tco2": sum(s["tco2"] for s in cluster_stats.values()),
         "tco2_marginal": _sum_or_none([s["tco2_marginal"] for s in cluster_stats.values()]),
         "carbon": _carbon_summary(eng),
+        "bandwidth_cost_cny": network["bandwidth_cost_cny"],
         "east_west": east_west,
+        "occupancy": occupancy,
         "network": network,
         "power_management": power_summary(eng, cluster_stats),
         **work_summary(eng, cluster_stats),  # type: ignore[typeddict-item]
@@ -372,6 +393,43 @@ def _carbon_summary(eng: Engine) -> layout.CarbonSummary:
             for c, cid in enumerate(eng.scn.topology.cluster_ids)
         },
     }
+
+
+def occupancy_summary(cluster_stats: dict[str, Any]) -> dict[str, Any]:
+    """Occupied / built servers of the national clusters (and of metro sites), against the target.
+
+    ``target`` is the clusters' 上架率 target (the start-zone notices' >= 65 %;
+    the lowest one when they differ); None when no cluster has one.
+    """
+    out: dict[str, Any] = {}
+    for kind in ("cluster", "metro"):
+        mine = [s for s in cluster_stats.values() if s.get("kind", "cluster") == kind]
+        if not mine:
+            continue
+        built = sum(s["built_servers"] for s in mine)
+        occupied = sum(s["servers"] for s in mine)
+        targets = [s["occupancy_target"] for s in mine if s["occupancy_target"] is not None]
+        target = min(targets) if targets else None
+        rate = occupied / built if built else None
+        out[kind] = {
+            "built_servers": built,
+            "occupied_servers": occupied,
+            "occupancy": rate,
+            "target": target,
+            "meets_target": (rate >= target) if rate is not None and target is not None else None,
+            "below_target": sorted(
+                cid
+                for cid, s in cluster_stats.items()
+                if s.get("kind", "cluster") == kind
+                and s["occupancy_target"] is not None
+                and s["occupancy"] < s["occupancy_target"]
+            ),
+        }
+    return out
+
+
+def _num(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
 
 
 def _batch_class(spec: ClassSpec, st: ClassStats) -> layout.ClassSummary:

@@ -31,7 +31,13 @@ from models.demand.workload import (
 from models.energy.site import ServerPower, SiteEnergy
 from models.errors import InputError
 from models.reference import Reference, national_reference
-from models.topology import LatencyModel, Topology, custom_topology, national_topology
+from models.topology import (
+    LatencyModel,
+    Topology,
+    custom_topology,
+    latency_model_from_reference,
+    national_topology,
+)
 from sim.config import JOB_SCALE_MAX, Config, InlineCluster, InlineRegion, InlineTopology
 from sim.site_energy import inline_site_energy, national_site_energy
 
@@ -80,11 +86,17 @@ class Scenario:
     trace_jobs: Jobs | None = None  # batch jobs of the classes replayed from traces
     # latency classes replayed from traces: class index -> requests per (time step, region)
     latency_trace: dict[int, np.ndarray] = field(default_factory=dict)
+    cluster_power: tuple[ServerPower, ...] = ()  # per cluster: CPU/GPU blend by gpu_share
+    bandwidth_cny_per_gb: float = 0.0  # price of moving one GB to a cluster
 
     @property
     def servers(self) -> np.ndarray:
-        """Real servers of each cluster (before faults and power state)."""
+        """Real (occupied, usable) servers of each cluster (before faults and power state)."""
         return self.topology.cluster_servers
+
+    def power_of(self, cluster: int) -> ServerPower:
+        """The average server of ``cluster`` (the run's CPU server where none is given)."""
+        return self.cluster_power[cluster] if self.cluster_power else self.power
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -107,13 +119,42 @@ def build_scenario(
     hours = max(1, math.ceil(cfg.horizon_h))
     power = ServerPower(idle_w=cfg.energy.idle_w, peak_w=cfg.energy.peak_w)
     rng = streams(cfg.seed)
-    if cfg.topology == "national":
+    gpu = ServerPower(idle_w=cfg.energy.gpu_idle_w, peak_w=cfg.energy.gpu_peak_w)
+    if isinstance(cfg.topology, str):
         reference = ref or national_reference()
-        topo = _apply_overrides(cfg, source, national_topology(reference))
-        energy = national_site_energy(cfg, reference, topo, power, hours, rng.energy, base, source)
+        lm = latency_model_from_reference(reference)
+        net = cfg.network
+        lm = replace(
+            lm,
+            route_factor=net.route_factor if net.route_factor is not None else lm.route_factor,
+            internet_route_factor=(
+                net.internet_route_factor
+                if net.internet_route_factor is not None
+                else lm.internet_route_factor
+            ),
+            access_ms=net.access_ms if net.access_ms is not None else lm.access_ms,
+        )
+        base_topo = national_topology(reference, lm, metro=cfg.topology == "national")
+        topo = _apply_overrides(cfg, source, base_topo)
+        sites = {c.id: c for c in [*reference.clusters, *reference.metro_dcs]}
+        share = {
+            cid: (f.scalar if (f := sites[cid].gpu_share) is not None else 0.0) for cid in topo.cluster_ids
+        }
     else:
         topo = _apply_overrides(cfg, source, _inline(cfg.topology))
-        energy = inline_site_energy(cfg, cfg.topology, topo, power, hours, base, source)
+        share = {c.id: c.gpu_share for c in cfg.topology.clusters}
+    for cid, ov in cfg.overrides.clusters.items():
+        if ov.gpu_share is not None and cid in share:
+            share[cid] = ov.gpu_share
+    cluster_power = tuple(power.blend(gpu, share[cid]) for cid in topo.cluster_ids)
+    price_gb = cfg.network.price_cny_per_gb
+    if price_gb is None:
+        bw = reference.latency.bandwidth_cny_per_gb if isinstance(cfg.topology, str) else None
+        price_gb = bw.scalar if bw is not None else 0.0
+    if isinstance(cfg.topology, str):
+        energy = national_site_energy(cfg, reference, topo, cluster_power, hours, rng.energy, base, source)
+    else:
+        energy = inline_site_energy(cfg, cfg.topology, topo, cluster_power, hours, base, source)
 
     classes = tuple(_class_spec(cfg, source, i, topo, hours) for i in range(len(cfg.workloads)))
     trace_jobs, latency_trace = _traces(cfg, source, topo, base)
@@ -152,6 +193,8 @@ def build_scenario(
         streams=rng,
         trace_jobs=trace_jobs,
         latency_trace=latency_trace,
+        cluster_power=cluster_power,
+        bandwidth_cny_per_gb=price_gb,
     )
 
 
@@ -264,7 +307,7 @@ def _inline(t: InlineTopology) -> Topology:
         region_ids=r_ids,
         region_weight=[r.weight for r in t.regions],
         cluster_ids=c_ids,
-        cluster_servers=[c.servers for c in t.clusters],
+        cluster_servers=[max(1, round(c.servers * c.occupancy)) for c in t.clusters],
         cluster_west=[c.side == "west" for c in t.clusters],
         rtt_ms=rtt,
         region_lonlat=[(float(r.lon), float(r.lat)) for r in t.regions] if has_coords else None,  # type: ignore[arg-type]
@@ -272,12 +315,18 @@ def _inline(t: InlineTopology) -> Topology:
         cluster_hub=[c.hub or c.id for c in t.clusters],
         region_hub=[r.hub for r in t.regions],
     )
-    return topo
+    return replace(topo, cluster_built_servers=np.array([c.servers for c in t.clusters], dtype=np.int64))
 
 
 def _apply_overrides(cfg: Config, source: str, topo: Topology) -> Topology:
-    """Servers, region weights and disabled clusters (energy overrides: sim.site_energy)."""
-    servers = topo.cluster_servers.copy()
+    """Capacity states, region weights and disabled clusters (energy overrides: sim.site_energy).
+
+    An override's ``servers`` replaces the built capacity and ``occupancy`` the
+    上架率; the usable (occupied) servers are ``round(built x occupancy)``.
+    """
+    built = topo.built_servers.copy()
+    occupancy = topo.occupancy.copy()
+    occupied = topo.cluster_servers.copy()
     weights = topo.region_weight.copy()
     for cid, ov in cfg.overrides.clusters.items():
         if cid not in topo.cluster_ids:
@@ -287,8 +336,13 @@ def _apply_overrides(cfg: Config, source: str, topo: Topology) -> Topology:
                 f"unknown cluster; expected one of {list(topo.cluster_ids)}",
             )
         i = topo.cluster_index(cid)
+        if ov.servers is None and ov.occupancy is None:
+            continue
         if ov.servers is not None:
-            servers[i] = ov.servers
+            built[i] = ov.servers
+        if ov.occupancy is not None:
+            occupancy[i] = ov.occupancy
+        occupied[i] = max(1, round(built[i] * occupancy[i]))
     for rid, rov in cfg.overrides.regions.items():
         if rid not in topo.region_ids:
             raise InputError(
@@ -303,19 +357,13 @@ def _apply_overrides(cfg: Config, source: str, topo: Topology) -> Topology:
     )
     if not enabled.any():
         raise InputError(source, "overrides.clusters", "every cluster is disabled: nothing can serve demand")
-    idx = np.flatnonzero(enabled)
-    return replace(
+    changed = replace(
         topo,
         region_weight=weights / weights.sum(),
-        cluster_ids=tuple(topo.cluster_ids[i] for i in idx),
-        cluster_lon=topo.cluster_lon[idx],
-        cluster_lat=topo.cluster_lat[idx],
-        cluster_hub=tuple(topo.cluster_hub[i] for i in idx),
-        cluster_west=topo.cluster_west[idx],
-        cluster_servers=servers[idx],
-        rtt_ms=topo.rtt_ms[:, idx],
-        cluster_names=tuple(topo.cluster_names[i] for i in idx) if topo.cluster_names else (),
+        cluster_servers=occupied,
+        cluster_built_servers=built,
     )
+    return changed.select_clusters(np.flatnonzero(enabled))
 
 
 def _class_spec(cfg: Config, source: str, i: int, topo: Topology, hours: int) -> ClassSpec:

@@ -11,6 +11,7 @@ mix on clusters with contracted green power (:func:`grid_signals`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,20 +41,20 @@ def national_site_energy(
     cfg: Config,
     ref: Reference,
     topo: Topology,
-    power: ServerPower,
+    powers: Sequence[ServerPower],
     hours: int,
     rng: np.random.Generator,
     base_dir: Path,
     source: str,
 ) -> SiteEnergy:
     sites: list[SiteParams] = []
-    by_id = {c.id: c for c in ref.clusters}
+    by_id = {c.id: c for c in [*ref.clusters, *ref.metro_dcs]}
     for c, cid in enumerate(topo.cluster_ids):
         rc = by_id[cid]
         servers = float(topo.cluster_servers[c])
-        mean_it_kw = float(power.it_kw(servers, servers * rc.utilisation_target.scalar))
+        mean_it_kw = float(powers[c].it_kw(servers, servers * rc.utilisation_target.scalar))
         site = site_params_from_reference(
-            ref, rc, mean_it_kw, power=power, use_dc_tariff=cfg.energy.dc_tariff
+            ref, rc, mean_it_kw, power=powers[c], use_dc_tariff=cfg.energy.dc_tariff
         )
         site = dataclasses.replace(site, temp_offset_c=cfg.energy.temp_offset_c)
         sites.append(_override(site, cfg.overrides.clusters.get(cid), cfg.energy.temp_offset_c))
@@ -152,7 +153,7 @@ def inline_site_energy(
     cfg: Config,
     t: InlineTopology,
     topo: Topology,
-    power: ServerPower,
+    powers: Sequence[ServerPower],
     hours: int,
     base_dir: Path,
     source: str,
@@ -174,7 +175,7 @@ def inline_site_energy(
         marginal.append(_marginal_constant(ic.marginal_kgco2_per_kwh, ov))
         green_shares.append(share)
         # contracted green supply: a flat share of the energy at 60 % utilisation
-        green_kw.append(share * float(power.it_kw(servers, 0.6 * servers)) * p)
+        green_kw.append(share * float(powers[c].it_kw(servers, 0.6 * servers)) * p)
     energy = SiteEnergy.flat(hours, np.array(pue), np.array(tariff), np.array(grid), np.array(green_kw))
     profile = _green_profile(cfg, topo, hours, base_dir, source)
     if profile is not None:

@@ -5,7 +5,8 @@ inputs the accounting and the planner need. :func:`it_power_kw` and
 :func:`account` are the accounting rules of DESIGN.md:
 
 - IT power = servers x (idle + (peak - idle) x utilisation)
-- facility power = IT power x PUE
+- facility power = IT power x marginal PUE + fixed facility power
+  (:mod:`models.energy.pue`: the fixed part does not follow the load)
 - cost = facility energy x tariff of the hour
 - carbon = max(facility energy - green supply, 0) x grid factor, where the
   factor is the hour's average (residual mix where green power is contracted,
@@ -30,7 +31,7 @@ from numpy.typing import NDArray
 from models.clock import HOURS_PER_YEAR, hour_index, reference_year
 from models.energy.pue import PueModel, calibrate_pue
 from models.energy.renewables import SolarParams, WindParams, green_supply_kw
-from models.energy.tariffs import TouTariff, hourly_grid_kgco2_per_kwh
+from models.energy.tariffs import TouSeason, TouTariff, hourly_grid_kgco2_per_kwh
 from models.energy.weather import temperature_on
 
 if TYPE_CHECKING:
@@ -60,6 +61,15 @@ class ServerPower:
     idle_w: float = 200.0
     peak_w: float = 500.0
 
+    def blend(self, other: ServerPower, share: float) -> ServerPower:
+        """The average server of a fleet with ``share`` of ``other`` servers (e.g. GPU servers)."""
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"share must be in [0, 1], got {share}")
+        return ServerPower(
+            idle_w=(1.0 - share) * self.idle_w + share * other.idle_w,
+            peak_w=(1.0 - share) * self.peak_w + share * other.peak_w,
+        )
+
     def it_kw(self, servers: FloatArray | float, busy: FloatArray | float) -> FloatArray:
         """IT power in kW of ``servers`` powered servers of which ``busy`` are busy (:func:`it_power_kw`)."""
         return it_power_kw(servers, busy, self.idle_w, self.peak_w)
@@ -78,6 +88,9 @@ class SiteEnergy:
     average accounting (the residual mix on clusters with contracted green
     power); ``marginal_kgco2_per_kwh`` the marginal factor, or None when the
     scenario gives none.
+    ``pue`` is the marginal PUE: facility kW per IT kW of load, the part that
+    follows the servers. ``fixed_kw`` (default none) is the facility power
+    paid whatever the load (part of the site's overhead at design load).
     """
 
     pue: FloatArray
@@ -85,14 +98,30 @@ class SiteEnergy:
     grid_kgco2_per_kwh: FloatArray
     green_kw: FloatArray
     marginal_kgco2_per_kwh: FloatArray | None = None
+    fixed_kw: FloatArray | None = None
 
     def __post_init__(self) -> None:
         arrays = [self.pue, self.tariff_cny_per_kwh, self.grid_kgco2_per_kwh, self.green_kw]
         if self.marginal_kgco2_per_kwh is not None:
             arrays.append(self.marginal_kgco2_per_kwh)
+        if self.fixed_kw is not None:
+            arrays.append(self.fixed_kw)
         shapes = {a.shape for a in arrays}
         if len(shapes) != 1:
             raise ValueError(f"SiteEnergy arrays disagree in shape: {shapes}")
+
+    @property
+    def fixed(self) -> FloatArray:
+        """Fixed facility power (kW) per cluster and hour (zeros where none)."""
+        return self.fixed_kw if self.fixed_kw is not None else np.zeros_like(self.pue)
+
+    def effective_pue(self, it_kw: FloatArray, cluster: int, hours: FloatArray) -> FloatArray:
+        """Facility / IT power of ``cluster`` at IT power ``it_kw`` in the given hours."""
+        it = np.asarray(it_kw, dtype=float)
+        fixed = self.fixed[cluster, hours]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(it > 0, self.pue[cluster, hours] + fixed / np.where(it > 0, it, 1.0), np.nan)
+        return np.asarray(out, dtype=float)
 
     @property
     def n_hours(self) -> int:
@@ -150,13 +179,15 @@ def account(
     grid_factor: FloatArray,
     green_kwh: FloatArray,
     marginal_factor: FloatArray | None = None,
+    fixed_kwh: FloatArray | float = 0.0,
 ) -> EnergyTotals:
-    """Apply PUE, tariff and grid carbon to IT energy (all arrays broadcast).
+    """Apply marginal PUE plus fixed facility energy, tariff and grid carbon to IT energy.
 
-    Net grid draw times ``grid_factor`` gives ``tco2``; times
-    ``marginal_factor`` (if given) ``tco2_marginal``.
+    All arrays broadcast: facility = IT x pue + fixed. Net grid draw times
+    ``grid_factor`` gives ``tco2``; times ``marginal_factor`` (if given)
+    ``tco2_marginal``.
     """
-    facility = np.asarray(it_kwh * pue)
+    facility = np.asarray(it_kwh * pue + fixed_kwh)
     grid = np.maximum(facility - green_kwh, 0.0)
     return EnergyTotals(
         it_kwh=np.asarray(it_kwh),
@@ -173,7 +204,8 @@ class SiteParams:
     """Everything the hourly energy model needs about one cluster.
 
     ``temp_offset_c`` shifts the run's temperatures (not the calibration year).
-    ``mean_it_kw`` is the expected mean IT load, used only to size the
+    ``mean_it_kw`` is the expected mean IT load: the design load on which the
+    fixed facility overhead is sized (:mod:`models.energy.pue`), and the size of the
     contracted green supply: ``green_share x mean_it_kw x pue_annual_mean x
     8760`` kWh a year, split ``solar_share_of_green`` : rest into solar and
     wind. ``grid_shape_24`` optionally shapes the grid factor over the day
@@ -210,7 +242,9 @@ def build_site_energy(
     """Hourly PUE, tariff, grid factor and green supply for ``sites`` over ``hours`` from ``start``.
 
     PUE follows the site's synthetic hourly temperature through a curve
-    calibrated on the reference year to ``pue_annual_mean``. Random draws:
+    calibrated on the reference year to ``pue_annual_mean`` at the design load
+    ``mean_it_kw`` (:func:`models.energy.pue.calibrate_pue`): ``pue`` holds the
+    marginal PUE and ``fixed_kw`` the fixed overhead. Random draws:
     for each site in order, its solar clearness days then its wind normals
     (see :func:`models.energy.renewables.green_supply_kw`). Rows of
     ``green_override_kw`` (clusters, hours) that hold no NaN replace the
@@ -223,13 +257,17 @@ def build_site_energy(
     tariff = np.empty((n, hours))
     grid = np.empty((n, hours))
     green = np.empty((n, hours))
+    fixed = np.empty((n, hours))
     for i, s in enumerate(sites):
         curve = calibrate_pue(
             temperature_on(ref_year, s.temp_monthly_c, s.temp_diurnal_swing_c), s.pue_annual_mean, pue_model
         )
         # the curve is calibrated on the site's normal climate; an offset (a heat
         # wave, a warmer year) then raises PUE through the same curve
-        pue[i] = curve.pue(temperature_on(idx, s.temp_monthly_c, s.temp_diurnal_swing_c) + s.temp_offset_c)
+        pue[i] = curve.marginal(
+            temperature_on(idx, s.temp_monthly_c, s.temp_diurnal_swing_c) + s.temp_offset_c
+        )
+        fixed[i] = curve.fixed_per_design_kw * s.mean_it_kw
         tariff[i] = s.tariff.on(idx)
         grid[i] = hourly_grid_kgco2_per_kwh(idx, s.grid_kgco2_per_kwh, s.grid_shape_24)
         green[i] = green_supply_kw(
@@ -251,7 +289,9 @@ def build_site_energy(
             raise ValueError(f"green override has shape {over.shape}, expected {(n, hours)}")
         given = ~np.isnan(over).any(axis=1)
         green[given] = over[given]
-    return SiteEnergy(pue=pue, tariff_cny_per_kwh=tariff, grid_kgco2_per_kwh=grid, green_kw=green)
+    return SiteEnergy(
+        pue=pue, tariff_cny_per_kwh=tariff, grid_kgco2_per_kwh=grid, green_kw=green, fixed_kw=fixed
+    )
 
 
 def site_params_from_reference(
@@ -269,10 +309,11 @@ def site_params_from_reference(
     a province data-centre price, all three TOU prices are scaled by
     ``dc_flat / flat``.
     """
-    c = next(x for x in ref.clusters if x.id == cluster) if isinstance(cluster, str) else cluster
+    sites = [*ref.clusters, *ref.metro_dcs]
+    c = next(x for x in sites if x.id == cluster) if isinstance(cluster, str) else cluster
     pr = ref.provinces[c.province]
     if mean_it_kw is None:
-        servers = c.servers.scalar
+        servers = float(c.occupied_servers)
         mean_it_kw = float((power or ServerPower()).it_kw(servers, servers * c.utilisation_target.scalar))
     flat = pr.tariff_flat_cny_per_kwh.scalar
     scale = 1.0
@@ -284,6 +325,9 @@ def site_params_from_reference(
         valley_cny_per_kwh=pr.tariff_valley_cny_per_kwh.scalar * scale,
         peak_hours=tuple(int(h) for h in pr.tou_peak_hours.values),
         valley_hours=tuple(int(h) for h in pr.tou_valley_hours.values),
+        seasons=tuple(
+            TouSeason(tuple(ss.months), tuple(ss.peak_hours), tuple(ss.valley_hours)) for ss in pr.tou_seasons
+        ),
     )
     return SiteParams(
         temp_monthly_c=tuple(c.temp_monthly_c.values),

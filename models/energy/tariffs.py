@@ -16,33 +16,66 @@ import numpy as np
 from models.clock import FloatArray, HourIndex, hour_index
 
 
+def _check_hours(peak: tuple[int, ...], valley: tuple[int, ...], where: str) -> None:
+    for name, hrs in (("peak_hours", peak), ("valley_hours", valley)):
+        if any(int(h) != h or not 0 <= h <= 23 for h in hrs):
+            raise ValueError(f"{where}{name} must be whole clock hours 0..23 (got {list(hrs)})")
+    if set(peak) & set(valley):
+        raise ValueError(f"{where}peak and valley hours overlap")
+
+
+@dataclass(frozen=True)
+class TouSeason:
+    """The peak and valley clock hours that apply in some calendar months (1-12)."""
+
+    months: tuple[int, ...]
+    peak_hours: tuple[int, ...]
+    valley_hours: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.months or any(not 1 <= m <= 12 for m in self.months):
+            raise ValueError(f"season months must be 1..12 (got {list(self.months)})")
+        _check_hours(self.peak_hours, self.valley_hours, "season ")
+
+
 @dataclass(frozen=True)
 class TouTariff:
-    """Peak / flat / valley prices (CNY/kWh) and the peak and valley clock hours."""
+    """Peak / flat / valley prices (CNY/kWh) and the peak and valley clock hours.
+
+    ``seasons`` (optional) replace the default hours in their months: the
+    provincial rules that move the peak with the season (summer, winter).
+    """
 
     flat_cny_per_kwh: float
     peak_cny_per_kwh: float
     valley_cny_per_kwh: float
     peak_hours: tuple[int, ...] = ()
     valley_hours: tuple[int, ...] = ()
+    seasons: tuple[TouSeason, ...] = ()
 
     def __post_init__(self) -> None:
-        for name, hrs in (("peak_hours", self.peak_hours), ("valley_hours", self.valley_hours)):
-            if any(int(h) != h or not 0 <= h <= 23 for h in hrs):
-                raise ValueError(f"{name} must be whole clock hours 0..23 (got {list(hrs)})")
-        if set(self.peak_hours) & set(self.valley_hours):
-            raise ValueError("peak and valley hours overlap")
+        _check_hours(self.peak_hours, self.valley_hours, "")
+        months = [m for s in self.seasons for m in s.months]
+        if len(months) != len(set(months)):
+            raise ValueError("TOU seasons overlap in their months")
 
-    def by_clock_hour(self) -> FloatArray:
-        """The price of each clock hour 0..23."""
+    def by_clock_hour(self, month: int | None = None) -> FloatArray:
+        """The price of each clock hour 0..23 (in ``month``, if seasons apply)."""
+        peak, valley = self.peak_hours, self.valley_hours
+        for s in self.seasons:
+            if month in s.months:
+                peak, valley = s.peak_hours, s.valley_hours
         day = np.full(24, self.flat_cny_per_kwh, dtype=float)
-        day[np.asarray(self.peak_hours, dtype=int)] = self.peak_cny_per_kwh
-        day[np.asarray(self.valley_hours, dtype=int)] = self.valley_cny_per_kwh
+        day[np.asarray(peak, dtype=int)] = self.peak_cny_per_kwh
+        day[np.asarray(valley, dtype=int)] = self.valley_cny_per_kwh
         return day
 
     def on(self, idx: HourIndex) -> FloatArray:
-        """Hourly prices on a given hour index."""
-        return self.by_clock_hour()[idx.local_hour]
+        """Hourly prices on a given hour index (seasonal hours by the hour's month)."""
+        if not self.seasons or idx.month is None:
+            return self.by_clock_hour()[idx.local_hour]
+        table = np.stack([self.by_clock_hour(m) for m in range(1, 13)])
+        return np.asarray(table[idx.month - 1, idx.local_hour], dtype=float)
 
 
 def hourly_tariff_cny_per_kwh(start: datetime, hours: int, tariff: TouTariff) -> FloatArray:

@@ -112,7 +112,7 @@ def _print_sources(scn: Scenario, con: Console) -> None:
     from models.reference import Figure, national_reference
 
     ref = national_reference()
-    by_id = {c.id: c for c in ref.clusters}
+    by_id = {c.id: c for c in [*ref.clusters, *ref.metro_dcs]}
 
     def cite(fig: Figure) -> str:
         src = ref.source_of(fig)
@@ -165,7 +165,7 @@ def print_info(scn: Scenario, console: Console | None = None) -> None:
             f"{e.green_kw[c].mean() / 1000:,.1f}",
         )
     con.print(t)
-    if scn.config.topology == "national":
+    if isinstance(scn.config.topology, str):
         _print_sources(scn, con)
     t = Table(title=f"Demand regions ({topo.n_regions})", title_justify="left")
     for col in ("id", "name", "home hub", "weight", "nearest cluster", "RTT ms"):

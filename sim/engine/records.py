@@ -76,7 +76,9 @@ class JobSink:
         self._scale = np.array([c.job_scale for c in scn.classes], dtype=np.int64)
         self._is_lat = np.array([c.is_latency for c in scn.classes])
         self._k = k
-        self._kwh_per_server_s = scn.power.busy_kw * scn.server_scale / 3600.0
+        # dynamic power of a busy server, per cluster (its CPU/GPU blend)
+        busy_kw = np.array([scn.power_of(c).busy_kw for c in range(scn.topology.n_clusters)])
+        self._kwh_per_server_s = busy_kw * scn.server_scale / 3600.0
         self.status_names = [STATUS[i] for i in range(4)]
 
     def add(self, jobs: Sequence[Job]) -> None:
@@ -106,7 +108,7 @@ class JobSink:
         scn = self.scn
         hours = scn.energy.n_hours
         h = np.clip(np.nan_to_num(start, nan=0.0) // 3600, 0, hours - 1).astype(np.int64)
-        it_kwh = served * self._kwh_per_server_s
+        it_kwh = served * self._kwh_per_server_s[np.maximum(c, 0)]
         pue = scn.energy.pue[np.maximum(c, 0), h]
         energy = np.where(c >= 0, it_kwh * pue, 0.0)
 

@@ -65,8 +65,11 @@ class Greenest(Policy):
         self._pue = e.pue
         self._last = e.n_hours - 1
         # the power law (models.energy.site.it_power_kw) is linear: idle of every server + busy ones
-        self._idle_kw = scenario.power.it_kw(scenario.servers.astype(float), 0.0)
-        self._dyn_kw = float(scenario.power.it_kw(0.0, 1.0))
+        n = scenario.topology.n_clusters
+        servers = scenario.servers.astype(float)
+        # each cluster's own server (its CPU/GPU blend)
+        self._idle_kw = np.array([float(scenario.power_of(c).it_kw(servers[c], 0.0)) for c in range(n)])
+        self._dyn_kw = np.array([float(scenario.power_of(c).it_kw(0.0, 1.0)) for c in range(n)])
         self._cand = [[list(map(int, c)) for c in per_class] for per_class in scenario.candidates]
         self._rtt = scenario.topology.rtt_ms
 
@@ -78,7 +81,7 @@ class Greenest(Policy):
             if not self.up[c]:
                 continue
             busy = engine.busy_servers(c) if engine is not None else 0.0
-            draw_kw = (self._idle_kw[c] + busy * self._dyn_kw) * self._pue[c, h]
+            draw_kw = (self._idle_kw[c] + busy * self._dyn_kw[c]) * self._pue[c, h]
             marginal = 0.0 if self._green[c, h] > draw_kw else float(self._grid[c, h])
             key = (marginal, float(self._rtt[region, c]))
             if best < 0 or key < best_key:
@@ -134,22 +137,28 @@ class SpillWest(Policy):
     batch work, and latency work that can still meet its SLO, goes to the
     nearest western candidate whose utilisation is below ``threshold`` (else
     the least utilised western candidate); with no western candidate it stays
-    at home.
+    at home. With ``home: balanced`` (the default) the home-hub site is the
+    least utilised one instead, so a hub's cluster and its metro data centres
+    share the load; ``home: nearest`` keeps the nearest-first rule. Latency
+    flows (:meth:`route_flows`) follow the same rule.
     """
 
     name = "spill_west"
-    params: ClassVar[Mapping[str, Any]] = {"threshold": 0.8}
+    params: ClassVar[Mapping[str, Any]] = {"threshold": 0.8, "home": "balanced"}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
         t = params.get("threshold", 0.8)
         if not isinstance(t, int | float) or isinstance(t, bool) or not 0.0 < float(t) <= 1.0:
             raise ValueError(f"threshold must be a number in (0, 1], got {t!r}")
+        if params.get("home", "balanced") not in ("nearest", "balanced"):
+            raise ValueError(f"home must be 'nearest' or 'balanced', got {params.get('home')!r}")
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         super().__init__(scenario, params, rng)
         topo = scenario.topology
         self.threshold = float(self.p["threshold"])
+        self._balanced = self.p["home"] == "balanced"
         rtt = topo.rtt_ms
         self._home: list[list[int]] = []  # home-hub clusters per region
         for r in range(topo.n_regions):
@@ -179,7 +188,7 @@ class SpillWest(Policy):
 
     def route(self, region: int, klass: int, now_s: float) -> int:
         home = [c for c in self._home_ranked[klass][region] if self.up[c]]
-        home_c = self._below_threshold(home)
+        home_c = min(home, key=self.utilisation) if self._balanced and home else self._below_threshold(home)
         if home_c >= 0 and self._hub_utilisation(self._home[region]) < self.threshold:
             return home_c
         west = [c for c in self._west_ranked[klass][region] if self.up[c]]
@@ -188,7 +197,15 @@ class SpillWest(Policy):
         return home_c if home_c >= 0 else self.first_up(self._ranked[klass][region])
 
     def route_flows(self, now_s: float) -> np.ndarray:
-        """The rule of :meth:`route` for every latency flow, with utilisations read once."""
+        """The rule of :meth:`route` for every latency flow, with utilisations read once.
+
+        With ``home: balanced`` a flow that stays home is split over the up
+        home-hub sites in proportion to their online servers: equal utilisation,
+        the fixed point of sending each request to the least utilised site.
+        (Sending the whole flow to the least utilised site, as :meth:`route`
+        does for one job, would swing a hub's latency load between its sites
+        from step to step.)
+        """
         scn = self.scenario
         n_c = scn.topology.n_clusters
         out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
@@ -196,8 +213,16 @@ class SpillWest(Policy):
         hub_below = [self._hub_utilisation(home) < self.threshold for home in self._home]
         thr = self.threshold
         up = self.up
+        eng = self.engine
+        online = [float(eng.online(c)) if eng is not None else float(scn.servers[c]) for c in range(n_c)]
         # the rule reads only these: reuse the shares while they repeat
-        key = (tuple(up), tuple(u < thr for u in util), tuple(hub_below), tuple(np.argsort(util).tolist()))
+        key = (
+            tuple(up),
+            tuple(u < thr for u in util),
+            tuple(hub_below),
+            tuple(np.argsort(util).tolist()),
+            tuple(online) if self._balanced else (),
+        )
         cached = self._flow_cache.get(key)
         if cached is not None:
             return cached
@@ -215,6 +240,11 @@ class SpillWest(Policy):
                 if scn.candidates[k][r].size == 0:
                     continue
                 home = [c for c in self._home_ranked[k][r] if up[c]]
+                cap = sum(online[c] for c in home)
+                if self._balanced and home and cap > 0 and hub_below[r]:
+                    for c in home:
+                        out[k, r, c] = online[c] / cap
+                    continue
                 c = pick(home)
                 if not (c >= 0 and hub_below[r]):
                     west = [x for x in self._west_ranked[k][r] if up[x]]

@@ -36,10 +36,20 @@ WEIGHT_KEYS = {
 }
 
 
+def _mean_power(scn: Scenario, attr: str) -> float:
+    """Occupied-server-weighted mean of the clusters' (CPU/GPU blended) server power."""
+    n = scn.topology.n_clusters
+    servers = scn.topology.cluster_servers.astype(float)
+    watts = [float(getattr(scn.power_of(c), attr)) for c in range(n)]
+    return float(sum(w * s for w, s in zip(watts, servers, strict=True)) / max(servers.sum(), 1.0))
+
+
 def plan_weights(scn: Scenario, params: dict[str, Any]) -> PlanWeights:
     """The LP's weights: ``policy.weights`` (keys of WEIGHT_KEYS), the carbon price, the caps."""
     cfg = scn.config
     kw: dict[str, Any] = {WEIGHT_KEYS[k]: float(v) for k, v in cfg.policy.weights.items()}
+    # the bandwidth price is a cost of moving data unless the config weighs transfers itself
+    kw.setdefault("transfer_cny_per_gb", scn.bandwidth_cny_per_gb)
     quota = params.get("hub_quota_sh")
     return PlanWeights(
         carbon_price_cny_per_t=cfg.energy.carbon_price_cny_per_t,
@@ -122,8 +132,9 @@ class Planner:
             grid_kgco2_per_kwh=self.carbon[:, t0:t1],
             green_kw=e.green_kw[:, t0:t1],
             bandwidth_gbps=self.bandwidth,
-            idle_w=scn.power.idle_w,
-            peak_w=scn.power.peak_w,
+            # the LP takes one server type: the occupied-server-weighted mean of the clusters' blends
+            idle_w=_mean_power(scn, "idle_w"),
+            peak_w=_mean_power(scn, "peak_w"),
             rho_max=self.rho_max,
             backlog_sh=self._backlog(engine, t0, n) if engine is not None else None,
         )

@@ -144,7 +144,7 @@ def _attach_sites(data: RunData) -> None:
     ref = national_reference()
     for r in ref.regions:
         data.regions[r.id] = Site(r.id, float(r.lon.scalar), float(r.lat.scalar))
-    for c in ref.clusters:
+    for c in [*ref.clusters, *ref.metro_dcs]:
         data.clusters[c.id] = Site(c.id, float(c.lon.scalar), float(c.lat.scalar), sides.get(c.id, "east"))
 
 

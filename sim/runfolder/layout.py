@@ -137,7 +137,7 @@ TIMESERIES_COLUMNS: tuple[Column, ...] = (
     Column("latency_rejected", _F, "requests", "of which shed by admission control"),
     Column("it_power_kw", _F, "kW", "IT power (idle x powered + (peak - idle) x busy + boot_w x booting)"),
     Column("transition_kwh", _F, "kWh", "facility energy of booting servers (part of energy_kwh)"),
-    Column("pue", _F, "1", "power usage effectiveness of the hour"),
+    Column("pue", _F, "1", "PUE of the step: facility / IT power, fixed overhead included"),
     Column("power_kw", _F, "kW", "facility power = IT power x PUE"),
     Column("tariff_cny_per_kwh", _F, "CNY/kWh", "electricity tariff of the hour"),
     Column(
@@ -260,7 +260,11 @@ class ClusterSummary(TypedDict):
     """``summary["clusters"][id]``: one cluster over the run."""
 
     side: str  # east | west
-    servers: int  # real servers
+    kind: str  # cluster (national cluster) | metro (existing eastern metro data centres)
+    servers: int  # occupied (上架) real servers: the ceiling of powered and used ones
+    built_servers: int  # built capacity
+    occupancy: float  # servers / built_servers (上架率)
+    occupancy_target: float | None  # the 上架率 target, None where there is none
     simulated_servers: int
     mean_utilisation: float
     busy_server_h: float
@@ -297,6 +301,8 @@ class NetworkSummary(TypedDict):
     cost_cny: float
     tco2: float
     kwh_per_gb: float
+    bandwidth_cny_per_gb: float  # price of moving one GB to a cluster
+    bandwidth_cost_cny: float  # gb x bandwidth_cny_per_gb
 
 
 class CarbonSummary(TypedDict):
@@ -372,6 +378,17 @@ class TotalsSummary(TypedDict):
     tco2: float
 
 
+class OccupancyGroup(TypedDict):
+    """``summary["occupancy"]["cluster" | "metro"]``: occupied vs built servers against the target."""
+
+    built_servers: int
+    occupied_servers: int
+    occupancy: float | None
+    target: float | None
+    meets_target: bool | None
+    below_target: list[str]  # sites under their own target
+
+
 class Summary(TypedDict):
     """``summary.json``: one run's totals (units in the key names).
 
@@ -403,8 +420,10 @@ class Summary(TypedDict):
     cost_cny: float
     tco2: float
     tco2_marginal: float | None
+    bandwidth_cost_cny: float  # network.gb x network.bandwidth_cny_per_gb (not in cost_cny)
     carbon: CarbonSummary
     east_west: dict[str, SideSummary]
+    occupancy: dict[str, OccupancyGroup]  # national clusters vs the 65 % target; metro sites
     network: NetworkSummary
     power_management: PowerSummary
     served_server_h: float  # busy real server-hours

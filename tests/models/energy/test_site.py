@@ -49,8 +49,14 @@ def test_reference_clusters_build() -> None:
 
 
 def test_annual_mean_pue_of_a_built_year_matches_target() -> None:
-    e = build_site_energy([_site()], datetime(2025, 1, 1, tzinfo=TZ), 8760, np.random.default_rng(0))
-    assert abs(e.pue.mean() - 1.2) < 0.005
+    """At the design load the PUE (marginal + fixed / design IT) averages to the target."""
+    site = _site(mean_it_kw=1000.0)
+    e = build_site_energy([site], datetime(2025, 1, 1, tzinfo=TZ), 8760, np.random.default_rng(0))
+    assert abs((e.pue + e.fixed / 1000.0).mean() - 1.2) < 0.005
+    assert np.all(e.fixed > 0) and np.all(e.pue < 1.2 + 0.4)
+    assert e.effective_pue(np.array([1000.0]), 0, np.array([0]))[0] == pytest.approx(
+        e.pue[0, 0] + e.fixed[0, 0] / 1000
+    )
     assert e.tariff_cny_per_kwh[0, :24].tolist() == [0.6] * 2 + [0.3] + [0.6] * 7 + [1.0] + [0.6] * 13
 
 
@@ -79,7 +85,7 @@ def test_dc_tariff_scaling_and_mean_it() -> None:
     assert p.mean_it_kw == 123.0
     assert p.tariff.flat_cny_per_kwh == ref.provinces[c.province].tariff_flat_cny_per_kwh.scalar
     dflt = site_params_from_reference(ref, c.id)
-    servers = c.servers.scalar
+    servers = c.occupied_servers  # only occupied servers draw power
     assert dflt.mean_it_kw == pytest.approx(servers * (0.2 + 0.3 * c.utilisation_target.scalar))
 
 

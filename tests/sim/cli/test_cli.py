@@ -18,7 +18,8 @@ def test_run_without_config_runs_the_national_baseline(tmp_path: Path) -> None:
     assert "baseline" in result.output and "zhangjiakou" in result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 3 and summary["horizon_h"] == 0.5
-    assert list(summary["clusters"]) == CLUSTER_IDS
+    # the 10 national clusters, then the existing eastern metro data centres
+    assert list(summary["clusters"]) == [*CLUSTER_IDS, "beijing_metro", "shanghai_metro", "guangzhou_metro"]
     assert summary["jobs_total"] > 1000
     for key in ("jobs_total", "jobs_completed", "jobs_dropped", "jobs_in_flight", "wall_s", "energy_kwh"):
         assert key in summary

@@ -98,9 +98,14 @@ def test_energy_adds_up_on_the_national_baseline() -> None:
     jobs_it = out.jobs.to_pandas()["it_kwh"].sum()
     dt_h = scn.config.engine.timestep_s / 3600.0
     ts_it = (ts.it_power_kw * dt_h).sum()
-    flows_it = (ts.latency_busy_servers * dt_h).sum() * (scn.power.peak_w - scn.power.idle_w) / 1000
+    # every cluster's servers draw its own CPU/GPU blend (seeds gpu_share)
+    n = scn.topology.n_clusters
+    idle_w = np.array([scn.power_of(c).idle_w for c in range(n)])
+    dyn_w = np.array([scn.power_of(c).peak_w - scn.power_of(c).idle_w for c in range(n)])
+    lat_server_h = ts.latency_busy_servers.to_numpy().reshape(n, -1).sum(axis=1) * dt_h  # cluster-major
+    flows_it = (lat_server_h * dyn_w).sum() / 1000
     assert flows_it > 0
-    idle_kwh = scn.topology.cluster_servers.sum() * scn.power.idle_w / 1000 * 3
+    idle_kwh = (scn.topology.cluster_servers * idle_w).sum() / 1000 * 3  # real (occupied) servers
     assert jobs_it + flows_it == pytest.approx(ts_it - idle_kwh, rel=1e-6)
     # hourly inputs vary as they should: PUE in [1, 2], tariffs follow time of use
     assert ts.pue.min() >= 1.0 and ts.pue.max() <= 2.0
