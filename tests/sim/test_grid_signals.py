@@ -88,7 +88,7 @@ def test_the_residual_mix_applies_where_green_power_is_contracted() -> None:
     assert ref.grid_carbon.residual_ratio == pytest.approx(ratio)
     on = scenario_of(_national(1))
     off = scenario_of({**_national(1), "energy": {"residual_mix": False}})
-    by_id = {c.id: c for c in ref.clusters}
+    by_id = {c.id: c for c in [*ref.clusters, *ref.metro_dcs]}
     for c, cid in enumerate(on.topology.cluster_ids):
         avg = ref.provinces[by_id[cid].province].grid_kgco2_per_kwh.scalar
         assert off.energy.grid_kgco2_per_kwh[c] == pytest.approx(avg)
