@@ -96,6 +96,37 @@ def test_spill_west_threshold_is_validated() -> None:
         make_policy(scenario_of(_three_site("spill_west", threshold=1.5)))
 
 
+def _north_pair(home: str) -> dict[str, Any]:
+    """The three-site case with a second, three times larger site in Beijing's hub."""
+    doc = _three_site("spill_west", home=home)
+    metro = {"id": "bj_metro", "lon": 116.4, "lat": 39.9, "servers": 180, "hub": "north"}
+    doc["topology"]["clusters"].insert(1, {**metro, "tariff_cny_per_kwh": 0.7, "grid_kgco2_per_kwh": 0.7})
+    doc["workloads"][0]["rate_per_h"] = 500  # light: the hub stays below the threshold
+    return doc
+
+
+def test_spill_west_balanced_home_splits_a_flow_by_online_servers() -> None:
+    """home: balanced shares a hub's latency flow in proportion to its sites' servers.
+
+    The flow analogue of sending each request to the least utilised home site
+    (equal utilisation); home: nearest sends the whole flow to the nearest site.
+    """
+    scn = scenario_of(_north_pair("balanced"))
+    topo = scn.topology
+    k, r = scn.class_names.index("web"), topo.region_index("beijing")
+    zjk, metro = topo.cluster_index("zjk"), topo.cluster_index("bj_metro")
+    shares = make_policy(scn).route_flows(0.0)[k, r]
+    assert shares[metro] == pytest.approx(180 / 240) and shares[zjk] == pytest.approx(60 / 240)
+    assert shares.sum() == pytest.approx(1.0)
+    nearest = scenario_of(_north_pair("nearest"))
+    shares = make_policy(nearest).route_flows(0.0)[k, r]
+    assert shares[topo.cluster_index("bj_metro")] == 1.0 and shares.sum() == 1.0
+    # in a run both Beijing-hub sites serve Beijing's requests
+    _, out = run_in_memory(_north_pair("balanced"))
+    flows = out.flows.to_pandas().query("region == 'beijing' and `class` == 'web' and served > 0")
+    assert {"zjk", "bj_metro"} <= set(flows.cluster.astype(str))
+
+
 def _greenest_case(west_grid: float, west_green: float) -> Any:
     doc = _three_site("greenest")
     doc["workloads"][0]["rate_per_h"] = 50  # light load: the western draw stays below its green supply
