@@ -5,9 +5,9 @@ arrivals at rate ``lam`` (per second) with mean service ``mean_s``; the offered
 load is ``a = lam x mean_s`` erlangs and the utilisation ``rho = a / c``.
 
 - :func:`erlang_c` is the probability that an arrival waits, exact for any
-  ``c`` (1 to millions): the Erlang B sum is evaluated in log space and only
-  over the terms that matter (a window of ~30 sqrt(a) terms around its peak,
-  or the single Poisson term when ``c`` is far above ``a``).
+  ``c`` (1 to millions): Erlang B is the Poisson probability of ``c`` over the
+  Poisson CDF at ``c`` (an incomplete gamma function), in microseconds at any
+  size.
 - :class:`WaitTail` is the waiting-time law of an FCFS M/M/c queue,
   ``P(W > t) = C exp(-(c mu - lam) t)``, with the Allen–Cunneen correction for
   general service times (M/G/c): the conditional wait ``W | W > 0`` keeps its
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.special import gammaincc
 
 _TAIL_SIGMAS = 14.0  # Poisson terms beyond 14 sd of the mean weigh < 1e-40
 
@@ -33,23 +34,54 @@ _TAIL_SIGMAS = 14.0  # Poisson terms beyond 14 sd of the mean weigh < 1e-40
 def erlang_b(c: int, a: float) -> float:
     """Blocking probability of an M/M/c/c loss system with ``a`` erlangs offered.
 
-    ``1 / B = sum_{j=0..c} c! / ((c-j)! a^j)``; the terms peak at ``j ~ c - a``,
-    so only a window around the peak is summed (in log space). When ``c``
-    exceeds ``a`` by more than 14 standard deviations the Poisson CDF at ``c``
-    is 1 to double precision and ``B`` is the Poisson probability of ``c``.
+    ``B = P(N = c) / P(N <= c)`` for ``N ~ Poisson(a)``. Below saturation
+    (``a < c``) the Poisson CDF is the regularised upper incomplete gamma
+    function ``Q(c + 1, a)`` (:func:`scipy.special.gammaincc`, uniformly
+    accurate for large arguments) and the probability of ``c`` is evaluated
+    without cancellation (:func:`_log_poisson_pmf`): a few microseconds at any
+    ``c``. At or above saturation the defining sum
+    ``1 / B = sum_{j=0..c} c! / ((c-j)! a^j)`` is evaluated in log space over
+    the window of terms that matter (they peak at ``j ~ c - a``).
     """
     if a <= 0.0:
         return 0.0
     if c <= 0:
         return 1.0
+    if a < c:
+        q = float(gammaincc(c + 1.0, a))
+        if q > 0.0:
+            return math.exp(_log_poisson_pmf(c, a)) / q
     sd = math.sqrt(a)
     if c - a > _TAIL_SIGMAS * sd + _TAIL_SIGMAS:
-        return math.exp(c * math.log(a) - a - math.lgamma(c + 1.0))
+        return math.exp(_log_poisson_pmf(c, a))
     n_terms = int(min(c, math.ceil(max(0.0, c - a) + _TAIL_SIGMAS * sd + _TAIL_SIGMAS)))
     i = np.arange(n_terms, dtype=float)
     log_t = np.concatenate(([0.0], np.cumsum(np.log((c - i) / a))))
     top = float(log_t.max())
     return math.exp(-(top + math.log(float(np.exp(log_t - top).sum()))))
+
+
+def _log_poisson_pmf(c: int, a: float) -> float:
+    """``log P(N = c)`` for ``N ~ Poisson(a)``, without the cancellation of ``c log a - a - log c!``.
+
+    With ``x = (a - c) / c``: ``c (log1p(x) - x) - log(2 pi c) / 2 - stirlerr(c)``,
+    where ``stirlerr(c) = log c! - (c + 1/2) log c + c - log(2 pi) / 2`` comes from
+    its asymptotic series for ``c >= 15`` (error < 1e-16) and from ``lgamma`` below.
+    """
+    if c < 15:
+        return c * math.log(a) - a - math.lgamma(c + 1.0) if a > 0.0 else -math.inf
+    ratio = a / c
+    if ratio <= 0.0:
+        return -math.inf
+    if ratio < 0.5:  # far from the peak: no cancellation to avoid
+        main = c * math.log(ratio) + (c - a)
+    else:
+        x = (a - c) / c
+        main = c * (math.log1p(x) - x)
+    inv = 1.0 / c
+    inv2 = inv * inv
+    stirlerr = inv * (1.0 / 12 - inv2 * (1.0 / 360 - inv2 * (1.0 / 1260 - inv2 / 1680)))
+    return main - 0.5 * math.log(2.0 * math.pi * c) - stirlerr
 
 
 def erlang_c(c: int, a: float) -> float:

