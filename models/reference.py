@@ -368,9 +368,7 @@ def _check(ref: Reference, p: dict[str, Path]) -> None:
     groups += [("clusters", _figures(c, f"clusters[{i}]")) for i, c in enumerate(ref.clusters)]
     groups += [("metro_dcs", _figures(c, f"metro_dcs[{i}]")) for i, c in enumerate(ref.metro_dcs)]
     groups += [("rack_shares", [(f"rack_shares.{k}", f) for k, f in ref.rack_shares.items()])]
-    groups += [
-        ("national_targets", [(f"national_targets.{k}", f) for k, f in ref.national_targets.items()])
-    ]
+    groups += [("national_targets", [(f"national_targets.{k}", f) for k, f in ref.national_targets.items()])]
     for k, f in ref.rack_shares.items():
         if k != "central" and k not in {h.id for h in ref.hubs}:
             fail("rack_shares", f"rack_shares.{k}", "expected a hub id or 'central'")

@@ -11,11 +11,12 @@ Then, per cluster:
    batch jobs), so it sees every server available to the cluster now: the real
    count after faults and power state (:meth:`Engine.online`).
 2. **Admission.** All latency flows at a cluster share one FCFS M/G/c queue
-   (mean service and cv^2 of the mix). The cluster admits the largest load
-   for which the ``engine.admission.quantile`` of ``RTT + wait`` stays within
-   the tightest SLO among the flows it receives, and at most
-   ``engine.admission.max_utilisation`` of its servers
-   (:func:`models.queueing.admissible_load`). Each flow's excess is offered to
+   (mean service and cv^2 of the mix). The cluster admits flows loosest
+   budget (SLO minus RTT) first while the ``engine.admission.quantile`` of the
+   mix's wait stays within the budget of every admitted flow, and at most
+   ``engine.admission.max_utilisation`` of its servers are loaded; the first
+   flow that would break it is admitted in part (the largest share for which
+   the mix, with that share, still meets its budget). Each flow's excess is offered to
    its next candidate cluster by RTT (``engine.admission.spill``), then
    rejected: it never queues for hours.
 3. **Waiting.** The admitted load ``a`` on ``c`` servers waits as
@@ -37,7 +38,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from models.queueing import WaitTail, admissible_load, wait_tail
+from models.queueing import WaitTail, wait_tail
 from sim.engine.flowrecords import FlowSink, SegmentLaw
 from sim.engine.policy import Policy
 from sim.scenario import Scenario
@@ -205,14 +206,16 @@ class FlowModel:
         self, offered: np.ndarray, usable: np.ndarray, servers: np.ndarray, shift: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Admission control: (accepted, rejected at each cluster) rates per flow and cluster."""
-        n_c = self.n_c
         off = offered.copy()
         rej_at = np.zeros_like(off)
         tried = off > 0
         budget_fc = self.slo_s[:, None] - shift
         frac = np.ones_like(off)
         changed = off.sum(axis=0) > 0  # clusters whose offered flows changed since they were judged
-        for _ in range(n_c + 2):
+        # every round that does not end the loop sends some excess to a (flow, cluster) pair not
+        # tried before, so F x C + 1 rounds always suffice; a re-judged cluster may evict flows it
+        # had admitted (tighter budgets first), so chains can be longer than the candidates of one flow
+        for _ in range(off.size + 1):
             for c in np.flatnonzero(changed):
                 frac[:, c] = self._admit_cluster(off[:, c], bool(usable[c]), int(servers[c]), budget_fc[:, c])
             if (frac >= _ONE).all():
@@ -237,6 +240,12 @@ class FlowModel:
                     rej_at[f, c] += x
             if not changed.any():
                 break
+        else:
+            # (unreachable by the bound above; kept as a guard) judge the last arrivals, reject the rest
+            for c in np.flatnonzero(changed):
+                keep = self._admit_cluster(off[:, c], bool(usable[c]), int(servers[c]), budget_fc[:, c])
+                rej_at[:, c] += off[:, c] * (1.0 - keep)
+                off[:, c] *= keep
         return off, rej_at
 
     def _admit_cluster(
@@ -270,25 +279,44 @@ class FlowModel:
         work = lam * self.mean_s[order]
         sq = lam * self.e2[order]
         cum_lam, cum_work, cum_sq = np.cumsum(lam), np.cumsum(work), np.cumsum(sq)
-        prev_work = 0.0
+        prev = (0.0, 0.0, 0.0)  # requests/s, erlangs and second moments of the flows admitted so far
         for j, f in enumerate(order):
             budget = float(budget_f[f])
             if budget < 0.0:
                 break
             if self._fits(servers, float(cum_lam[j]), float(cum_work[j]), float(cum_sq[j]), budget):
                 out[f] = 1.0
-                prev_work = float(cum_work[j])
+                prev = (float(cum_lam[j]), float(cum_work[j]), float(cum_sq[j]))
                 continue
-            mean = float(cum_work[j] / cum_lam[j])
-            cv2 = max(0.0, float(cum_sq[j] / cum_lam[j]) / mean**2 - 1.0)
-            a = admissible_load(servers, _round(budget), _round(mean), _round(cv2), self.tail, self.max_util)
-            out[f] = min(1.0, max(0.0, (a - prev_work) / float(work[j])))
+            out[f] = self._admissible_share(
+                servers, prev, (float(lam[j]), float(work[j]), float(sq[j])), budget
+            )
             break
         return out
+
+    def _admissible_share(
+        self, servers: int, prev: tuple[float, float, float], flow: tuple[float, float, float], budget: float
+    ) -> float:
+        """Largest share x of ``flow`` such that ``prev + x flow`` meets ``budget`` (bisection to 1e-9).
+
+        The mix's mean and variability move with x, so x is searched on the mix
+        itself, not on the load a fixed mix would admit.
+        """
+        lo, hi = 0.0, 1.0
+        while hi - lo > 1e-9:
+            x = 0.5 * (lo + hi)
+            mix = (prev[0] + x * flow[0], prev[1] + x * flow[1], prev[2] + x * flow[2])
+            if self._fits(servers, mix[0], mix[1], mix[2], budget):
+                lo = x
+            else:
+                hi = x
+        return lo
 
     def _fits(self, servers: int, lam: float, load: float, sq: float, budget: float) -> bool:
         if budget < 0.0 or load >= servers or load > self.max_util * servers:
             return False
+        if lam <= 0.0 or load <= 0.0 or load / lam <= 0.0:
+            return True  # nothing (or too little to represent) to queue
         mean = load / lam
         cv2 = max(0.0, sq / lam / mean**2 - 1.0)
         return _tail(servers, load, mean, cv2).exceed(budget) <= self.tail

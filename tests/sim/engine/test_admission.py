@@ -1,0 +1,79 @@
+"""Admission control's invariants on random offered flows (hypothesis).
+
+Whatever the policy offers, however the flows spill and evict one another:
+every request is either accepted at one cluster or rejected (conservation),
+no cluster accepts a load at or above its servers, and every accepted flow's
+wait meets its budget at the admission quantile. (A national reactive run
+once accepted 95,250 erlangs on 70,000 servers: a cluster re-judged after the
+loop's fixed round limit kept load it had never judged.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.queueing import wait_tail
+from sim.engine.flows import FlowModel
+from tests.helpers import scenario_of
+
+N_R, N_C = 3, 5
+
+
+def _config() -> dict[str, Any]:
+    regions = [{"id": f"r{i}"} for i in range(N_R)]
+    clusters = [{"id": f"c{j}", "servers": 100} for j in range(N_C)]
+    lat = {f"r{i}": {f"c{j}": 1.0 + 3.0 * ((i + j) % N_C) for j in range(N_C)} for i in range(N_R)}
+    classes = [
+        {"name": "tight", "kind": "latency", "rate_per_h": 3600.0, "slo_ms": 20.0,
+         "service": {"dist": "exponential", "mean_s": 0.01}},
+        {"name": "loose", "kind": "latency", "rate_per_h": 3600.0, "slo_ms": 60.0,
+         "service": {"dist": "lognormal", "mean_s": 0.02, "cv": 2.0}},
+    ]  # fmt: skip
+    return {
+        "name": "admission",
+        "seed": 1,
+        "horizon_h": 1.0,
+        "topology": {"regions": regions, "clusters": clusters, "latency_ms": lat},
+        "workloads": classes,
+        "engine": {"timestep_s": 300},
+    }
+
+
+MODEL = FlowModel(scenario_of(_config()), None, np.random.default_rng(0), None)  # type: ignore[arg-type]
+N_F = MODEL.n_f
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    offered=st.lists(st.floats(0.0, 20_000.0), min_size=N_F * N_C, max_size=N_F * N_C),
+    servers=st.lists(st.integers(0, 400), min_size=N_C, max_size=N_C),
+    down=st.lists(st.booleans(), min_size=N_C, max_size=N_C),
+)
+def test_admission_conserves_requests_and_never_overfills_a_cluster(
+    offered: list[float], servers: list[int], down: list[bool]
+) -> None:
+    off = np.array(offered).reshape(N_F, N_C)
+    srv = np.array(servers, dtype=np.int64)
+    usable = np.array([not d and s > 0 for d, s in zip(down, servers, strict=True)])
+    shift = MODEL.rtt_s[MODEL.region_of]
+    acc, rej = MODEL._admit(off, usable, srv, shift)
+    assert (acc >= -1e-9).all() and (rej >= -1e-9).all()
+    np.testing.assert_allclose(acc.sum(axis=1) + rej.sum(axis=1), off.sum(axis=1), rtol=1e-9, atol=1e-6)
+    load = (acc * MODEL.mean_s[:, None]).sum(axis=0)
+    for c in range(N_C):
+        if acc[:, c].sum() <= 0:
+            continue
+        assert usable[c] and load[c] < srv[c], (c, load[c], srv[c])
+        # the accepted mix's wait meets every admitted flow's budget at the admission quantile
+        a_f = acc[:, c]
+        mean = load[c] / a_f.sum()
+        cv2 = max(0.0, float(a_f @ MODEL.e2) / a_f.sum() / mean**2 - 1.0)
+        tail = wait_tail(int(srv[c]), float(load[c]), mean, cv2)
+        budget = MODEL.slo_s - shift[:, c]
+        for f in np.flatnonzero(a_f > 0):
+            # (a flow admitted in part was judged with all of it in the mix: allow 2 % on the tail)
+            assert budget[f] >= 0 and tail.exceed(float(budget[f])) <= MODEL.tail * 1.02 + 1e-12, (c, f)
