@@ -4,7 +4,9 @@ The formulation is in ``docs/lp.md``. Modules, in the order data flows:
 
 - :mod:`~models.plan.inputs`: :class:`PlanInputs` (arrays) and :class:`PlanWeights` (knobs);
 - :mod:`~models.plan.pool`: exact pooling of batch demand whose paths cannot bind;
-- :mod:`~models.plan.build`: the LP as sparse arrays (:class:`SparseLP`);
+- :mod:`~models.plan.sparse`: :class:`SparseLP`, its layout and the block-by-block builder;
+- :mod:`~models.plan.terms`: the objective, one function per cost term (build and report);
+- :mod:`~models.plan.build`: the LP's blocks (``define_*``) and :func:`build_lp`;
 - :mod:`~models.plan.solve`: PuLP (HiGHS, CBC) or a persistent warm-started highspy model;
 - :mod:`~models.plan.result`: :class:`PlanResult`, the solution read back as arrays;
 - :mod:`~models.plan.diagnose`: why a plan is infeasible or leaves work unserved;

@@ -1,325 +1,185 @@
 """Build the planning LP as sparse arrays (CSR), independent of any modelling library.
 
 The same :class:`SparseLP` is handed to PuLP (``models.plan.solve``) or straight to
-highspy, so both paths solve the identical model. Every block of columns and
-rows keeps the index arrays needed to read the solution back. The formulation,
-with every symbol, is in ``docs/lp.md``.
+highspy, so both paths solve the identical model. :func:`build_lp` adds the model
+block by block, as PyPSA's ``define_*`` functions do: each ``define_*`` below adds
+one kind of column or row and returns the ids it made. Columns and rows are
+numbered in the order the blocks are added, and that order is part of the
+contract: the warm-started highspy model (``models.plan.solve``) updates a kept
+model in place between windows, and the expansion LP (``models.plan.expansion``)
+stacks day models by position. The objective is set last from its terms
+(:mod:`models.plan.terms`). The formulation, with every symbol, is in ``docs/lp.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-from numpy.typing import NDArray
 
-from models.energy.site import it_power_kw
 from models.plan.inputs import FloatArray, PlanInputs, PlanWeights
+from models.plan.sparse import INF, CooModel, CostTerm, IdArray, Layout, SparseLP
+from models.plan.terms import CAP_SLACK_CNY, objective, objective_terms, route_cost
+from models.plan.window import Window, prepare_window, route_mask
 
-__all__ = ["FloatArray", "IdArray", "Layout", "SparseLP", "build_lp", "route_cost", "route_mask"]
-
-IdArray = NDArray[np.int64]
-INF = float("inf")
-CAP_SLACK_CNY = 1e7  # elastic mode: price of one unit of cap violation (diagnosis only)
-
-
-@dataclass
-class Layout:
-    """Where each variable and constraint block lives, and what it is indexed by."""
-
-    # route columns x: one per (r, k, c, t) with a feasible route and demand > 0
-    x_r: IdArray
-    x_k: IdArray
-    x_c: IdArray
-    x_t: IdArray
-    x_col: IdArray
-    # backlog route columns: (r, k, c, j) work due by the end of window hour j
-    xb_r: IdArray
-    xb_k: IdArray
-    xb_c: IdArray
-    xb_j: IdArray
-    xb_col: IdArray
-    # demand rows (r, k, t) and backlog demand rows (r, k, j)
-    dem_row: IdArray  # (R, K, T), -1 when no row (no demand)
-    bdem_r: IdArray
-    bdem_k: IdArray
-    bdem_j: IdArray
-    bdem_row: IdArray
-    u_col: IdArray  # unserved column per demand row (all rows, demand then backlog); -1 when hard
-    group_deadline: IdArray  # (G,) effective deadline of each batch queue group
-    class_group: IdArray  # (K,) group of a batch class, -1 for latency
-    s_min: IdArray  # (G,) first virtual arrival hour of each group (<= 0)
-    z_col: IdArray  # (G, C, T) executed batch work
-    b_col: IdArray  # (G, C, T) backlog at the end of hour t
-    i_col: list[IdArray]  # per group (C, T - s_min) inflow of virtual arrival hour s
-    load_col: IdArray  # (C, T)
-    a_col: IdArray  # (C, T)
-    g_col: IdArray  # (C, T)
-    up_col: IdArray  # (C, T-1) or empty
-    dn_col: IdArray
-    load_row: IdArray  # (C, T)
-    cap_row: IdArray  # (C, T)
-    grid_row: IdArray  # (C, T)
-    bw_row: IdArray  # (R, C, T), -1 when no row
-    cap_rows: dict[str, int] = field(default_factory=dict)  # name -> row of each hard cap
-    cap_slack_cols: dict[str, int] = field(default_factory=dict)
-    # hour runs, for shifting a basis in time: column/row j is position col_pos[j] of a run of
-    # col_len[j] consecutive indices, one per hour (-1 / 0 for columns and rows without an hour)
-    col_pos: IdArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    col_len: IdArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    row_pos: IdArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    row_len: IdArray = field(default_factory=lambda: np.zeros(0, np.int64))
+__all__ = [
+    "CAP_SLACK_CNY",
+    "FloatArray",
+    "IdArray",
+    "Layout",
+    "SparseLP",
+    "Window",
+    "build_lp",
+    "define_backlog_routing_columns",
+    "define_bandwidth_rows",
+    "define_batch_queue_rows",
+    "define_cluster_columns",
+    "define_cluster_rows",
+    "define_demand_rows",
+    "define_hard_caps",
+    "define_objective",
+    "define_queue_columns",
+    "define_routing_columns",
+    "prepare_window",
+    "route_cost",
+    "route_mask",
+]
 
 
-@dataclass
-class SparseLP:
-    """min cost·x  s.t.  row_lo <= A x <= row_hi,  col_lo <= x <= col_hi (A in CSR)."""
+def define_routing_columns(m: CooModel, win: Window, nt: int) -> tuple[IdArray, ...]:
+    """Route columns x[r, k, c, t]: work of (r, k) arriving in hour t placed on cluster c.
 
-    cost: FloatArray
-    col_lo: FloatArray
-    col_hi: FloatArray
-    row_lo: FloatArray
-    row_hi: FloatArray
-    indptr: IdArray
-    indices: IdArray
-    data: FloatArray
-    layout: Layout
-    alpha: FloatArray  # (C, T) kWh per active server-hour (PUE x idle)
-    beta: FloatArray  # (C, T) extra kWh per busy server-hour (PUE x (peak - idle))
+    One per allowed route (:func:`route_mask`) and demand-row hour, hour fastest.
 
-    @property
-    def n_cols(self) -> int:
-        return len(self.cost)
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.row_lo)
-
-
-class _Coo:
-    """Columns, rows and coefficient triplets, appended block by block."""
-
-    def __init__(self) -> None:
-        self.n_cols = 0
-        self.n_rows = 0
-        self.cost: list[FloatArray] = []
-        self.col_hi: list[FloatArray] = []
-        self.row_lo: list[FloatArray] = []
-        self.row_hi: list[FloatArray] = []
-        self.ri: list[IdArray] = []
-        self.ci: list[IdArray] = []
-        self.v: list[FloatArray] = []
-        self.col_pos: list[IdArray] = []
-        self.col_len: list[IdArray] = []
-        self.row_pos: list[IdArray] = []
-        self.row_len: list[IdArray] = []
-
-    @staticmethod
-    def _hours(ids: IdArray, timed: bool | IdArray, length: int | IdArray) -> tuple[IdArray, IdArray]:
-        """Position in the hour run and run length of each id (the last axis is the hour when timed)."""
-        n = ids.size
-        if isinstance(timed, np.ndarray):
-            return timed.astype(np.int64).ravel(), np.broadcast_to(np.asarray(length, np.int64), (n,)).copy()
-        if timed and ids.ndim >= 1 and ids.shape[-1] > 0:
-            run = ids.shape[-1]
-            pos = np.broadcast_to(np.arange(run, dtype=np.int64), ids.shape).ravel()
-            return pos.copy(), np.full(n, run, np.int64)
-        return np.full(n, -1, np.int64), np.zeros(n, np.int64)
-
-    def cols(
-        self,
-        shape: tuple[int, ...] | int,
-        cost: float | FloatArray = 0.0,
-        hi: float = INF,
-        timed: bool | IdArray = False,
-        length: int | IdArray = 0,
-    ) -> IdArray:
-        n = int(np.prod(shape))
-        ids = np.arange(self.n_cols, self.n_cols + n, dtype=np.int64).reshape(shape)
-        self.n_cols += n
-        self.cost.append(np.broadcast_to(np.asarray(cost, dtype=float), ids.shape).ravel().copy())
-        self.col_hi.append(np.full(n, hi))
-        pos, ln = self._hours(ids, timed, length)
-        self.col_pos.append(pos)
-        self.col_len.append(ln)
-        return ids
-
-    def rows(
-        self,
-        shape: tuple[int, ...] | int,
-        lo: float | FloatArray,
-        hi: float | FloatArray,
-        timed: bool | IdArray = False,
-        length: int | IdArray = 0,
-    ) -> IdArray:
-        n = int(np.prod(shape))
-        ids = np.arange(self.n_rows, self.n_rows + n, dtype=np.int64).reshape(shape)
-        self.n_rows += n
-        self.row_lo.append(np.broadcast_to(np.asarray(lo, dtype=float), ids.shape).ravel().copy())
-        self.row_hi.append(np.broadcast_to(np.asarray(hi, dtype=float), ids.shape).ravel().copy())
-        pos, ln = self._hours(ids, timed, length)
-        self.row_pos.append(pos)
-        self.row_len.append(ln)
-        return ids
-
-    def hour_runs(self) -> tuple[IdArray, IdArray, IdArray, IdArray]:
-        def cat(parts: list[IdArray]) -> IdArray:
-            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-
-        return cat(self.col_pos), cat(self.col_len), cat(self.row_pos), cat(self.row_len)
-
-    def add(self, rows: IdArray, cols: IdArray, vals: float | FloatArray) -> None:
-        r, c, v = np.broadcast_arrays(np.asarray(rows), np.asarray(cols), np.asarray(vals, dtype=float))
-        keep = (r >= 0) & (c >= 0)
-        self.ri.append(r[keep].astype(np.int64))
-        self.ci.append(c[keep].astype(np.int64))
-        self.v.append(v[keep].astype(float))
-
-    def finish(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, IdArray, IdArray, FloatArray]:
-        ri = np.concatenate(self.ri) if self.ri else np.zeros(0, np.int64)
-        ci = np.concatenate(self.ci) if self.ci else np.zeros(0, np.int64)
-        v = np.concatenate(self.v) if self.v else np.zeros(0)
-        order = np.lexsort((ci, ri))
-        ri, ci, v = ri[order], ci[order], v[order]
-        indptr = np.zeros(self.n_rows + 1, dtype=np.int64)
-        np.cumsum(np.bincount(ri, minlength=self.n_rows), out=indptr[1:])
-        return (
-            np.concatenate(self.cost),
-            np.concatenate(self.col_hi),
-            np.concatenate(self.row_lo),
-            np.concatenate(self.row_hi),
-            indptr,
-            ci,
-            v,
-        )
-
-
-def route_mask(inp: PlanInputs) -> NDArray[np.bool_]:
-    """(R, K, C): cluster c may serve class k from region r (its RTT alone meets the SLO)."""
-    return np.asarray(inp.rtt_ms)[:, None, :] <= np.asarray(inp.slo_ms, dtype=float)[None, :, None]
-
-
-def route_cost(inp: PlanInputs, w: PlanWeights) -> FloatArray:
-    """(R, K, C) CNY per server-hour routed from region r to cluster c for class k.
-
-    Transfer (CNY/GB x GB per sh) for every class, plus latency (CNY per ms and sh x
-    RTT) for latency classes. The one definition of the routing cost: the LP's route
-    columns take it, and batch pooling checks that it does not depend on the region.
+    Returns
+    -------
+    x_r, x_k, x_c, x_t, x_col
     """
-    lat = np.asarray(inp.is_latency, dtype=bool)
-    rtt = np.asarray(inp.rtt_ms, dtype=float)
-    unit = w.transfer_cny_per_gb * np.asarray(inp.data_gb_per_sh, dtype=float)  # (K,)
-    latency = np.where(lat[None, :, None], w.latency_cny_per_ms_sh * rtt[:, None, :], 0.0)
-    return np.asarray(unit[None, :, None] + latency)
+    ok = win.routes[:, :, :, None] & win.has_dem[:, :, None, :]
+    x_r, x_k, x_c, x_t = (a.astype(np.int64) for a in np.nonzero(ok))
+    return x_r, x_k, x_c, x_t, m.cols(len(x_r), timed=x_t, length=nt)
 
 
-def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP:
-    """The planning LP of ``docs/lp.md``; ``elastic`` adds priced slack to every hard cap."""
-    nr, nk, nc, nt = inp.shape
-    lat = np.asarray(inp.is_latency, dtype=bool)
-    demand = np.asarray(inp.demand_sh, dtype=float)
-    data = np.asarray(inp.data_gb_per_sh, dtype=float)
-    pue = np.asarray(inp.pue, dtype=float)
-    # facility energy e = alpha a + beta L: the power law per powered (a) and busy (L) server-hour
-    alpha = pue * it_power_kw(1.0, 0.0, inp.idle_w, inp.peak_w)
-    beta = pue * it_power_kw(0.0, 1.0, inp.idle_w, inp.peak_w)
-    m = _Coo()
+def define_backlog_routing_columns(m: CooModel, win: Window) -> tuple[IdArray, ...]:
+    """Route columns of waiting batch work: (r, k) due by the end of hour j placed on cluster c.
 
-    # latency backlog joins the demand of hour 0 (latency work is served in its arrival hour)
-    backlog = None if inp.backlog_sh is None else np.asarray(inp.backlog_sh, dtype=float)
-    if backlog is not None:
-        demand = demand.copy()
-        demand[:, lat, 0] += backlog[:, lat, :].sum(axis=2)
-
-    # batch queue groups: one per distinct effective deadline min(D, T)
-    d_eff = np.minimum(np.asarray(inp.deadline_h, dtype=np.int64), nt)
-    group_deadline = np.unique(d_eff[~lat]).astype(np.int64)
-    class_group = np.full(nk, -1, dtype=np.int64)
-    for g, d in enumerate(group_deadline):
-        class_group[(~lat) & (d_eff == d)] = g
-    ng = len(group_deadline)
-    # backlog: (r, k, j) due by the end of hour j, entered as a virtual arrival at s = j + 1 - D
-    if backlog is not None:
-        bj = np.minimum(np.arange(backlog.shape[2]), nt - 1)
-        bsum = np.zeros((nr, nk, nt))
-        for j in range(backlog.shape[2]):
-            bsum[:, :, bj[j]] += backlog[:, :, j]
-        bsum[:, lat, :] = 0.0
-        for k in np.nonzero(~lat)[0]:  # work due after the class deadline: due at the deadline
-            dk = int(d_eff[k])
-            bsum[:, k, dk - 1] += bsum[:, k, dk:].sum(axis=1)
-            bsum[:, k, dk:] = 0.0
-        # one row per hour j < D for every batch (r, k) with backlog or demand, so that the
-        # structure stays the same from window to window (zero rows are cheap)
-        pair = (bsum > 0).any(axis=2) | ((demand > 0).any(axis=2) & ~lat[None, :])
-        has_b = pair[:, :, None] & (np.arange(nt)[None, None, :] < d_eff[None, :, None])
-        bdem_r, bdem_k, bdem_j = (a.astype(np.int64) for a in np.nonzero(has_b))
-        bdem_val = bsum[bdem_r, bdem_k, bdem_j]
-    else:
-        bdem_r = bdem_k = bdem_j = np.zeros(0, np.int64)
-        bdem_val = np.zeros(0)
-    s_min = np.array([1 - d if len(bdem_r) else 0 for d in group_deadline], dtype=np.int64)
-
-    # --- columns ---
-    # every hour of a (region, class) with demand somewhere in the window gets its row and
-    # routes (zero demand is a zero right-hand side): the structure then does not change
-    # between rolling windows, and the solver model can be updated in place
-    routes = route_mask(inp)
-    has_dem = np.broadcast_to((demand > 0).any(axis=2)[:, :, None], demand.shape)
-    x_r, x_k, x_c, x_t = (
-        a.astype(np.int64) for a in np.nonzero(routes[:, :, :, None] & has_dem[:, :, None, :])
-    )
-    rcost = route_cost(inp, w)
-    x_col = m.cols(len(x_r), rcost[x_r, x_k, x_c], timed=x_t, length=nt)
-    okb = routes[bdem_r, bdem_k, :]  # (B, C)
+    Returns
+    -------
+    bi, xb_r, xb_k, xb_c, xb_j, xb_col
+        ``bi`` is the backlog demand row of each column.
+    """
+    okb = win.routes[win.bdem_r, win.bdem_k, :]  # (B, C)
     bi, xb_c = (a.astype(np.int64) for a in np.nonzero(okb))
-    order = np.lexsort((bdem_j[bi], xb_c, bdem_k[bi], bdem_r[bi]))  # hour fastest
+    order = np.lexsort((win.bdem_j[bi], xb_c, win.bdem_k[bi], win.bdem_r[bi]))  # hour fastest
     bi, xb_c = bi[order], xb_c[order]
-    xb_r, xb_k, xb_j = bdem_r[bi], bdem_k[bi], bdem_j[bi]
-    xb_col = m.cols(len(bi), rcost[xb_r, xb_k, xb_c], timed=xb_j, length=d_eff[xb_k])
+    xb_r, xb_k, xb_j = win.bdem_r[bi], win.bdem_k[bi], win.bdem_j[bi]
+    xb_col = m.cols(len(bi), timed=xb_j, length=win.d_eff[xb_k])
+    return bi, xb_r, xb_k, xb_c, xb_j, xb_col
+
+
+def define_queue_columns(
+    m: CooModel, win: Window, nc: int, nt: int
+) -> tuple[IdArray, IdArray, list[IdArray]]:
+    """Batch queue columns of each deadline group g.
+
+    Returns
+    -------
+    z_col : (G, C, T)
+        Batch work executed in hour t.
+    b_col : (G, C, T)
+        Backlog at the end of hour t.
+    i_col : list of (C, T - s_min[g])
+        Inflow of virtual arrival hour s.
+    """
+    ng = win.n_groups
     z_col = m.cols((ng, nc, nt), timed=True)
     b_col = m.cols((ng, nc, nt), timed=True)
-    i_col = [m.cols((nc, nt - int(s_min[g])), timed=True) for g in range(ng)]
-    # energy cost = tariff x facility energy e = alpha a + beta L (green or not, as the run accounts it);
-    # carbon = grid energy g x grid factor, priced at the carbon price
-    tariff = np.asarray(inp.tariff_cny_per_kwh, dtype=float)
-    load_col = m.cols((nc, nt), tariff * beta, timed=True)
-    a_col = m.cols((nc, nt), tariff * alpha, timed=True)
-    grid_factor = np.asarray(inp.grid_kgco2_per_kwh, dtype=float)
-    g_col = m.cols((nc, nt), w.carbon_price_cny_per_t * grid_factor / 1000, timed=True)
+    i_col = [m.cols((nc, nt - int(win.s_min[g])), timed=True) for g in range(ng)]
+    return z_col, b_col, i_col
+
+
+def define_cluster_columns(m: CooModel, w: PlanWeights, nc: int, nt: int) -> tuple[IdArray, ...]:
+    """Cluster-hour columns: busy load L, active servers a, grid energy g, switching up/dn.
+
+    Returns
+    -------
+    load_col, a_col, g_col : (C, T)
+    up_col, dn_col : (C, T - 1)
+        Empty (C, 0) unless switching is priced and the window has more than one hour.
+    """
+    load_col = m.cols((nc, nt), timed=True)
+    a_col = m.cols((nc, nt), timed=True)
+    g_col = m.cols((nc, nt), timed=True)
     if w.switching_cny_per_server > 0 and nt > 1:
-        up_col = m.cols((nc, nt - 1), w.switching_cny_per_server, timed=True)
-        dn_col = m.cols((nc, nt - 1), w.switching_cny_per_server, timed=True)
+        up_col = m.cols((nc, nt - 1), timed=True)
+        dn_col = m.cols((nc, nt - 1), timed=True)
     else:
         up_col = dn_col = np.zeros((nc, 0), np.int64)
+    return load_col, a_col, g_col, up_col, dn_col
 
-    # --- demand rows: sum_c x + u = d ---
-    dem_row = np.full((nr, nk, nt), -1, dtype=np.int64)
+
+def define_demand_rows(
+    m: CooModel, win: Window, w: PlanWeights, nt: int, x: tuple[IdArray, ...], xb: tuple[IdArray, ...]
+) -> tuple[IdArray, IdArray, IdArray]:
+    """Demand rows: sum_c x + u = d, per (r, k, t) and per backlog (r, k, j).
+
+    Adds the unserved columns u (one per row, after every other column so far) unless
+    ``w.unserved_cny_per_sh`` is infinite (hard demand).
+
+    Returns
+    -------
+    dem_row : (R, K, T)
+        -1 where no row.
+    bdem_row : (B,)
+    u_col : (rows,)
+        Demand rows first, then backlog rows; -1 when demand is hard.
+    """
+    x_r, x_k, _, x_t, x_col = x
+    bi, _, _, _, _, xb_col = xb
+    has_dem, demand = win.has_dem, win.demand
+    dem_row = np.full(demand.shape, -1, dtype=np.int64)
     dem_t = np.nonzero(has_dem)[2]
     dem_row[has_dem] = m.rows(int(has_dem.sum()), demand[has_dem], demand[has_dem], timed=dem_t, length=nt)
     m.add(dem_row[x_r, x_k, x_t], x_col, 1.0)
-    bdem_len = d_eff[bdem_k]
-    bdem_row = m.rows(len(bdem_r), bdem_val, bdem_val, timed=bdem_j, length=bdem_len)
+    bdem_len = win.d_eff[win.bdem_k]
+    bdem_row = m.rows(len(win.bdem_r), win.bdem_val, win.bdem_val, timed=win.bdem_j, length=bdem_len)
     m.add(bdem_row[bi], xb_col, 1.0)
     all_dem_rows = np.concatenate([dem_row[has_dem], bdem_row])
     if np.isfinite(w.unserved_cny_per_sh):
-        u_pos = np.concatenate([dem_t, bdem_j])
+        u_pos = np.concatenate([dem_t, win.bdem_j])
         u_len = np.concatenate([np.full(len(dem_t), nt, np.int64), bdem_len])
-        u_col = m.cols(len(all_dem_rows), w.unserved_cny_per_sh, timed=u_pos, length=u_len)
+        u_col = m.cols(len(all_dem_rows), timed=u_pos, length=u_len)
         m.add(all_dem_rows, u_col, 1.0)
     else:
         u_col = np.full(len(all_dem_rows), -1, dtype=np.int64)
+    return dem_row, bdem_row, u_col
 
-    # --- batch queues: inflow, balance, deadline ---
-    xbatch = ~lat[x_k]
-    for g in range(ng):
-        d, s0 = int(group_deadline[g]), int(s_min[g])
-        ns = nt - s0
-        in_row = m.rows((nc, ns), 0.0, 0.0, timed=True)  # I[s] - sum of routed arrivals of hour s = 0
+
+def define_batch_queue_rows(
+    m: CooModel,
+    win: Window,
+    nc: int,
+    nt: int,
+    x: tuple[IdArray, ...],
+    xb: tuple[IdArray, ...],
+    queue: tuple[IdArray, IdArray, list[IdArray]],
+) -> None:
+    """Per batch queue group: inflow, balance and deadline rows (in that order, group by group).
+
+    - inflow: I[s] = routed arrivals of virtual hour s (backlog due at j arrives at j + 1 - D);
+    - balance: b[t] - b[t-1] + z[t] - I[t] = 0 (arrivals before the window join hour 0);
+    - deadline: b[t] <= arrivals of the last D - 1 hours (work not yet due), t < T - 1.
+    The last hour's backlog is bounded to 0 in :func:`build_lp`.
+    """
+    _, x_k, x_c, x_t, x_col = x
+    _, _, xb_k, xb_c, xb_j, xb_col = xb
+    z_col, b_col, i_col = queue
+    xbatch = ~win.lat[x_k]
+    for g in range(win.n_groups):
+        d, s0 = int(win.group_deadline[g]), int(win.s_min[g])
+        in_row = m.rows((nc, nt - s0), 0.0, 0.0, timed=True)  # I[s] - sum of routed arrivals of hour s = 0
         m.add(in_row, i_col[g], 1.0)
-        sel = xbatch & (class_group[x_k] == g)
+        sel = xbatch & (win.class_group[x_k] == g)
         m.add(in_row[x_c[sel], x_t[sel] - s0], x_col[sel], -1.0)
-        selb = class_group[xb_k] == g
+        selb = win.class_group[xb_k] == g
         m.add(in_row[xb_c[selb], xb_j[selb] + 1 - d - s0], xb_col[selb], -1.0)
         bal = m.rows((nc, nt), 0.0, 0.0, timed=True)  # b[t] - b[t-1] + z[t] - I[t] (- I[s<0] at t=0) = 0
         m.add(bal, b_col[g], 1.0)
@@ -328,8 +188,7 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
         m.add(bal, i_col[g][:, -s0:] if s0 < 0 else i_col[g], -1.0)
         if s0 < 0:
             m.add(bal[:, :1], i_col[g][:, :-s0], -1.0)
-        # deadline: b[t] <= sum of I[s] for s in (t - D + 1, t]  (arrivals not yet due); b[T-1] = 0
-        if d >= 2 and nt >= 2:
+        if d >= 2 and nt >= 2:  # b[t] <= sum of I[s] for s in (t - D + 1, t]
             dl = m.rows((nc, nt - 1), -INF, 0.0, timed=True)
             m.add(dl, b_col[g][:, :-1], 1.0)
             tt = np.arange(nt - 1)
@@ -337,14 +196,36 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
                 s = tt - o
                 ok = s >= s0
                 m.add(dl[:, ok], i_col[g][:, s[ok] - s0], -1.0)
-        # b has upper bound 0 at the last hour and whenever D == 1 (set below)
 
-    # --- cluster-hour rows ---
+
+def define_cluster_rows(
+    m: CooModel,
+    inp: PlanInputs,
+    win: Window,
+    x: tuple[IdArray, ...],
+    z_col: IdArray,
+    cl: tuple[IdArray, ...],
+) -> tuple[IdArray, IdArray, IdArray]:
+    """Cluster-hour rows: load, utilisation, capacity, grid energy, switching (in that order).
+
+    - load: L = latency work routed + batch work executed;
+    - utilisation: L <= rho_max a;
+    - capacity: a <= servers available;
+    - grid energy: g >= alpha a + beta L - green;
+    - switching (when priced): a[t] - a[t-1] = up - dn.
+
+    Returns
+    -------
+    load_row, cap_row, grid_row : (C, T)
+    """
+    nc, nt = inp.shape[2], inp.shape[3]
+    _, x_k, x_c, x_t, x_col = x
+    load_col, a_col, g_col, up_col, dn_col = cl
     load_row = m.rows((nc, nt), 0.0, 0.0, timed=True)  # L - sum latency x - sum_g z = 0
     m.add(load_row, load_col, 1.0)
-    xl = lat[x_k]
+    xl = win.lat[x_k]
     m.add(load_row[x_c[xl], x_t[xl]], x_col[xl], -1.0)
-    for g in range(ng):
+    for g in range(win.n_groups):
         m.add(load_row, z_col[g], -1.0)
     util = m.rows((nc, nt), -INF, 0.0, timed=True)  # L - rho a <= 0
     m.add(util, load_col, 1.0)
@@ -355,19 +236,37 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
     green = np.asarray(inp.green_kw, dtype=float)
     grid_row = m.rows((nc, nt), -green, INF, timed=True)  # g - alpha a - beta L >= -green
     m.add(grid_row, g_col, 1.0)
-    m.add(grid_row, a_col, -alpha)
-    m.add(grid_row, load_col, -beta)
+    m.add(grid_row, a_col, -win.alpha)
+    m.add(grid_row, load_col, -win.beta)
     if up_col.size:
         sw = m.rows((nc, nt - 1), 0.0, 0.0, timed=True)  # a[t] - a[t-1] - up + dn = 0
         m.add(sw, a_col[:, 1:], 1.0)
         m.add(sw, a_col[:, :-1], -1.0)
         m.add(sw, up_col, -1.0)
         m.add(sw, dn_col, 1.0)
+    return load_row, cap_row, grid_row
 
-    # --- bandwidth on region->cluster paths (batch data moves in the hour it is routed) ---
+
+def define_bandwidth_rows(
+    m: CooModel, inp: PlanInputs, win: Window, x: tuple[IdArray, ...], xb: tuple[IdArray, ...]
+) -> IdArray:
+    """Bandwidth rows: GB of batch data on a region -> cluster path per hour <= Gbit/s x 450.
+
+    Batch data moves in the hour it is routed (backlog in hour 0); only finite paths
+    that carry data get a row.
+
+    Returns
+    -------
+    bw_row : (R, C, T)
+        -1 where no row.
+    """
+    nr, _, nc, nt = inp.shape
+    x_r, x_k, x_c, x_t, x_col = x
+    _, xb_r, xb_k, xb_c, _, xb_col = xb
+    data = np.asarray(inp.data_gb_per_sh, dtype=float)
     bw = np.asarray(inp.bandwidth_gbps, dtype=float)
     bw_row = np.full((nr, nc, nt), -1, dtype=np.int64)
-    xd = xbatch & (data[x_k] > 0) & np.isfinite(bw[x_r, x_c])
+    xd = ~win.lat[x_k] & (data[x_k] > 0) & np.isfinite(bw[x_r, x_c])
     xbd = (data[xb_k] > 0) & np.isfinite(bw[xb_r, xb_c])
     need = np.zeros((nr, nc, nt), dtype=bool)
     need[x_r[xd], x_c[xd], x_t[xd]] = True
@@ -376,8 +275,24 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
     bw_row[need] = m.rows(int(need.sum()), -INF, limit[need], timed=np.nonzero(need)[2], length=nt)
     m.add(bw_row[x_r[xd], x_c[xd], x_t[xd]], x_col[xd], data[x_k[xd]])
     m.add(bw_row[xb_r[xbd], xb_c[xbd], 0], xb_col[xbd], data[xb_k[xbd]])
+    return bw_row
 
-    # --- optional hard caps ---
+
+def define_hard_caps(
+    m: CooModel, inp: PlanInputs, w: PlanWeights, win: Window, cl: tuple[IdArray, ...], elastic: bool
+) -> tuple[dict[str, int], dict[str, int]]:
+    """One row per optional hard cap of ``w``: max_tco2, min_green_share, min_west_share, hub quotas.
+
+    With ``elastic`` each cap also gets a slack column relaxing it in its binding
+    direction (priced in :func:`models.plan.terms.cap_slack`).
+
+    Returns
+    -------
+    cap_rows, cap_slack_cols : dict
+        Cap name -> its row, and -> its slack column (elastic only).
+    """
+    nc, nt = inp.shape[2], inp.shape[3]
+    load_col, a_col, g_col, _, _ = cl
     cap_rows: dict[str, int] = {}
     cap_slack: dict[str, int] = {}
 
@@ -386,12 +301,12 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
         m.add(np.full(cols.size, row), cols.ravel(), vals.ravel())
         cap_rows[name] = row
         if elastic:  # slack that relaxes the cap in its binding direction
-            sc = int(m.cols(1, CAP_SLACK_CNY)[0])
+            sc = int(m.cols(1)[0])
             m.add(np.array([row]), np.array([sc]), -1.0 if np.isfinite(hi) else 1.0)
             cap_slack[name] = sc
 
     if w.max_tco2 is not None:
-        cap("max_tco2", -INF, w.max_tco2, g_col, grid_factor / 1000.0)
+        cap("max_tco2", -INF, w.max_tco2, g_col, np.asarray(inp.grid_kgco2_per_kwh, dtype=float) / 1000.0)
     if w.min_green_share is not None:  # sum (e - g) >= s sum e, e = alpha a + beta L
         f = 1.0 - w.min_green_share
         cap(
@@ -399,7 +314,7 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
             0.0,
             INF,
             np.concatenate([a_col, load_col, g_col]),
-            np.concatenate([f * alpha, f * beta, -np.ones((nc, nt))]),
+            np.concatenate([f * win.alpha, f * win.beta, -np.ones((nc, nt))]),
         )
     if w.min_west_share is not None:  # sum_west L >= s sum L
         west = np.asarray(inp.cluster_west, dtype=bool)
@@ -408,52 +323,74 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
     for hub, q in sorted((w.hub_quota_sh or {}).items()):
         on = np.array([h == hub for h in inp.cluster_hub])
         cap(f"hub_quota_sh[{hub}]", -INF, float(q), load_col[on], np.ones((int(on.sum()), nt)))
+    return cap_rows, cap_slack
 
-    cost, col_hi, row_lo, row_hi, indptr, indices, vals = m.finish()
+
+def define_objective(
+    inp: PlanInputs, w: PlanWeights, win: Window, layout: Layout, n_cols: int
+) -> tuple[FloatArray, tuple[CostTerm, ...]]:
+    """The objective, set once every column exists: the cost vector and the terms it sums.
+
+    Each term (:mod:`models.plan.terms`) names its columns and their CNY per unit;
+    the cost of a column is the sum over the terms that price it.
+    """
+    terms = objective_terms(inp, w, layout, win.alpha, win.beta)
+    return objective(n_cols, terms), terms
+
+
+def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP:
+    """The planning LP of ``docs/lp.md``; ``elastic`` adds priced slack to every hard cap.
+
+    Parameters
+    ----------
+    inp : PlanInputs
+        One window.
+    w : PlanWeights
+        Objective weights and optional hard caps.
+    elastic : bool
+        Add a slack column to every hard cap (diagnosis of infeasible plans).
+
+    Returns
+    -------
+    SparseLP
+        Columns: routes, backlog routes, queues, cluster-hours, unserved, cap slack.
+        Rows: demand, batch queues, cluster-hours, bandwidth, caps. In that order.
+    """
+    _, _, nc, nt = inp.shape
+    win = prepare_window(inp)
+    m = CooModel()
+    x = define_routing_columns(m, win, nt)
+    xb = define_backlog_routing_columns(m, win)
+    queue = define_queue_columns(m, win, nc, nt)
+    cl = define_cluster_columns(m, w, nc, nt)
+    dem_row, bdem_row, u_col = define_demand_rows(m, win, w, nt, x, xb)
+    define_batch_queue_rows(m, win, nc, nt, x, xb, queue)
+    load_row, cap_row, grid_row = define_cluster_rows(m, inp, win, x, queue[0], cl)
+    bw_row = define_bandwidth_rows(m, inp, win, x, xb)
+    cap_rows, cap_slack = define_hard_caps(m, inp, w, win, cl, elastic)
+
+    col_hi, row_lo, row_hi, indptr, indices, vals = m.finish()
     col_pos, col_len, row_pos, row_len = m.hour_runs()
-    for g in range(ng):
+    z_col, b_col, i_col = queue
+    for g in range(win.n_groups):  # no backlog after the window, nor with a one-hour deadline
         col_hi[b_col[g][:, -1]] = 0.0
-        if group_deadline[g] == 1:
+        if win.group_deadline[g] == 1:
             col_hi[b_col[g]] = 0.0
+    x_r, x_k, x_c, x_t, x_col = x
+    _, xb_r, xb_k, xb_c, xb_j, xb_col = xb
+    load_col, a_col, g_col, up_col, dn_col = cl
     layout = Layout(
-        x_r=x_r,
-        x_k=x_k,
-        x_c=x_c,
-        x_t=x_t,
-        x_col=x_col,
-        xb_r=xb_r,
-        xb_k=xb_k,
-        xb_c=xb_c,
-        xb_j=xb_j,
-        xb_col=xb_col,
-        dem_row=dem_row,
-        bdem_r=bdem_r,
-        bdem_k=bdem_k,
-        bdem_j=bdem_j,
-        bdem_row=bdem_row,
-        u_col=u_col,
-        group_deadline=group_deadline,
-        class_group=class_group,
-        s_min=s_min,
-        z_col=z_col,
-        b_col=b_col,
-        i_col=i_col,
-        load_col=load_col,
-        a_col=a_col,
-        g_col=g_col,
-        up_col=up_col,
-        dn_col=dn_col,
-        load_row=load_row,
-        cap_row=cap_row,
-        grid_row=grid_row,
-        bw_row=bw_row,
-        cap_rows=cap_rows,
-        cap_slack_cols=cap_slack,
-        col_pos=col_pos,
-        col_len=col_len,
-        row_pos=row_pos,
-        row_len=row_len,
-    )
+        x_r=x_r, x_k=x_k, x_c=x_c, x_t=x_t, x_col=x_col,
+        xb_r=xb_r, xb_k=xb_k, xb_c=xb_c, xb_j=xb_j, xb_col=xb_col,
+        dem_row=dem_row, bdem_r=win.bdem_r, bdem_k=win.bdem_k, bdem_j=win.bdem_j, bdem_row=bdem_row,
+        u_col=u_col, group_deadline=win.group_deadline, class_group=win.class_group, s_min=win.s_min,
+        z_col=z_col, b_col=b_col, i_col=i_col,
+        load_col=load_col, a_col=a_col, g_col=g_col, up_col=up_col, dn_col=dn_col,
+        load_row=load_row, cap_row=cap_row, grid_row=grid_row, bw_row=bw_row,
+        cap_rows=cap_rows, cap_slack_cols=cap_slack,
+        col_pos=col_pos, col_len=col_len, row_pos=row_pos, row_len=row_len,
+    )  # fmt: skip
+    cost, terms = define_objective(inp, w, win, layout, m.n_cols)
     return SparseLP(
         cost=cost,
         col_lo=np.zeros(len(cost)),
@@ -464,6 +401,7 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
         indices=indices,
         data=vals,
         layout=layout,
-        alpha=alpha,
-        beta=beta,
+        alpha=win.alpha,
+        beta=win.beta,
+        terms=terms,
     )

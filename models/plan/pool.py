@@ -19,9 +19,9 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from models.plan.build import route_cost
 from models.plan.inputs import FloatArray, PlanInputs, PlanWeights
 from models.plan.result import PlanResult, fifo_split
+from models.plan.terms import route_cost
 
 POOLED_REGION = "__batch_pool__"
 
@@ -58,7 +58,7 @@ def can_pool_batch(inp: PlanInputs, w: PlanWeights) -> bool:
     Pooling is exact only while (a) no pooled region's bandwidth row can bind
     (:func:`poolable`) and (b) batch routing cost does not depend on the region
     (:func:`batch_cost_region_free`, checked against the LP's own cost,
-    :func:`models.plan.build.route_cost`).
+    :func:`models.plan.terms.route_cost`).
     """
     return int(poolable(inp).sum()) >= 2 and batch_cost_region_free(inp, w)
 

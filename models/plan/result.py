@@ -10,8 +10,9 @@ import pandas as pd
 from models.plan.build import FloatArray, SparseLP
 from models.plan.inputs import PlanInputs, PlanWeights
 from models.plan.solve import RawSolution
+from models.plan.terms import TERMS, route_cost
 
-TERMS = ("energy_cny", "carbon_cny", "latency_cny", "transfer_cny", "switching_cny", "unserved_cny")
+__all__ = ["TERMS", "PlanResult", "fifo_split", "read_result"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class PlanResult:
     status: str
     has_solution: bool
     objective: float
-    terms: dict[str, float]  # the objective split into TERMS (CNY)
+    terms: dict[str, float]  # the objective split into its terms (CNY; models.plan.terms), summing to it
     region_ids: tuple[str, ...]
     class_names: tuple[str, ...]
     cluster_ids: tuple[str, ...]
@@ -151,19 +152,8 @@ def read_result(
     tariff = np.asarray(inp.tariff_cny_per_kwh, dtype=float)
     tco2 = np.asarray(inp.grid_kgco2_per_kwh, dtype=float) * grid / 1000.0
     cost = tariff * energy  # facility energy x tariff, as the run accounts it
-    rtt = np.asarray(inp.rtt_ms, dtype=float)
-    data = np.asarray(inp.data_gb_per_sh, dtype=float)
-    xv = v[L.x_col]
-    terms = {
-        "energy_cny": float(cost.sum()),
-        "carbon_cny": float(w.carbon_price_cny_per_t * tco2.sum()),
-        "latency_cny": float(w.latency_cny_per_ms_sh * (rtt[L.x_r, L.x_c] * xv * lat[L.x_k]).sum()),
-        "transfer_cny": float(
-            w.transfer_cny_per_gb * ((data[L.x_k] * xv).sum() + (data[L.xb_k] * v[L.xb_col]).sum())
-        ),
-        "switching_cny": float(w.switching_cny_per_server * (v[L.up_col].sum() + v[L.dn_col].sum())),
-        "unserved_cny": float(w.unserved_cny_per_sh * unserved.sum()) if unserved.any() else 0.0,
-    }
+    # each term's value at the solution, from the same coefficients as the cost vector
+    terms = lp.term_values(v)
     cap_duals = {name: float(abs(y[row])) for name, row in L.cap_rows.items()}
     return PlanResult(
         status=sol.status,
@@ -204,7 +194,7 @@ def _slo_dual(inp: PlanInputs, w: PlanWeights, lp: SparseLP, y: FloatArray) -> d
     """
     L = lp.layout
     rtt = np.asarray(inp.rtt_ms, dtype=float)
-    data = np.asarray(inp.data_gb_per_sh, dtype=float)
+    rcost = route_cost(inp, w)
     out: dict[str, float] = {}
     for k in np.nonzero(np.asarray(inp.is_latency, dtype=bool))[0]:
         slo = float(inp.slo_ms[k])
@@ -218,8 +208,7 @@ def _slo_dual(inp: PlanInputs, w: PlanWeights, lp: SparseLP, y: FloatArray) -> d
             ok = rows >= 0
             if not ok.any():
                 continue
-            cost = w.latency_cny_per_ms_sh * rtt[r, c] + w.transfer_cny_per_gb * data[k]
-            rc = cost - y[rows[ok]] + y[L.load_row[c][ok]]
+            rc = rcost[r, k, c] - y[rows[ok]] + y[L.load_row[c][ok]]
             best = max(best, float(np.max(-rc)))
         out[inp.class_names[k]] = best
     return out
