@@ -158,14 +158,14 @@ def baseline_windows(hours: int, step: int) -> tuple[list[PlanInputs], PlanWeigh
 
     from models.paths import configs_dir
     from sim.config_io import load_config
-    from sim.policies.lp import LpPolicy
+    from sim.policies.lp_params import LpParams
     from sim.policies.planning import make_planner
     from sim.scenario import build_scenario
 
     sets = ["policy.name=lp", f"horizon_h={hours + 24}", "engine.max_jobs=1000000000"]
     cfg = load_config(configs_dir() / "baseline.yaml", sets)
     scn = build_scenario(cfg, "baseline.yaml")
-    planner = make_planner(scn, dict(LpPolicy.params), np.random.default_rng(0))
+    planner = make_planner(scn, LpParams(), np.random.default_rng(0))
     out = []
     for t0 in range(0, hours, step):
         wi = planner.window(t0, 24, None)
@@ -244,14 +244,14 @@ def warm_year() -> None:
     """A whole simulated year of daily baseline plans through the warm-started highspy model."""
     from models.paths import configs_dir
     from sim.config_io import load_config
-    from sim.policies.lp import LpPolicy
+    from sim.policies.lp_params import LpParams
     from sim.policies.planning import make_planner
     from sim.scenario import build_scenario
 
     sets = ["policy.name=lp", "horizon_h=8760", "engine.max_jobs=1000000000"]
     cfg = load_config(configs_dir() / "baseline.yaml", sets)
     scn = build_scenario(cfg, "baseline.yaml")
-    planner = make_planner(scn, {**LpPolicy.params, "solver": "highspy"}, np.random.default_rng(0))
+    planner = make_planner(scn, LpParams(solver="highspy"), np.random.default_rng(0))
     t_windows = t_solve = 0.0
     statuses: dict[str, int] = {}
     for d in range(365):

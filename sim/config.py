@@ -15,13 +15,11 @@ from pydantic import (
     model_validator,
 )
 
+from sim.config_base import Fraction, Ident, NonNegFloat, PosFloat
 from sim.config_base import Strict as _Strict
 from sim.config_expansion import ExpansionConfig
+from sim.config_policy import PolicyConfig
 
-Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
-PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 # a cluster of more than 100 M servers is a typo (the 10 national clusters hold ~7 M together)
 Servers = Annotated[int, Field(gt=0, le=100_000_000)]
 JOB_SCALE_MAX = 10**12
@@ -238,17 +236,6 @@ class Workload(_Strict):
 
 
 # --------------------------------------------------------------------------- policy etc.
-
-
-class PolicyConfig(_Strict):
-    """The routing policy and its parameters (the knobs users sweep)."""
-
-    name: Ident = "nearest"
-    params: dict[str, Any] = Field(default_factory=dict)
-    replan_h: Annotated[int, Field(ge=1, le=24 * 366)] = 24
-    lookahead_h: Annotated[int, Field(ge=1, le=24 * 31)] = 24
-    # LP objective weights (see docs/lp.md); .inf is allowed (e.g. unserved: .inf makes demand hard)
-    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
 
 
 PowerMode = Literal["always_on", "reactive", "planned"]

@@ -22,7 +22,7 @@ PACKAGES = ("models", "sim")
 # everywhere in sim; every part may import itself. Keep in step with README "Development".
 PARTS: dict[str, tuple[str, ...]] = {
     "runfolder": ("sim.runfolder",),
-    "config": ("sim.config", "sim.config_base", "sim.config_expansion", "sim.config_io"),
+    "config": ("sim.config", "sim.config_base", "sim.config_expansion", "sim.config_io", "sim.config_policy"),
     "scenario": ("sim.scenario", "sim.site_energy"),
     "engine": ("sim.engine",),
     "policies": ("sim.policies",),

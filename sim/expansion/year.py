@@ -25,7 +25,6 @@ from models.plan.inputs import PlanInputs, PlanWeights
 from models.typical_days import TypicalDays, typical_days
 from sim.config import Config, InlineTopology
 from sim.config_expansion import ExpansionConfig
-from sim.policies.planning import WEIGHT_KEYS
 from sim.scenario import Scenario, build_scenario
 
 __all__ = ["DAYS_PER_YEAR", "YearModel", "expansion_weights", "growth_factors", "year_model"]
@@ -44,8 +43,9 @@ def expansion_of(cfg: Config, source: str) -> ExpansionConfig:
 
 def expansion_weights(cfg: Config) -> PlanWeights:
     """The operating objective: ``policy.weights`` and the carbon price (no caps: targets are separate)."""
-    kw: dict[str, Any] = {WEIGHT_KEYS[k]: float(v) for k, v in cfg.policy.weights.items() if k in WEIGHT_KEYS}
-    return PlanWeights(carbon_price_cny_per_t=cfg.energy.carbon_price_cny_per_t, **kw)
+    return PlanWeights(
+        carbon_price_cny_per_t=cfg.energy.carbon_price_cny_per_t, **cfg.policy.weights.planner_kwargs()
+    )
 
 
 def growth_factors(cfg: Config, source: str, year: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sim.policies.base import Policy, hourly_rankings, ranked_candidates
+from sim.policies.params import SpillWestParams
 from sim.scenario import Scenario
 
 
@@ -144,21 +145,18 @@ class SpillWest(Policy):
     """
 
     name = "spill_west"
-    params: ClassVar[Mapping[str, Any]] = {"threshold": 0.8, "home": "balanced"}
+    params: ClassVar[Mapping[str, Any]] = SpillWestParams.defaults()
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
-        t = params.get("threshold", 0.8)
-        if not isinstance(t, int | float) or isinstance(t, bool) or not 0.0 < float(t) <= 1.0:
-            raise ValueError(f"threshold must be a number in (0, 1], got {t!r}")
-        if params.get("home", "balanced") not in ("nearest", "balanced"):
-            raise ValueError(f"home must be 'nearest' or 'balanced', got {params.get('home')!r}")
+        SpillWestParams.parse(params)
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         super().__init__(scenario, params, rng)
         topo = scenario.topology
-        self.threshold = float(self.p["threshold"])
-        self._balanced = self.p["home"] == "balanced"
+        self.cfg = SpillWestParams.parse(params)
+        self.threshold = self.cfg.threshold
+        self._balanced = self.cfg.home == "balanced"
         rtt = topo.rtt_ms
         self._home: list[list[int]] = []  # home-hub clusters per region
         for r in range(topo.n_regions):

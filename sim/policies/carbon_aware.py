@@ -40,6 +40,7 @@ import numpy as np
 from models.energy.signal_forecast import cleanest_start, forecast_signal
 from models.errors import InputError
 from sim.policies.base import Policy
+from sim.policies.params import CarbonAwareParams, ParamError
 from sim.policies.registry import policy_class
 from sim.scenario import Scenario
 
@@ -50,57 +51,39 @@ if TYPE_CHECKING:
 
 class CarbonAware(Policy):
     name = "carbon_aware"
-    params: ClassVar[Mapping[str, Any]] = {
-        "route": "nearest",
-        "route_params": {},
-        "forecast_error": 0.0,
-        "threshold_kgco2_per_kwh": None,
-        "horizon_h": None,
-        "max_utilisation": 0.8,
-    }
+    params: ClassVar[Mapping[str, Any]] = CarbonAwareParams.defaults()
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
-        p = {**cls.params, **params}
-        if not isinstance(p["route"], str) or p["route"] == cls.name:
-            raise ValueError(f"route must name another policy (e.g. nearest, greenest), got {p['route']!r}")
-        if not isinstance(p["route_params"], dict):
-            raise ValueError("route_params must be a mapping of the routing policy's parameters")
-        fe = p["forecast_error"]
-        if not isinstance(fe, int | float) or isinstance(fe, bool) or not 0.0 <= float(fe) <= 5.0:
-            raise ValueError(f"forecast_error (lognormal sigma) must be in [0, 5], got {fe!r}")
-        th = p["threshold_kgco2_per_kwh"]
-        if th is not None and (not isinstance(th, int | float) or isinstance(th, bool) or th < 0):
-            raise ValueError(f"threshold_kgco2_per_kwh must be a number >= 0 or null, got {th!r}")
-        mu = p["max_utilisation"]
-        if mu is not None and (not isinstance(mu, int | float) or isinstance(mu, bool) or not 0 < mu <= 1):
-            raise ValueError(f"max_utilisation must be in (0, 1] or null, got {mu!r}")
-        hz = p["horizon_h"]
-        if hz is not None and (not isinstance(hz, int) or isinstance(hz, bool) or hz < 1):
-            raise ValueError(f"horizon_h must be a whole number of hours >= 1 or null, got {hz!r}")
+        p = CarbonAwareParams.parse(params)
+        if p.route == cls.name:
+            raise ParamError("route", f"must name another policy (e.g. nearest, greenest), got {p.route!r}")
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         super().__init__(scenario, params, rng)
-        inner_cls = policy_class(str(self.p["route"]), scenario.source)
-        inner_params = dict(self.p["route_params"])
+        cfg = self.cfg = CarbonAwareParams.parse(params)
+        inner_cls = policy_class(cfg.route, scenario.source)
+        inner_params = dict(cfg.route_params)
         unknown = sorted(set(inner_params) - set(inner_cls.params))
+        key = "policy.params.route_params"
         try:
             if unknown:
                 raise ValueError(f"policy '{inner_cls.name}' has no parameter {unknown[0]!r}")
             inner_cls.check_params(inner_params)
+        except ParamError as exc:
+            raise InputError(scenario.source, f"{key}.{exc.key}", exc.message) from None
         except ValueError as exc:
-            raise InputError(scenario.source, "policy.params.route_params", str(exc)) from None
+            raise InputError(scenario.source, key, str(exc)) from None
         self.inner = inner_cls(scenario, inner_params, rng)
         self.signal = scenario.energy.carbon_kgco2_per_kwh(scenario.config.energy.carbon_signal)
-        self.sigma = float(self.p["forecast_error"])
-        th = self.p["threshold_kgco2_per_kwh"]
-        self.threshold = None if th is None else float(th)
+        self.sigma = cfg.forecast_error
+        self.threshold = cfg.threshold_kgco2_per_kwh
         deadlines = [c.deadline_h for c in scenario.classes if not c.is_latency]
         longest = max((math.ceil(d) for d in deadlines if math.isfinite(d)), default=24)
-        self.horizon = int(self.p["horizon_h"] or max(1, longest))
+        self.horizon = cfg.horizon_h or max(1, longest)
         self._hour = -1
         self._forecast = np.zeros((scenario.topology.n_clusters, 0))
-        mu = self.p["max_utilisation"]
+        mu = cfg.max_utilisation
         n_h = self.signal.shape[1]
         # simulated server-seconds each cluster-hour may take of placed batch work
         self._cap_s = None if mu is None else float(mu) * scenario.slots.astype(float) * 3600.0

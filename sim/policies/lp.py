@@ -27,7 +27,8 @@ import numpy as np
 from models.plan.result import PlanResult
 from sim.engine.policy import PolicyOutputs
 from sim.policies.base import Policy, ranked_candidates
-from sim.policies.planning import WEIGHT_KEYS, Planner, make_planner
+from sim.policies.lp_params import LpParams
+from sim.policies.planning import Planner, make_planner
 from sim.runfolder import layout
 from sim.scenario import Scenario
 
@@ -35,61 +36,24 @@ if TYPE_CHECKING:
     from sim.engine.job import Job
     from sim.engine.policy import EngineView
 
-SOLVERS = ("highs", "highspy", "cbc")
-
 
 class LpPolicy(Policy):
+    """Follow the rolling-horizon plan; parameters: :class:`~sim.policies.lp_params.LpParams`."""
+
     name = "lp"
     plans_power = True
-    params: ClassVar[Mapping[str, Any]] = {
-        "rho_max": 0.85,
-        "solver": "highspy",
-        "forecast_error": 0.0,
-        "time_limit_s": None,
-        "defer": True,
-        "min_green_share": None,
-        "max_tco2": None,
-        "min_west_share": None,
-        "hub_quota_sh": None,
-        "power_headroom": 1.5,
-        "min_powered_share": 0.05,
-    }
+    params: ClassVar[Mapping[str, Any]] = LpParams.defaults()
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
-        p = {**cls.params, **params}
-        rho = p["rho_max"]
-        if not isinstance(rho, int | float) or not 0.0 < float(rho) <= 1.0:
-            raise ValueError(f"rho_max must be in (0, 1], got {rho!r}")
-        if p["solver"] not in SOLVERS:
-            raise ValueError(f"solver must be one of {list(SOLVERS)}, got {p['solver']!r}")
-        fe = p["forecast_error"]
-        if not isinstance(fe, int | float) or float(fe) < 0:
-            raise ValueError(f"forecast_error (lognormal sigma) must be >= 0, got {fe!r}")
-        for cap in ("min_green_share", "min_west_share"):
-            v = p[cap]
-            if v is not None and (not isinstance(v, int | float) or not 0.0 <= float(v) <= 1.0):
-                raise ValueError(f"{cap} must be a fraction in [0, 1], got {v!r}")
-        if p["max_tco2"] is not None and (not isinstance(p["max_tco2"], int | float) or p["max_tco2"] < 0):
-            raise ValueError(f"max_tco2 must be >= 0, got {p['max_tco2']!r}")
-        q = p["hub_quota_sh"]
-        if q is not None and not (
-            isinstance(q, dict) and all(isinstance(v, int | float) for v in q.values())
-        ):
-            raise ValueError("hub_quota_sh must map hub ids to server-hours")
+        LpParams.parse(params)
 
     def __init__(self, scenario: Scenario, params: Mapping[str, Any], rng: np.random.Generator) -> None:
         super().__init__(scenario, params, rng)
-        unknown = sorted(set(scenario.config.policy.weights) - set(WEIGHT_KEYS))
-        if unknown:
-            from models.errors import InputError
-
-            raise InputError(
-                scenario.source, f"policy.weights.{unknown[0]}", f"expected one of {sorted(WEIGHT_KEYS)}"
-            )
-        self.planner: Planner = make_planner(scenario, self.p, scenario.streams.forecast)
+        self.cfg = LpParams.parse(params)
+        self.planner: Planner = make_planner(scenario, self.cfg, scenario.streams.forecast)
         self._nearest = ranked_candidates(scenario, np.zeros(scenario.topology.n_clusters))
-        self._defer = bool(self.p["defer"])
+        self._defer = self.cfg.defer
         self.plan: PlanResult | None = None
         self._t0 = 0
         self._hour = -1
@@ -120,8 +84,8 @@ class LpPolicy(Policy):
 
     def _power(self, engine: EngineView) -> Generator[Any, Any, None]:
         """Each hour, power the servers the plan keeps active (at least ``min_powered_share``)."""
-        floor = [max(1, math.ceil(float(self.p["min_powered_share"]) * s)) for s in engine.base_servers]
-        headroom = float(self.p["power_headroom"])
+        floor = [max(1, math.ceil(self.cfg.min_powered_share * s)) for s in engine.base_servers]
+        headroom = self.cfg.power_headroom
         hour = 0
         while True:
             plan = self.plan

@@ -23,17 +23,11 @@ from models.demand.profiles import forecast_work
 from models.plan.inputs import PlanError, PlanInputs, PlanWeights
 from models.plan.planner import RollingPlanner
 from models.plan.result import PlanResult
+from sim.policies.lp_params import LpParams
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
     from sim.engine.policy import EngineView
-
-WEIGHT_KEYS = {
-    "latency": "latency_cny_per_ms_sh",
-    "transfer": "transfer_cny_per_gb",
-    "switching": "switching_cny_per_server",
-    "unserved": "unserved_cny_per_sh",
-}
 
 
 def _mean_power(scn: Scenario, attr: str) -> float:
@@ -44,21 +38,13 @@ def _mean_power(scn: Scenario, attr: str) -> float:
     return float(sum(w * s for w, s in zip(watts, servers, strict=True)) / max(servers.sum(), 1.0))
 
 
-def plan_weights(scn: Scenario, params: dict[str, Any]) -> PlanWeights:
-    """The LP's weights: ``policy.weights`` (keys of WEIGHT_KEYS), the carbon price, the caps."""
+def plan_weights(scn: Scenario, params: LpParams) -> PlanWeights:
+    """The LP's weights: ``policy.weights`` (the planner's names), the carbon price, the caps."""
     cfg = scn.config
-    kw: dict[str, Any] = {WEIGHT_KEYS[k]: float(v) for k, v in cfg.policy.weights.items()}
+    kw = cfg.policy.weights.planner_kwargs()
     # the bandwidth price is a cost of moving data unless the config weighs transfers itself
     kw.setdefault("transfer_cny_per_gb", scn.bandwidth_cny_per_gb)
-    quota = params.get("hub_quota_sh")
-    return PlanWeights(
-        carbon_price_cny_per_t=cfg.energy.carbon_price_cny_per_t,
-        min_green_share=params.get("min_green_share"),
-        max_tco2=params.get("max_tco2"),
-        min_west_share=params.get("min_west_share"),
-        hub_quota_sh=dict(quota) if quota else None,
-        **kw,
-    )
+    return PlanWeights(carbon_price_cny_per_t=cfg.energy.carbon_price_cny_per_t, **kw, **params.caps())
 
 
 @dataclass
@@ -262,13 +248,14 @@ def _nanmean(x: np.ndarray) -> float | None:
     return float(np.nanmean(x)) if np.isfinite(x).any() else None
 
 
-def make_planner(scn: Scenario, params: dict[str, Any], rng: np.random.Generator) -> Planner:
+def make_planner(scn: Scenario, params: LpParams, rng: np.random.Generator) -> Planner:
+    """The run's planner for the ``lp`` policy's parameters (solver checked: exit 2 if missing)."""
     try:
         rolling = RollingPlanner(
-            plan_weights(scn, params), solver=str(params["solver"]), time_limit_s=params.get("time_limit_s")
+            plan_weights(scn, params), solver=params.solver, time_limit_s=params.time_limit_s
         )
     except PlanError as exc:
         from models.errors import InputError
 
         raise InputError(scn.source, "policy.params.solver", str(exc)) from None
-    return Planner(scn, rolling, float(params["rho_max"]), float(params["forecast_error"]), rng)
+    return Planner(scn, rolling, params.rho_max, params.forecast_error, rng)

@@ -15,6 +15,7 @@ import numpy as np
 
 from models.errors import InputError
 from sim.policies.base import Policy
+from sim.policies.params import ParamError
 from sim.scenario import Scenario
 
 _REGISTRY: dict[str, type[Policy]] = {}
@@ -79,6 +80,8 @@ def make_policy(scenario: Scenario, rng: np.random.Generator | None = None) -> P
         )
     try:
         cls.check_params(pc.params)
+    except ParamError as exc:
+        raise InputError(scenario.source, f"policy.params.{exc.key}", exc.message) from None
     except ValueError as exc:
         raise InputError(scenario.source, "policy.params", str(exc)) from None
     if scenario.config.energy.power_management == "planned" and not cls.plans_power:

@@ -48,7 +48,7 @@ def rich_config() -> dict[str, Any]:
         "regions": {"shanghai": {"weight": 1.0}},
         "demand_scale": 1.0,
     }  # fmt: skip
-    doc["policy"].update(replan_h=24, lookahead_h=24, weights={"latency": 0.1})
+    doc["policy"].update(replan_h=24, lookahead_h=24, weights={"latency_cny_per_ms_sh": 0.1})
     doc["energy"] = {"carbon_price_cny_per_t": 0.0, "idle_w": 200.0, "peak_w": 500.0,
                      "network_kwh_per_gb": 0.005, "temp_offset_c": 0.0}  # fmt: skip
     doc["faults"] = [{"kind": "link_degradation", "cluster": "west1", "start_h": 0.1, "duration_h": 0.1,

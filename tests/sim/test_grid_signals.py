@@ -117,7 +117,7 @@ def _two_clusters(policy: str, signal: str) -> dict[str, Any]:
         "workloads": [
             {"name": "etl", "kind": "batch", "rate_per_h": 60, "service": {"mean_s": 600}, "deadline_h": 2}
         ],
-        "policy": {"name": policy, "weights": {"latency": 0}},
+        "policy": {"name": policy, "weights": {"latency_cny_per_ms_sh": 0}},
         "energy": {"carbon_signal": signal, "carbon_price_cny_per_t": 5000},
     }
 

@@ -58,7 +58,7 @@ HAND: dict[str, Any] = {
         },
     ],
     "energy": {"idle_w": 1, "peak_w": 1000},
-    "policy": {"name": "lp", "weights": {"latency": 0}},
+    "policy": {"name": "lp", "weights": {"latency_cny_per_ms_sh": 0}},
     "engine": {"timestep_s": 3600},
     "expansion": {"base_year": 2025, "target_years": [2025], "rho_max": 1.0, "typical_days": 4},
 }

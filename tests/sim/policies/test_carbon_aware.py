@@ -133,9 +133,13 @@ def test_carbon_aware_wraps_any_routing_policy_and_checks_its_params(tmp_path: P
     from sim.policies import make_policy
 
     _square_wave(tmp_path)
-    for bad, key in (({"route": "carbon_aware"}, "policy.params"), ({"route": "fastest"}, "policy.name"),
+    for bad, key in (({"route": "carbon_aware"}, "policy.params.route"),
+                     ({"route": "fastest"}, "policy.name"),
                      ({"route_params": {"alpha": 1}}, "policy.params.route_params"),
-                     ({"forecast_error": -1}, "policy.params")):  # fmt: skip
+                     ({"route": "spill_west", "route_params": {"threshold": 2}},
+                      "policy.params.route_params.threshold"),
+                     ({"forecast_error": -1}, "policy.params.forecast_error"),
+                     ({"max_utilisation": True}, "policy.params.max_utilisation")):  # fmt: skip
         cfg = validate_config(_doc("carbon_aware", bad), "square.yaml")
         with pytest.raises(InputError) as err:
             make_policy(build_scenario(cfg, "square.yaml", base_dir=tmp_path))
