@@ -41,7 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "policies": {"engine", "scenario", "config", "runfolder"},
     "run": {"engine", "policies", "scenario", "config", "runfolder"},
     "sweep": {"run", "config", "runfolder"},
-    "expand": {"run", "policies", "scenario", "config", "runfolder"},
+    "expand": {"run", "scenario", "config", "runfolder"},
     "report": {"runfolder"},
     "cli": {"run", "sweep", "expand", "report", "scenario", "config", "runfolder"},
     "api": {"run", "sweep", "expand", "report", "config", "runfolder"},
