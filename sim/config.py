@@ -362,13 +362,13 @@ class NetworkConfig(_Strict):
     ``paths`` overrides the capacity of named links: ``"beijing->guian": 100``
     or, with hub pairs, ``"jingjinji->guizhou": 800``. ``price_cny_per_gb``: the
     bandwidth price of moving one GB to a cluster, charged in the accounting
-    (``summary.json: bandwidth_cost_cny``) and, unless ``policy.weights.transfer``
-    is set, in the LP's objective; default: the seeds' estimate (national
-    topologies) or 0 (inline topologies). ``route_factor`` (direct links from a
-    hub city to a national cluster), ``internet_route_factor`` (every other
-    path) and ``access_ms`` (metro access, added to every path) replace the
-    seeds' latency parameters of a national topology (an inline topology has
-    its own ``route_factor``).
+    (``summary.json: bandwidth_cost_cny``) and, unless
+    ``policy.weights.transfer_cny_per_gb`` is set, in the LP's objective;
+    default: the seeds' estimate (national topologies) or 0 (inline
+    topologies). ``route_factor`` (direct links from a hub city to a national
+    cluster), ``internet_route_factor`` (every other path) and ``access_ms``
+    (metro access, added to every path) replace the seeds' latency parameters
+    of a national topology (an inline topology has its own ``route_factor``).
     """
 
     path_gbps: PosFloat = 100.0

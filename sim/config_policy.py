@@ -36,11 +36,13 @@ def _named(field: str) -> Any:
 class ObjectiveWeights(_Strict):
     """The LP's objective weights (CNY), by :class:`~models.plan.inputs.PlanWeights`'s names.
 
-    A weight left out takes the planner's default (``PlanWeights``, the one place
-    defaults live). ``unserved_cny_per_sh: .inf`` makes demand hard (no unserved
-    work). The carbon price is ``energy.carbon_price_cny_per_t``. The short names
-    ``latency``, ``transfer``, ``switching`` and ``unserved`` are read as before
-    (deprecated).
+    A weight left out takes the planner's default (``PlanWeights``, the one
+    place defaults live), except ``transfer_cny_per_gb``, which the ``lp``
+    policy then takes from ``network.price_cny_per_gb`` (the bandwidth price).
+    ``unserved_cny_per_sh: .inf`` makes demand hard (no unserved work). The
+    carbon price is ``energy.carbon_price_cny_per_t``. The short names
+    ``latency``, ``transfer``, ``switching`` and ``unserved`` are read as
+    before (deprecated).
     """
 
     latency_cny_per_ms_sh: NonNegFloat | None = _named("latency_cny_per_ms_sh")
