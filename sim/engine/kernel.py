@@ -44,7 +44,7 @@ from sim.engine.pools import FcfsPool, Pool, PsPool
 from sim.engine.power import PowerManager, make_power_manager
 from sim.engine.records import JobSink
 from sim.engine.sharing import ProcessorSharing
-from sim.engine.steplog import N_SERIES, StepLog
+from sim.engine.steplog import N_SERIES, StepLog, state_reader
 from sim.scenario import Scenario, scenario_jobs
 
 DAY_S = 86400.0
@@ -121,7 +121,16 @@ class Engine:
         self.power: PowerManager = make_power_manager(
             en.power_management, self, pc, boot_w, step, self.edges.size - 1
         )
-        self.logs = [StepLog(self._reader(c)) for c in range(n_c)]
+        # the step log is in real units: the batch scale is converted here, once
+        self.logs = [
+            StepLog(
+                state_reader(
+                    self.pools[c], c, float(self.scale), self.in_transfer, self.power.booting,
+                    self.latency_load, self.power.online,
+                )
+            )
+            for c in range(n_c)
+        ]  # fmt: skip
         for c, pool in enumerate(self.pools):
             pool.settled = self._marker(c)
 
@@ -156,30 +165,6 @@ class Engine:
         self.policy.bind(self)
 
     # ------------------------------------------------------------------ helpers
-    def _reader(self, c: int) -> Callable[[], tuple[float, float, float, float, float, float]]:
-        # the step log is in real units: the batch scale is converted here, once
-        pool = self.pools[c]
-        transfers = self.in_transfer
-        booting = self.power.booting
-        scale = float(self.scale)
-        lat = self.latency_load
-        online = self.power.online
-
-        def read() -> tuple[float, float, float, float, float, float]:
-            # powered servers: the online ones, or more while batch jobs above them finish
-            lat_busy = float(lat[c])
-            busy = lat_busy + float(pool.busy) * scale
-            return (
-                busy,
-                float(pool.n_queued) * scale,
-                float(transfers[c]) * scale,
-                max(float(online[c]), busy),
-                float(booting[c]),
-                lat_busy,
-            )
-
-        return read
-
     def _marker(self, c: int) -> Callable[[], None]:
         log, env, changed = self.logs[c], self.env, self.power.changed
 

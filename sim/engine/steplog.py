@@ -9,9 +9,48 @@ however long the horizon.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
+
+
+class _Busy(Protocol):
+    @property
+    def busy(self) -> float: ...
+    @property
+    def n_queued(self) -> int: ...
+
+
+def state_reader(
+    pool: _Busy,
+    c: int,
+    scale: float,
+    transfers: Sequence[float],
+    booting: Sequence[int],
+    latency_load: Sequence[float] | np.ndarray,
+    online: Sequence[int],
+) -> Callable[[], tuple[float, float, float, float, float, float]]:
+    """The reader a cluster's :class:`StepLog` samples, in real units.
+
+    Returns (busy, queued, in transfer, powered, booting, latency busy) servers or
+    jobs: batch counts are simulated ones times ``scale``; powered servers are the
+    online ones, or more while batch jobs above them finish.
+    """
+
+    def read() -> tuple[float, float, float, float, float, float]:
+        lat_busy = float(latency_load[c])
+        busy = lat_busy + float(pool.busy) * scale
+        return (
+            busy,
+            float(pool.n_queued) * scale,
+            float(transfers[c]) * scale,
+            max(float(online[c]), busy),
+            float(booting[c]),
+            lat_busy,
+        )
+
+    return read
 
 
 def step_integral(
