@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         warm_year()
         return
     ref = load_reference()
-    nat = National(ref, national_topology(ref))
+    nat = National(ref, national_topology(ref, metro=False))  # the synthetic instance: the 10 clusters
     rng = np.random.default_rng(1)
     inp = nat.window(0, 24, rng)
 

@@ -106,8 +106,9 @@ def _targets(cfg: Config, source: str, scn: Scenario) -> Targets:
             )
         from models.reference import national_reference
 
+        # the approval ceilings of the national clusters; sites without one (the metro areas) have no cap
         caps = {c.id: c.pue_max.scalar for c in national_reference().clusters}
-        pue = np.array([caps[c] for c in ids])
+        pue = np.array([caps.get(c, np.nan) for c in ids], dtype=float)
     else:
         pue = _per_cluster(source, "pue_max", ids, t.pue_max)
     green = None
