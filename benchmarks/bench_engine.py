@@ -4,7 +4,7 @@
    job, timeouts; no routing, no records) driven by the same arrivals and
    service times. Prints both rates and the ratio (goal: <= 1.5).
 2. The national baseline (configs/baseline.yaml) for a simulated day at its own
-   batch ``engine.job_scale`` (2,000; goal: simulation <= 2 s on 2 cores) and
+   batch ``engine.job_scale`` (goal: simulation <= 2 s on 2 cores) and
    for a simulated year (goal: <= 60 s) at the batch ``engine.job_scale``
    chosen by the check below, each in its own process, with its peak RSS.
    Latency classes are request flows and do not depend on the scale.
@@ -254,7 +254,10 @@ def main() -> None:
             f"{r['wall_s']:>7.1f} {r['rss_mb']:>12,.0f}"
         )
 
-    day = child(24.0, 2000)
+    import yaml
+
+    base_scale = int(yaml.safe_load((ROOT / "configs" / "baseline.yaml").read_text())["engine"]["job_scale"])
+    day = child(24.0, base_scale)
     show(24.0, day)
     print("goal: a day's simulation <= 2 s")
     print()
@@ -267,7 +270,7 @@ def main() -> None:
     ladder = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000]
     chosen = 1
     errors = {}
-    jobs_per_year_at_1 = day["jobs"] * 2000 * 365  # real batch jobs in a year
+    jobs_per_year_at_1 = day["jobs"] * base_scale * 365  # real batch jobs in a year
     print(f"  {'job_scale':>10} {'worst error':>12} {'Poisson bundles':>16} {'batch jobs / year':>18}")
     for s in ladder:
         err, err_poisson = scale_check(loads, s)
