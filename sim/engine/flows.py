@@ -33,7 +33,7 @@ stream; the waits follow from the rates, so they are exact at any scale.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -65,6 +65,28 @@ class _Segment:
     t0: float
     step: int
     law: SegmentLaw
+
+
+@dataclass(frozen=True)
+class _Admission:
+    """The inputs and outcome of the last full admission (reused when only servers change)."""
+
+    lam: np.ndarray
+    shares: np.ndarray
+    up: list[bool]
+    rtt_factor: np.ndarray
+    servers: np.ndarray
+    accepted: np.ndarray
+    rej_at: np.ndarray
+    shed_any: np.ndarray
+
+    def same_but_servers(self, lam: np.ndarray, shares: np.ndarray, up: list[bool], rtt: np.ndarray) -> bool:
+        return (
+            up == self.up
+            and np.array_equal(lam, self.lam)
+            and np.array_equal(shares, self.shares)
+            and np.array_equal(rtt, self.rtt_factor)
+        )
 
 
 class FlowModel:
@@ -114,6 +136,8 @@ class FlowModel:
         self.shed = np.zeros(n_c)  # latency erlangs shed (rejected) at each cluster in the open segment
         self._laws_seen: dict[tuple[object, ...], SegmentLaw] = {}  # recent inputs -> their law
         self._laws = 0
+        self._last: _Admission | None = None  # the last full admission (see _decide)
+        self._shares: np.ndarray | None = None  # the policy's shares of the open step
 
     # ------------------------------------------------------------------ rates
     def rates(self, t0: float) -> np.ndarray:
@@ -134,20 +158,28 @@ class FlowModel:
         return lam
 
     # ------------------------------------------------------------------ segments
-    def open(self, t0: float, servers: np.ndarray, up: list[bool], rtt_factor: np.ndarray) -> np.ndarray:
+    def open(
+        self, t0: float, servers: np.ndarray, up: list[bool], rtt_factor: np.ndarray, reroute: bool = True
+    ) -> np.ndarray:
         """Route and admit the flows from ``t0`` on; return the latency load per cluster (erlangs).
 
         Routing and admission depend only on the rates, the policy's shares,
         the servers, the clusters up and the RTT factors: when all of these are
         as in the previous segment (e.g. within an hour under ``nearest``), its
-        result is reused.
+        result is reused. With ``reroute`` false (power-state changes within a
+        step) the policy's shares of the open step are kept and only admission
+        runs again, on the new servers.
         """
         n_f, n_c = self.n_f, self.n_c
         lam = self.rates(t0)
-        shares = np.zeros((n_f, n_c))
-        if n_f:
-            routed = np.asarray(self.policy.route_flows(t0), dtype=float)[self.lat]  # (Kl, R, C)
-            shares = np.where(np.isfinite(routed) & (routed > 0), routed, 0.0).reshape(n_f, n_c)
+        if reroute or self._shares is None:
+            shares = np.zeros((n_f, n_c))
+            if n_f:
+                routed = np.asarray(self.policy.route_flows(t0), dtype=float)[self.lat]  # (Kl, R, C)
+                shares = np.where(np.isfinite(routed) & (routed > 0), routed, 0.0).reshape(n_f, n_c)
+            self._shares = shares
+        else:
+            shares = self._shares
         key = (lam.tobytes(), shares.tobytes(), servers.tobytes(), tuple(up), rtt_factor.tobytes())
         law = self._laws_seen.get(key)
         if law is None:
@@ -165,12 +197,57 @@ class FlowModel:
     ) -> SegmentLaw:
         n_f, n_c = self.n_f, self.n_c
         shift = self.rtt_s[self.region_of] * rtt_factor[self.region_of]  # (F, C)
+        usable = np.array([up[c] and servers[c] > 0 for c in range(n_c)], dtype=bool)
+        prev = self._last
+        if prev is not None and prev.same_but_servers(lam, shares, up, rtt_factor):
+            reuse = self._still_admits(prev, servers, usable, shift)
+            if reuse:
+                self._last = replace(prev, servers=servers.copy())
+                return self._law(lam, prev.accepted, prev.rej_at, shift, servers)
         tot = shares.sum(axis=1)
         live = (tot > 0) & self.has_cand & (lam > 0)
         offered = np.zeros((n_f, n_c))
         offered[live] = lam[live, None] * shares[live] / tot[live, None]
-        usable = np.array([up[c] and servers[c] > 0 for c in range(n_c)], dtype=bool)
-        accepted, rej_at = self._admit(offered, usable, servers, shift)
+        accepted, rej_at, shed_any = self._admit(offered, usable, servers, shift)
+        self._last = _Admission(
+            lam.copy(), shares.copy(), list(up), rtt_factor.copy(), servers.copy(), accepted, rej_at, shed_any
+        )
+        return self._law(lam, accepted, rej_at, shift, servers)
+
+    def _still_admits(
+        self, prev: _Admission, servers: np.ndarray, usable: np.ndarray, shift: np.ndarray
+    ) -> bool:
+        """Whether admission on ``servers`` would decide exactly as ``prev`` did.
+
+        True when every cluster whose servers changed turned nothing away before
+        and can still hold all it accepted: then each cluster admits the same
+        flows in every round of :meth:`_admit` (a subset of a set that fits
+        fits), and the outcome is the same.
+        """
+        changed = np.flatnonzero(servers != prev.servers)
+        for c in changed:
+            if prev.shed_any[c] or not usable[c]:
+                return False
+            acc = prev.accepted[:, c]
+            present = acc > 0
+            if not present.any():
+                continue
+            lam_c = float(acc.sum())
+            budget = float((self.slo_s - shift[:, c])[present].min())
+            if not self._fits(int(servers[c]), lam_c, float(acc @ self.mean_s), float(acc @ self.e2), budget):
+                return False
+        return True
+
+    def _law(
+        self,
+        lam: np.ndarray,
+        accepted: np.ndarray,
+        rej_at: np.ndarray,
+        shift: np.ndarray,
+        servers: np.ndarray,
+    ) -> SegmentLaw:
+        """The segment's law from the admission's outcome: each cluster's wait on its servers."""
+        n_c = self.n_c
         rej_none = np.where(lam > 0, lam - accepted.sum(axis=1) - rej_at.sum(axis=1), 0.0)
         load: np.ndarray = (accepted * self.mean_s[:, None]).sum(axis=0)
         lam_c = accepted.sum(axis=0)
@@ -204,10 +281,12 @@ class FlowModel:
 
     def _admit(
         self, offered: np.ndarray, usable: np.ndarray, servers: np.ndarray, shift: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Admission control: (accepted, rejected at each cluster) rates per flow and cluster."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Admission control: (accepted, rejected at each cluster) rates per flow and cluster, and
+        whether each cluster ever turned load away (spilled or rejected)."""
         off = offered.copy()
         rej_at = np.zeros_like(off)
+        shed_any = np.zeros(off.shape[1], dtype=bool)
         tried = off > 0
         budget_fc = self.slo_s[:, None] - shift
         frac = np.ones_like(off)
@@ -221,6 +300,7 @@ class FlowModel:
             if (frac >= _ONE).all():
                 break
             excess = off * (1.0 - frac)
+            shed_any |= (excess > 0).any(axis=0)
             off = off * frac
             frac[:] = 1.0  # what a cluster kept, it admits; it is judged again only if it receives more
             changed[:] = False
@@ -245,8 +325,9 @@ class FlowModel:
             for c in np.flatnonzero(changed):
                 keep = self._admit_cluster(off[:, c], bool(usable[c]), int(servers[c]), budget_fc[:, c])
                 rej_at[:, c] += off[:, c] * (1.0 - keep)
+                shed_any[c] |= bool((keep < _ONE).any())
                 off[:, c] *= keep
-        return off, rej_at
+        return off, rej_at, shed_any
 
     def _admit_cluster(
         self, lam_f: np.ndarray, usable: bool, servers: int, budget_f: np.ndarray

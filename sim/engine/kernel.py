@@ -209,7 +209,9 @@ class Engine:
 
     def set_online(self, c: int, servers: int) -> None:
         if self._flows_open and self.env.now < self.horizon:
-            self._reflow()  # latency flows re-route and re-admit on the new capacity
+            self._reflow(
+                reroute=False
+            )  # latency flows re-admit on the new capacity (the step's routing kept)
         else:
             self._set_batch_capacity(c)
 
@@ -256,13 +258,14 @@ class Engine:
                 return
             yield self.env.timeout(t - self.env.now)
 
-    def _reflow(self) -> None:
-        """Close the open flow segment; route and admit the flows from now on, on the online servers."""
+    def _reflow(self, reroute: bool = True) -> None:
+        """Close the open flow segment; route (unless ``reroute`` is false) and admit the flows
+        from now on, on the online servers."""
         now = self.env.now
         if self._flows_open:
             self.flows.close(now)
         online = np.asarray(self.power.online, dtype=np.int64)
-        load = self.flows.open(now, online, self.up, np.asarray(self.rtt_factor))
+        load = self.flows.open(now, online, self.up, np.asarray(self.rtt_factor), reroute=reroute)
         self._flows_open = True
         self.latency_load[:] = load
         self.latency_shed[:] = self.flows.shed

@@ -60,7 +60,7 @@ def test_admission_conserves_requests_and_never_overfills_a_cluster(
     srv = np.array(servers, dtype=np.int64)
     usable = np.array([not d and s > 0 for d, s in zip(down, servers, strict=True)])
     shift = MODEL.rtt_s[MODEL.region_of]
-    acc, rej = MODEL._admit(off, usable, srv, shift)
+    acc, rej, _ = MODEL._admit(off, usable, srv, shift)
     assert (acc >= -1e-9).all() and (rej >= -1e-9).all()
     np.testing.assert_allclose(acc.sum(axis=1) + rej.sum(axis=1), off.sum(axis=1), rtol=1e-9, atol=1e-6)
     load = (acc * MODEL.mean_s[:, None]).sum(axis=0)
@@ -77,3 +77,35 @@ def test_admission_conserves_requests_and_never_overfills_a_cluster(
         for f in np.flatnonzero(a_f > 0):
             # (a flow admitted in part was judged with all of it in the mix: allow 2 % on the tail)
             assert budget[f] >= 0 and tail.exceed(float(budget[f])) <= MODEL.tail * 1.02 + 1e-12, (c, f)
+
+
+def _fresh() -> FlowModel:
+    return FlowModel(scenario_of(_config()), None, np.random.default_rng(0), None)  # type: ignore[arg-type]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rates=st.lists(st.floats(0.0, 30_000.0), min_size=N_F, max_size=N_F),
+    shares=st.lists(st.floats(0.0, 1.0), min_size=N_F * N_C, max_size=N_F * N_C),
+    before=st.lists(st.integers(1, 400), min_size=N_C, max_size=N_C),
+    after=st.lists(st.integers(1, 400), min_size=N_C, max_size=N_C),
+    which=st.lists(st.booleans(), min_size=N_C, max_size=N_C),
+)
+def test_readmission_after_a_power_change_equals_a_fresh_admission(
+    rates: list[float], shares: list[float], before: list[int], after: list[int], which: list[bool]
+) -> None:
+    """Re-admitting on new servers (reusing the last admission when it provably holds) decides
+    exactly what a model that never saw the earlier servers decides."""
+    lam = np.array(rates)
+    sh = np.array(shares).reshape(N_F, N_C)
+    up, rtt = [True] * N_C, np.ones((N_R, N_C))
+    s0 = np.array(before, dtype=np.int64)
+    s1 = np.where(which, np.array(after, dtype=np.int64), s0)
+    warm = _fresh()
+    warm._decide(lam, sh, s0, up, rtt)
+    got = warm._decide(lam, sh, s1, up, rtt)
+    want = _fresh()._decide(lam, sh, s1, up, rtt)
+    np.testing.assert_array_equal(got.p_out, want.p_out)
+    np.testing.assert_array_equal(got.load, want.load)
+    np.testing.assert_array_equal(got.p_wait, want.p_wait)
+    np.testing.assert_array_equal(got.decay, want.decay)
