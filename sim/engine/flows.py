@@ -4,7 +4,9 @@ A latency class is not simulated request by request. For every engine time
 step (``engine.timestep_s``; a *segment* of it when the servers available
 change mid-step, e.g. at a fault) and every region ``r`` it is a Poisson flow
 of rate ``lambda_kr`` (the class's hourly rate x its region weight). The
-policy splits each flow over clusters as shares (:meth:`Policy.route_flows`).
+policy splits each flow over clusters as shares (:meth:`Policy.route_flows`),
+once per step and again at a fault or link degradation; a power-state change
+keeps the step's shares and re-runs admission on the new servers.
 Then, per cluster:
 
 1. **Servers.** Latency work has priority over batch work (it preempts
