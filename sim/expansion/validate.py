@@ -35,10 +35,16 @@ def validation_config(cfg: Config, source: str, ym: YearModel, res: ExpansionRes
     doc["start"] = cfg.start.replace(year=ym.year).isoformat()
     doc["faults"] = []
     doc.pop("output", None)
-    servers = np.rint(res.installed_servers + res.new_servers).astype(int)
+    # The plan counts usable (occupied) servers; a config's `servers` is the built capacity, of
+    # which `occupancy` is usable. New servers (of this and earlier periods) are built to be used.
+    topo = ym.scenario.topology
+    occupied = res.installed_servers + res.new_servers
+    built = topo.built_servers + (occupied - topo.cluster_servers)
     clusters = doc.setdefault("overrides", {}).setdefault("clusters", {})
     for i, cid in enumerate(res.cluster_ids):  # overrides apply to inline and national clusters
-        clusters.setdefault(cid, {})["servers"] = int(max(1, servers[i]))
+        n_built = max(1, int(np.rint(built[i])))
+        n_occ = max(1, int(np.rint(occupied[i])))
+        clusters.setdefault(cid, {}).update(servers=n_built, occupancy=min(1.0, n_occ / n_built))
     factor = growth_factors(cfg, source, ym.year)
     for i, w in enumerate(doc["workloads"]):
         w["rate_per_h"] = float(w.get("rate_per_h", 0.0)) * float(factor[i])

@@ -206,3 +206,27 @@ def test_seeds_pue_caps_cover_the_national_clusters_and_leave_the_metro_areas_un
             assert cap == caps[cid]
         else:
             assert cid.endswith("_metro") and np.isnan(cap)
+
+
+def test_validation_uses_every_new_server_at_a_partly_occupied_site(tmp_path: Path) -> None:
+    """The plan counts occupied servers; the validation fleet must hold exactly those.
+
+    At site b only half of the 200 built servers are occupied (上架率 0.5): the plan sees
+    100 usable ones and builds what is missing. New servers are built to be used, so the
+    validation run's usable servers are the plan's installed + new (not (built + new) x 0.5).
+    """
+    doc = copy.deepcopy(HAND)
+    doc["topology"]["clusters"][1].update(servers=200, occupancy=0.5)
+    doc["workloads"][0]["rate_per_h"] = 400
+    doc["expansion"]["validation"] = {"hours": 2}
+    path = write(tmp_path, doc)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["expand", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    plan = pd.read_parquet(out / "expansion.parquet").set_index("cluster")
+    usable = json.loads((out / "validation" / "summary.json").read_text())["clusters"]
+    for cid in ("a", "b"):
+        want = plan.loc[cid, "installed_servers"] + plan.loc[cid, "new_servers"]
+        assert usable[cid]["servers"] == pytest.approx(want, abs=1.0), (cid, usable[cid], want)
+    assert plan.loc["b", "installed_servers"] == pytest.approx(100.0)
+    assert plan["new_servers"].sum() > 0
