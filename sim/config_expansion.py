@@ -58,11 +58,14 @@ class TargetsConfig(_Strict):
 
 class ValidationConfig(_Strict):
     """The closed loop: simulate the expanded fleet for ``hours`` from the config's start
-    (moved to the target year) with ``policy`` (default ``lp``)."""
+    (moved to the target year) with ``policy`` (default ``lp``) and ``power_management``
+    (default: ``planned`` under ``lp``, whose plan counts only the servers it keeps active,
+    like the expansion LP; else the config's own)."""
 
     enabled: bool = True
     hours: Annotated[int, Field(ge=1, le=24 * 31)] = 168
     policy: str | None = None
+    power_management: Literal["always_on", "reactive", "planned"] | None = None
     job_scale: Annotated[int, Field(ge=1)] | None = None
 
 

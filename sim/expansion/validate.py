@@ -51,6 +51,11 @@ def validation_config(cfg: Config, source: str, ym: YearModel, res: ExpansionRes
     policy = v.policy or "lp"
     if policy != cfg.policy.name:
         doc["policy"] = {"name": policy, "weights": doc.get("policy", {}).get("weights", {})}
+    # like with like: the expansion LP counts the servers it keeps active, so the lp validation
+    # powers down what its plan does not use (unless the config says otherwise)
+    mode = v.power_management or ("planned" if policy == "lp" else None)
+    if mode is not None:
+        doc.setdefault("energy", {})["power_management"] = mode
     if v.job_scale is not None:
         doc.setdefault("engine", {})["job_scale"] = v.job_scale
     return validate_config(doc, f"{source} (validation run)")

@@ -185,6 +185,8 @@ def test_validation_run_and_report(tmp_path: Path) -> None:
     assert 0.0 <= v["classes"]["batch"]["realised_slo_compliance"] <= 1.0
     assert v["energy_kwh"]["realised"] > 0
     assert (out / "validation" / "summary.json").is_file()
+    vs = json.loads((out / "validation" / "summary.json").read_text())
+    assert vs["power_management"]["mode"] == "planned"  # like the plan: only active servers powered
     assert (out / "report.html").is_file() and (out / "expansion_cost.png").is_file()
     again = CliRunner().invoke(cli, ["report", str(out)])
     assert again.exit_code == 0, again.output
