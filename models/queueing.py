@@ -15,15 +15,12 @@ load is ``a = lam x mean_s`` erlangs and the utilisation ``rho = a / c``.
   service time's coefficient of variation). The correction is exact for
   ``cv = 1`` and a standard approximation otherwise (Allen 1990, *Probability,
   Statistics and Queueing Theory*, 2nd ed., §6.4; Whitt 1993).
-- :func:`admissible_load` is the largest load a pool can accept while a
-  quantile of the wait stays within a budget (admission control).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy.special import gammaincc
@@ -142,34 +139,3 @@ def wait_tail(c: int, a: float, mean_s: float, cv2: float = 1.0) -> WaitTail:
         return WaitTail(1.0, 0.0)
     p = erlang_c(c, a)
     return WaitTail(p, (c - a) / (mean_s * allen_cunneen_factor(cv2)))
-
-
-@lru_cache(maxsize=8192)
-def admissible_load(
-    c: int, budget_s: float, mean_s: float, cv2: float, tail: float, max_utilisation: float
-) -> float:
-    """Largest load (erlangs) with ``P(W > budget_s) <= tail`` and ``a <= max_utilisation x c``.
-
-    ``P(W > t)`` grows with the load, so the answer is found by bisection to
-    1e-6 of ``c`` (the waiting-time law is :func:`wait_tail`). A pool with no
-    server, or a negative budget, admits nothing.
-    """
-    if c <= 0 or budget_s < 0.0 or mean_s <= 0.0:
-        return 0.0
-    cap = min(float(c), max_utilisation * c)
-
-    def ok(a: float) -> bool:
-        return a < c and wait_tail(c, a, mean_s, cv2).exceed(budget_s) <= tail
-
-    hi = cap * (1.0 - 1e-12)
-    if ok(hi):
-        return hi
-    lo = 0.0
-    tol = 1e-6 * c
-    while hi - lo > tol:
-        mid = 0.5 * (lo + hi)
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo

@@ -258,9 +258,8 @@ class FlowModel:
             if lam_c[c] <= 0:
                 tails.append(WaitTail(0.0, math.inf))
                 continue
-            mean = load[c] / lam_c[c]
-            cv2 = float((accepted[:, c] * self.e2).sum() / lam_c[c]) / mean**2 - 1.0
-            tails.append(_tail(int(servers[c]), float(load[c]), mean, cv2))
+            sq = float((accepted[:, c] * self.e2).sum())
+            tails.append(_mix_tail(int(servers[c]), float(lam_c[c]), float(load[c]), sq))
         with np.errstate(invalid="ignore", divide="ignore"):
             p_out = np.concatenate([accepted, rej_at, np.maximum(rej_none, 0.0)[:, None]], axis=1)
             p_out = np.where(lam[:, None] > 0, p_out / lam[:, None], 0.0)
@@ -400,9 +399,7 @@ class FlowModel:
             return False
         if lam <= 0.0 or load <= 0.0 or load / lam <= 0.0:
             return True  # nothing (or too little to represent) to queue
-        mean = load / lam
-        cv2 = max(0.0, sq / lam / mean**2 - 1.0)
-        return _tail(servers, load, mean, cv2).exceed(budget) <= self.tail
+        return _mix_tail(servers, lam, load, sq).exceed(budget) <= self.tail
 
     def close(self, t1: float) -> None:
         """Draw the segment's request counts and hand them to the sink."""
@@ -424,6 +421,13 @@ class FlowModel:
         else:
             counts = self.rng.poisson(mean)
         self.sink.add(seg.step, seg.t0, dt, law, counts)
+
+
+def _mix_tail(c: int, lam: float, load: float, sq: float) -> WaitTail:
+    """The wait of a mix of flows on ``c`` servers: ``lam`` requests/s, ``load`` erlangs and
+    ``sq`` = sum of lam x E[S^2] (its mean service and cv^2 follow)."""
+    mean = load / lam
+    return _tail(c, load, mean, sq / lam / mean**2 - 1.0)
 
 
 def _tail(c: int, a: float, mean_s: float, cv2: float) -> WaitTail:

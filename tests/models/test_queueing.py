@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.queueing import admissible_load, erlang_b, erlang_c, wait_tail
+from models.queueing import erlang_b, erlang_c
 
 
 def erlang_b_recursion(c: int, a: float) -> float:
@@ -42,11 +42,3 @@ def test_erlang_c_is_a_probability_and_above_erlang_b(c: int, rho: float) -> Non
     b, p = erlang_b(c, a), erlang_c(c, a)
     assert 0.0 <= b <= p <= 1.0
     assert b == pytest.approx(erlang_b_recursion(c, a), rel=1e-9, abs=1e-300)
-
-
-def test_admissible_load_is_the_largest_load_within_the_budget() -> None:
-    c, mean_s, budget_s, tail = 1000, 0.01, 0.005, 0.01
-    a = admissible_load(c, budget_s, mean_s, 1.0, tail, 1.0)
-    assert wait_tail(c, a, mean_s).exceed(budget_s) <= tail
-    assert wait_tail(c, a + 1e-5 * c, mean_s).exceed(budget_s) > tail
-    assert math.isclose(admissible_load(c, budget_s, mean_s, 1.0, 1.0, 0.5), 0.5 * c, rel_tol=1e-9)

@@ -109,3 +109,24 @@ def test_readmission_after_a_power_change_equals_a_fresh_admission(
     np.testing.assert_array_equal(got.load, want.load)
     np.testing.assert_array_equal(got.p_wait, want.p_wait)
     np.testing.assert_array_equal(got.decay, want.decay)
+
+
+def test_the_share_admitted_in_part_is_the_largest_whose_mix_meets_the_budget() -> None:
+    """By hand with wait_tail: the mix (admitted flow + share x of the next) meets the tight
+    budget at x and breaks it a hair above; the share is searched on the mix's own moments."""
+    servers, budget = 100, 0.012
+    m = MODEL
+    prev = (3000.0, 3000.0 * 0.02, 3000.0 * 0.02**2 * 5.0)  # loose flow: 60 erlangs, lognormal cv 2
+    flow = (4000.0, 4000.0 * 0.01, 4000.0 * 0.01**2 * 2.0)  # tight flow: 40 erlangs, exponential
+    x = m._admissible_share(servers, prev, flow, budget)
+    assert 0.0 < x < 1.0
+
+    def exceed(share: float) -> float:
+        lam = prev[0] + share * flow[0]
+        load = prev[1] + share * flow[1]
+        mean = load / lam
+        cv2 = (prev[2] + share * flow[2]) / lam / mean**2 - 1.0
+        return wait_tail(servers, load, mean, cv2).exceed(budget)
+
+    assert exceed(x) <= m.tail
+    assert exceed(x + 1e-6) > m.tail
