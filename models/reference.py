@@ -332,9 +332,14 @@ def _check(ref: Reference, p: dict[str, Path]) -> None:
 
     names = [w.name for w in ref.workloads]
     unique(names, "workloads", "workloads")
-    total = sum(w.share_of_load.scalar for w in ref.workloads)
-    if ref.workloads and abs(total - 1.0) > 1e-6:
-        fail("workloads", "workloads[*].share_of_load", f"shares must sum to 1 (sum is {total:.6f})")
+    for kind in sorted({w.server_type for w in ref.workloads}):  # the load of each server type
+        total = sum(w.share_of_load.scalar for w in ref.workloads if w.server_type == kind)
+        if abs(total - 1.0) > 1e-6:
+            fail(
+                "workloads",
+                "workloads[*].share_of_load",
+                f"the shares of the {kind} classes must sum to 1 (sum is {total:.6f})",
+            )
 
 
 def _in_china(fail: Any, file_key: str, key: str, lon: float, lat: float) -> None:

@@ -170,6 +170,7 @@ class WorkloadDefault(_Strict):
     service_s_mean: Figure
     share_of_load: Figure
     diurnal: Literal["daytime", "evening", "night", "flat"] = "flat"
+    server_type: Literal["cpu", "gpu"] = "cpu"
     note: str | None = None
 
 

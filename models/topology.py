@@ -102,6 +102,11 @@ class Topology:
     capacity (None: same as occupied). ``cluster_kind`` is ``"cluster"`` for a
     national cluster and ``"metro"`` for an existing eastern metro data-centre
     area; ``cluster_occupancy_target`` the 上架率 target (NaN: none).
+
+    Server types (:mod:`models.servers`): each column is one pool of servers
+    of one type (``cluster_type``: ``"cpu"`` or ``"gpu"``; empty: all CPU) at
+    one physical site (``cluster_site``: the site's id; empty: the column's own
+    id). Columns of one site share its location, hub, climate and prices.
     """
 
     region_ids: tuple[str, ...]
@@ -121,6 +126,8 @@ class Topology:
     cluster_built_servers: IntArray | None = None
     cluster_kind: tuple[str, ...] = field(default=())
     cluster_occupancy_target: FloatArray | None = None
+    cluster_type: tuple[str, ...] = field(default=())
+    cluster_site: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         r, c = len(self.region_ids), len(self.cluster_ids)
@@ -142,6 +149,20 @@ class Topology:
 
     def cluster_index(self, cluster_id: str) -> int:
         return self.cluster_ids.index(cluster_id)
+
+    def site_indices(self, site_id: str) -> list[int]:
+        """Columns of the physical site ``site_id`` (one per server type); empty if unknown."""
+        return [c for c, s in enumerate(self.sites) if s == site_id]
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """Server type of each column (``"cpu"`` where none is given)."""
+        return self.cluster_type if self.cluster_type else ("cpu",) * self.n_clusters
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """Physical site id of each column (the column's id where none is given)."""
+        return self.cluster_site if self.cluster_site else self.cluster_ids
 
     def side(self, cluster: int) -> str:
         return "west" if self.cluster_west[cluster] else "east"
@@ -187,6 +208,8 @@ class Topology:
             cluster_occupancy_target=(
                 self.cluster_occupancy_target[idx] if self.cluster_occupancy_target is not None else None
             ),
+            cluster_type=tuple(self.cluster_type[i] for i in idx) if self.cluster_type else (),
+            cluster_site=tuple(self.cluster_site[i] for i in idx) if self.cluster_site else (),
         )
 
 

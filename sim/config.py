@@ -195,10 +195,15 @@ class Workload(_Strict):
     at once (a per-class utilisation target). ``priority`` (0 = most urgent;
     default 0 for latency, 1 for batch) orders classes when
     ``engine.queue: priority``.
+    ``server_type`` (``cpu``, the default, or ``gpu``): the servers the class
+    runs on; its service time is in seconds of that type of server. A site's
+    GPU servers (its ``gpu_share``) form a pool that serves only ``gpu``
+    classes (:mod:`models.servers`).
     """
 
     name: Ident
     kind: Literal["latency", "batch"]
+    server_type: Literal["cpu", "gpu"] = "cpu"
     rate_per_h: NonNegFloat = 0.0
     service: Service
     slo_ms: PosFloat | None = None
@@ -287,9 +292,13 @@ class EnergyConfig(_Strict):
     published data-centre tariffs where the reference has them (Guizhou 0.35,
     Inner Mongolia 0.26, Ningxia 0.36 CNY/kWh flat, TOU scaled alike); off: the
     provincial 35 kV grid tariff everywhere. ``idle_w``/``peak_w``: a CPU server;
-    ``gpu_idle_w``/``gpu_peak_w``: a GPU server (engineering estimate: an 8-GPU
-    training/inference server). A cluster's servers draw the blend of the two
-    by its ``gpu_share`` (seeds, or the cluster override).
+    ``gpu_idle_w``/``gpu_peak_w``: a GPU server (engineering estimate: an
+    8-accelerator training/inference server). ``cpu_tflops`` (FP32) and
+    ``gpu_tflops`` (FP16): peak compute of one server of each type (engineering
+    estimates: a two-socket server; 8 accelerators of ~310 TFLOPS FP16, the
+    A800 / Ascend 910B class). A cluster's ``gpu_share`` of its servers form its
+    GPU pool (:mod:`models.servers`); the site as a whole (green supply, fixed
+    facility overhead) is sized on the blend of the two.
 
     ``grid_profile``: a CSV/Parquet file of hourly grid signals (columns
     ``hour`` or ``time``, ``cluster`` and any of ``grid_kgco2_per_kwh``,
@@ -310,6 +319,8 @@ class EnergyConfig(_Strict):
     peak_w: PosFloat = 500.0
     gpu_idle_w: PosFloat = 1500.0
     gpu_peak_w: PosFloat = 6000.0
+    cpu_tflops: PosFloat = 3.0
+    gpu_tflops: PosFloat = 2500.0
     network_kwh_per_gb: NonNegFloat = 0.005
     temp_offset_c: Annotated[float, Field(ge=-30, le=30)] = 0.0
     green_profile: str | None = None
@@ -414,9 +425,12 @@ class EngineConfig(_Strict):
     (``Workload.priority``) preempt less urgent ones, which resume later;
     ``ps`` shares the servers among all present batch jobs (processor sharing).
     ``timestep_s`` is the step of the latency flows and of ``timeseries.parquet``.
+    ``gpu_job_scale`` (default: ``job_scale``): the same for the GPU pools and
+    the ``gpu`` workload classes, which are far smaller than the CPU side.
     """
 
     job_scale: JobScale = 1
+    gpu_job_scale: JobScale | None = None
     # refuse a run that would simulate more discrete jobs than this (an estimate, before the run)
     max_jobs: Annotated[int, Field(ge=1, le=10**12)] = 20_000_000
     timestep_s: Annotated[int, Field(gt=0, le=3600)] = 300

@@ -75,6 +75,10 @@ class ExpansionConfig(_Strict):
     ``target_years``: one or more years after ``base_year`` (the year of the config's
     demand and fleet). Several years are planned one after another (myopic): what one
     period builds is installed in the next. ``typical_days``: k, or ``full`` (365 days).
+    ``capex_cny_per_server_year`` / ``gpu_capex_cny_per_server_year``: annualised cost of a
+    new CPU / GPU server (default: the seeds'). ``clusters`` keys name a site (its limits
+    bound all its server pools together) or one pool such as ``zhangjiakou_gpu``
+    (:mod:`sim.expansion.costs`).
     """
 
     base_year: Year = 2025
@@ -83,6 +87,7 @@ class ExpansionConfig(_Strict):
     peak_day: bool = True
     growth: Growth = Field(default_factory=Growth)
     capex_cny_per_server_year: NonNeg | None = None
+    gpu_capex_cny_per_server_year: NonNeg | None = None
     capex_decline: Annotated[float, Field(ge=0, lt=1)] | None = None
     clusters: dict[str, ClusterBuild] = Field(default_factory=dict)
     build_limits: Literal["none", "planned_scale"] = "none"

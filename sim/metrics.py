@@ -11,14 +11,11 @@ is already in real units (servers, jobs, requests): no scale is undone here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from models.demand.workload import ClassSpec, draw_sizes
-from models.energy.site import account
 from sim.engine.flowrecords import FlowClassStats
 from sim.engine.histogram import H_LO, H_PER_DECADE, hist_percentile
 from sim.engine.kernel import Engine
@@ -27,123 +24,6 @@ from sim.engine.records import ClassStats
 from sim.runfolder import layout
 
 RESPONSE_SAMPLES = 200_000  # draws of (added latency, service time) for response percentiles
-
-
-def timeseries_table(
-    eng: Engine, planned: Mapping[str, np.ndarray] | None = None
-) -> tuple[pa.Table, dict[str, layout.ClusterSummary]]:
-    """``timeseries.parquet`` rows (cluster-major) and per-cluster totals.
-
-    With a plan (``planned``: the policy's planned cluster-hours, see
-    :class:`~sim.engine.policy.PolicyOutputs`), ``planned_*`` columns put the
-    plan's utilisation, energy, cost and carbon for the same step next to the
-    simulated ones (NaN elsewhere).
-    """
-    scn = eng.scn
-    topo = scn.topology
-    edges = eng.edges
-    dt = np.diff(edges)
-    n_steps = dt.size
-    hour = np.minimum((edges[:-1] // 3600).astype(int), scn.energy.n_hours - 1)
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in layout.names(layout.TIMESERIES_COLUMNS)}
-    stats: dict[str, layout.ClusterSummary] = {}
-    boot_kw = eng.power.boot_w / 1000.0
-    for c, cid in enumerate(topo.cluster_ids):
-        busy_int = eng.bin_integrals[c, :, 0]  # real server-seconds
-        servers = float(scn.servers[c])
-        busy_avg = busy_int / dt
-        powered_avg = eng.bin_integrals[c, :, 3] / dt
-        booting_avg = eng.bin_integrals[c, :, 4] / dt
-        # idle power is paid by every powered server, working or not; a booting one draws boot_w
-        boot_it_kw = booting_avg * boot_kw
-        it_kw = scn.power_of(c).it_kw(powered_avg, busy_avg) + boot_it_kw
-        pue = scn.energy.pue[c, hour]
-        green_kw = scn.energy.green_kw[c, hour]
-        tariff = scn.energy.tariff_cny_per_kwh[c, hour]
-        grid_f = scn.energy.grid_kgco2_per_kwh[c, hour]
-        marg = scn.energy.marginal_kgco2_per_kwh
-        marg_f = None if marg is None else marg[c, hour]
-        fixed_kw = scn.energy.fixed[c, hour]
-        tot = account(
-            it_kw * dt / 3600.0,
-            pue,
-            tariff,
-            grid_f,
-            green_kw * dt / 3600.0,
-            marg_f,
-            fixed_kwh=fixed_kw * dt / 3600.0,
-        )
-        nan = np.full(n_steps, np.nan)
-        cols["time_s"].append(edges[:-1])
-        cols["cluster"].append(np.full(n_steps, c, dtype=np.int32))
-        cols["utilisation"].append(busy_avg / servers)
-        cols["busy_servers"].append(busy_avg)
-        cols["powered_servers"].append(powered_avg)
-        cols["booting_servers"].append(booting_avg)
-        ups = eng.power.ups[c]
-        downs = eng.power.downs[c]
-        cols["power_ups"].append(ups)
-        cols["power_downs"].append(downs)
-        transition_kwh = boot_it_kw * dt / 3600.0 * pue  # facility energy of booting servers
-        cols["transition_kwh"].append(transition_kwh)
-        cols["queue_len"].append(eng.bin_integrals[c, :, 1] / dt)  # batch jobs waiting
-        cols["in_transfer"].append(eng.bin_integrals[c, :, 2] / dt)
-        cols["latency_busy_servers"].append(eng.bin_integrals[c, :, 5] / dt)
-        cols["latency_requests"].append(eng.flow_sink.requests_cs[c])
-        cols["latency_rejected"].append(eng.flow_sink.rejected_cs[c])
-        cols["it_power_kw"].append(it_kw)
-        # the PUE users read: facility / IT power, fixed overhead included
-        cols["pue"].append(scn.energy.effective_pue(it_kw, c, hour))
-        cols["power_kw"].append(it_kw * pue + fixed_kw)
-        cols["tariff_cny_per_kwh"].append(tariff)
-        cols["grid_kgco2_per_kwh"].append(grid_f)
-        cols["marginal_kgco2_per_kwh"].append(nan if marg_f is None else marg_f)
-        cols["green_kw"].append(green_kw)
-        cols["energy_kwh"].append(tot.facility_kwh)
-        cols["grid_kwh"].append(tot.grid_kwh)
-        cols["cost_cny"].append(tot.cost_cny)
-        cols["tco2"].append(tot.tco2)
-        cols["tco2_marginal"].append(nan if tot.tco2_marginal is None else tot.tco2_marginal)
-        frac_h = dt / 3600.0
-        if planned is not None:
-            cols["planned_utilisation"].append(planned["load_sh"][c, hour] / servers)
-            for key in ("energy_kwh", "cost_cny", "tco2"):
-                cols[f"planned_{key}"].append(planned[key][c, hour] * frac_h)
-        else:
-            for key in ("planned_utilisation", "planned_energy_kwh", "planned_cost_cny", "planned_tco2"):
-                cols[key].append(np.full(n_steps, np.nan))
-        stats[cid] = {
-            "side": topo.side(c),
-            "kind": topo.kinds[c],
-            # capacity states: built >= occupied (上架, usable) >= powered (power management)
-            "servers": int(topo.cluster_servers[c]),
-            "built_servers": int(topo.built_servers[c]),
-            "occupancy": float(topo.occupancy[c]),
-            "occupancy_target": _num(topo.occupancy_target[c]),
-            "simulated_servers": int(scn.slots[c]),
-            "mean_utilisation": float(busy_int.sum() / (servers * eng.horizon)),
-            "busy_server_h": float(busy_int.sum() / 3600.0),
-            "latency_server_h": float(eng.bin_integrals[c, :, 5].sum() / 3600.0),
-            "powered_server_h": float(eng.bin_integrals[c, :, 3].sum() / 3600.0),
-            "server_ups": int(ups.sum()),
-            "server_downs": int(downs.sum()),
-            "transition_kwh": float(transition_kwh.sum()),
-            "transition_cost_cny": float((transition_kwh * tariff).sum()),
-            "energy_kwh": float(tot.facility_kwh.sum()),
-            "it_kwh": float(tot.it_kwh.sum()),
-            "grid_kwh": float(tot.grid_kwh.sum()),
-            "cost_cny": float(tot.cost_cny.sum()),
-            "tco2": float(tot.tco2.sum()),
-            "tco2_marginal": None if tot.tco2_marginal is None else float(tot.tco2_marginal.sum()),
-        }
-    arrays = []
-    for k, v in cols.items():
-        flat = np.concatenate(v)
-        if k == "cluster":
-            arrays.append(pa.DictionaryArray.from_arrays(pa.array(flat), pa.array(list(topo.cluster_ids))))
-        else:
-            arrays.append(pa.array(flat))
-    return pa.Table.from_arrays(arrays, schema=layout.schema(layout.TIMESERIES_COLUMNS)), stats
 
 
 def summary_dict(
@@ -231,6 +111,7 @@ def summary_dict(
         "bandwidth_cost_cny": network["bandwidth_cost_cny"],
         "east_west": east_west,
         "occupancy": occupancy,
+        "compute": compute_summary(cluster_stats),
         "network": network,
         "power_management": power_summary(eng, cluster_stats),
         **work_summary(eng, cluster_stats),  # type: ignore[typeddict-item]
@@ -393,6 +274,24 @@ def _carbon_summary(eng: Engine) -> layout.CarbonSummary:
             for c, cid in enumerate(eng.scn.topology.cluster_ids)
         },
     }
+
+
+def compute_summary(cluster_stats: dict[str, layout.ClusterSummary]) -> dict[str, layout.ComputeGroup]:
+    """PFLOPS installed and used per server type (FP32 for CPU, FP16 for GPU servers)."""
+    out: dict[str, layout.ComputeGroup] = {}
+    for kind, precision in (("cpu", "FP32"), ("gpu", "FP16")):
+        mine = [s for s in cluster_stats.values() if s["server_type"] == kind]
+        if not mine:
+            continue
+        out[kind] = {
+            "precision": precision,
+            "servers": sum(s["servers"] for s in mine),
+            "installed_pflops": sum(s["installed_pflops"] for s in mine),
+            "mean_busy_pflops": sum(s["mean_busy_pflops"] for s in mine),
+            "busy_server_h": sum(s["busy_server_h"] for s in mine),
+            "energy_kwh": sum(s["energy_kwh"] for s in mine),
+        }
+    return out
 
 
 def occupancy_summary(cluster_stats: dict[str, Any]) -> dict[str, Any]:

@@ -18,11 +18,12 @@ from sim.engine.flowrecords import FlowSink
 from sim.engine.kernel import Engine
 from sim.engine.policy import PolicyOutputs
 from sim.engine.records import JobSink
-from sim.metrics import summary_dict, timeseries_table
+from sim.metrics import summary_dict
 from sim.policies import make_policy
 from sim.runfolder import layout
 from sim.runfolder.write import write_json, write_parquet, write_text
 from sim.scenario import Scenario, build_scenario
+from sim.timeseries import timeseries_table
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,6 @@ from models.demand.workload import (
     ClassSpec,
     Jobs,
     concat_jobs,
-    expected_arrivals,
-    expected_discrete_jobs,
     iter_jobs,
     merge_jobs,
     take_jobs,
@@ -38,7 +36,9 @@ from models.topology import (
     latency_model_from_reference,
     national_topology,
 )
-from sim.config import JOB_SCALE_MAX, Config, InlineCluster, InlineRegion, InlineTopology
+from sim.config import Config, InlineCluster, InlineRegion, InlineTopology
+from sim.job_budget import check_job_budget
+from sim.server_types import gpu_job_scale, split_scenario_sites
 from sim.site_energy import inline_site_energy, national_site_energy
 
 
@@ -86,8 +86,10 @@ class Scenario:
     trace_jobs: Jobs | None = None  # batch jobs of the classes replayed from traces
     # latency classes replayed from traces: class index -> requests per (time step, region)
     latency_trace: dict[int, np.ndarray] = field(default_factory=dict)
-    cluster_power: tuple[ServerPower, ...] = ()  # per cluster: CPU/GPU blend by gpu_share
+    cluster_power: tuple[ServerPower, ...] = ()  # per cluster (column): its server type's power
     bandwidth_cny_per_gb: float = 0.0  # price of moving one GB to a cluster
+    cluster_tflops: np.ndarray | None = None  # (C,) peak TFLOPS of one server (None: none known)
+    cluster_scale: np.ndarray | None = None  # (C,) real servers per simulated server (None: server_scale)
 
     @property
     def servers(self) -> np.ndarray:
@@ -95,8 +97,33 @@ class Scenario:
         return self.topology.cluster_servers
 
     def power_of(self, cluster: int) -> ServerPower:
-        """The average server of ``cluster`` (the run's CPU server where none is given)."""
+        """The server of ``cluster`` (the run's CPU server where none is given)."""
         return self.cluster_power[cluster] if self.cluster_power else self.power
+
+    @property
+    def scales(self) -> np.ndarray:
+        """Real servers per simulated server of each cluster (its server type's job scale)."""
+        if self.cluster_scale is not None:
+            return self.cluster_scale
+        return np.full(self.topology.n_clusters, self.server_scale, dtype=np.int64)
+
+    def watts(self, attr: str) -> np.ndarray:
+        """(C,) ``idle_w`` or ``peak_w`` of one server of each cluster (its server type)."""
+        return np.array([float(getattr(self.power_of(c), attr)) for c in range(self.topology.n_clusters)])
+
+    @property
+    def type_mask(self) -> np.ndarray:
+        """(K, C): class k may run on cluster c (the cluster's servers are of the class's type)."""
+        types = np.asarray(self.topology.types)
+        k, c = len(self.classes), self.topology.n_clusters
+        return np.array([types == s.server_type for s in self.classes], dtype=bool).reshape(k, c)
+
+    @property
+    def tflops(self) -> np.ndarray:
+        """Peak TFLOPS of one server of each cluster (zeros where none is known)."""
+        if self.cluster_tflops is not None:
+            return self.cluster_tflops
+        return np.zeros(self.topology.n_clusters)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -146,28 +173,29 @@ def build_scenario(
     for cid, ov in cfg.overrides.clusters.items():
         if ov.gpu_share is not None and cid in share:
             share[cid] = ov.gpu_share
-    cluster_power = tuple(power.blend(gpu, share[cid]) for cid in topo.cluster_ids)
+    # the site as a whole (green supply, fixed overhead) is sized on its CPU/GPU blend
+    site_power = tuple(power.blend(gpu, share[cid]) for cid in topo.cluster_ids)
     price_gb = cfg.network.price_cny_per_gb
     if price_gb is None:
         bw = reference.latency.bandwidth_cny_per_gb if isinstance(cfg.topology, str) else None
         price_gb = bw.scalar if bw is not None else 0.0
     if isinstance(cfg.topology, str):
-        energy = national_site_energy(cfg, reference, topo, cluster_power, hours, rng.energy, base, source)
+        energy = national_site_energy(cfg, reference, topo, site_power, hours, rng.energy, base, source)
     else:
-        energy = inline_site_energy(cfg, cfg.topology, topo, cluster_power, hours, base, source)
+        energy = inline_site_energy(cfg, cfg.topology, topo, site_power, hours, base, source)
 
     classes = tuple(_class_spec(cfg, source, i, topo, hours) for i in range(len(cfg.workloads)))
     trace_jobs, latency_trace = _traces(cfg, source, topo, base)
     check_job_budget(cfg, source, classes, 0 if trace_jobs is None else len(trace_jobs))
     _check_faults(cfg, source, topo)
     link_of, link_gbps, link_names = _links(cfg, source, topo)
+    typed = split_scenario_sites(cfg, source, topo, share, energy, link_of, classes)
+    topo, energy, link_of = typed.topology, typed.energy, typed.link_of
     scale = cfg.engine.job_scale
-    slots = np.maximum(1, np.rint(topo.cluster_servers / scale)).astype(np.int64)
+    slots = np.maximum(1, np.rint(topo.cluster_servers / typed.server_scale)).astype(np.int64)
     candidates = tuple(
         tuple(
-            np.flatnonzero(topo.rtt_ms[r] <= c.slo_ms)
-            if c.kind == KIND_LATENCY
-            else np.arange(topo.n_clusters)
+            np.flatnonzero((topo.rtt_ms[r] <= c.slo_ms) & (np.asarray(topo.types) == c.server_type))
             for r in range(topo.n_regions)
         )
         for c in classes
@@ -193,75 +221,10 @@ def build_scenario(
         streams=rng,
         trace_jobs=trace_jobs,
         latency_trace=latency_trace,
-        cluster_power=cluster_power,
+        cluster_power=typed.power,
         bandwidth_cny_per_gb=price_gb,
-    )
-
-
-MAX_REQUESTS = 1e17  # latency requests of one class over a run (counts are int64)
-
-
-def check_job_budget(cfg: Config, source: str, classes: tuple[ClassSpec, ...], traced: int = 0) -> None:
-    """Refuse (InputError) a config that would simulate more than ``engine.max_jobs`` discrete jobs.
-
-    The estimate is :func:`models.demand.workload.expected_discrete_jobs` plus
-    the jobs replayed from traces. The message says how far to raise
-    ``engine.job_scale`` (it bundles the classes without their own
-    ``job_scale``) or, if those are not the bulk, the biggest class's own
-    ``workloads[i].job_scale``.
-    """
-    # latency flows count requests in int64: refuse rates no counter can hold
-    arrivals = expected_arrivals(classes, cfg.horizon_h * 3600.0)
-    for k, spec in enumerate(classes):
-        if spec.is_latency and not arrivals[k] <= MAX_REQUESTS:
-            raise InputError(
-                source,
-                f"workloads[{k}].rate_per_h",
-                f"class {spec.name!r} would send ~{arrivals[k]:.2g} requests over {cfg.horizon_h:g} h "
-                f"(at most {MAX_REQUESTS:.0e}); expected a plausible rate in real requests per hour "
-                f"(got {cfg.workloads[k].rate_per_h:.3g})",
-            )
-    limit = cfg.engine.max_jobs
-    per_class = expected_discrete_jobs(classes, cfg.horizon_h * 3600.0)
-    total = float(per_class.sum()) + traced
-    if total <= limit:
-        return
-    own = np.array([w.job_scale is not None for w in cfg.workloads])
-    shared = float(per_class[~own].sum())  # jobs of the classes that take engine.job_scale
-    rest = total - shared
-    scale = cfg.engine.job_scale
-    what = f"would simulate ~{total:.2g} discrete jobs over {cfg.horizon_h:g} h (engine.max_jobs: {limit:,})"
-    need = math.ceil(scale * shared / (limit - rest)) if math.isfinite(total) and rest < 0.5 * limit else 0
-    if shared > 0 and 0 < need <= JOB_SCALE_MAX:
-        big = int(np.argmax(np.where(own, -1.0, per_class)))
-        alt = ""
-        if per_class[big] > 0.5 * limit:
-            alt = f", give class {cfg.workloads[big].name!r} its own job_scale"
-        raise InputError(
-            source,
-            "engine.job_scale",
-            f"{what}; raise engine.job_scale to >= {need:,} (now {scale:,}; it bundles real jobs "
-            f"and servers alike){alt}, shorten horizon_h, or raise engine.max_jobs",
-        )
-    k = int(np.argmax(np.where(np.isfinite(per_class), per_class, np.finfo(float).max)))
-    w = cfg.workloads[k]
-    if not math.isfinite(per_class[k]):
-        raise InputError(source, f"workloads[{k}].rate_per_h", f"{what}: class {w.name!r} has no finite rate")
-    k_scale = w.job_scale if w.job_scale is not None else scale
-    need = math.ceil(k_scale * per_class[k] / max(limit - (total - per_class[k]), 0.5 * limit))
-    if need > JOB_SCALE_MAX:
-        raise InputError(
-            source,
-            f"workloads[{k}].rate_per_h",
-            f"{what}, ~{per_class[k]:.2g} of them of class {w.name!r}: even job_scale {JOB_SCALE_MAX:.0e} "
-            "cannot bundle that many; expected a plausible rate in real jobs per hour "
-            f"(got {w.rate_per_h:.3g})",
-        )
-    raise InputError(
-        source,
-        f"workloads[{k}].job_scale",
-        f"{what}, ~{per_class[k]:.2g} of them of class {w.name!r}; set its job_scale to >= {need:,} "
-        f"(now {k_scale:,}), shorten horizon_h, or raise engine.max_jobs",
+        cluster_tflops=typed.tflops,
+        cluster_scale=typed.server_scale,
     )
 
 
@@ -383,7 +346,8 @@ def _class_spec(cfg: Config, source: str, i: int, topo: Topology, hours: int) ->
     if weights.sum() <= 0:
         raise InputError(source, f"workloads[{i}].regions", "all region weights are zero")
     # latency classes are request flows (one request each); batch jobs are bundled
-    job_scale = w.job_scale if w.job_scale is not None else cfg.engine.job_scale
+    type_scale = gpu_job_scale(cfg) if w.server_type == "gpu" else cfg.engine.job_scale
+    job_scale = w.job_scale if w.job_scale is not None else type_scale
     if w.kind == "latency":
         job_scale = 1
     if w.trace is None and w.rate_per_h <= 0 and not w.bursts:
@@ -407,7 +371,8 @@ def _class_spec(cfg: Config, source: str, i: int, topo: Topology, hours: int) ->
         deadline_h=w.deadline_h if w.deadline_h is not None else float("inf"),
         data_gb=w.data_gb,
         job_scale=job_scale,
-        occupancy=job_scale / cfg.engine.job_scale,
+        occupancy=job_scale / type_scale,
+        server_type=w.server_type,
     )
 
 

@@ -23,10 +23,10 @@ PACKAGES = ("models", "sim")
 PARTS: dict[str, tuple[str, ...]] = {
     "runfolder": ("sim.runfolder",),
     "config": ("sim.config", "sim.config_base", "sim.config_expansion", "sim.config_io", "sim.config_policy"),
-    "scenario": ("sim.scenario", "sim.site_energy"),
+    "scenario": ("sim.scenario", "sim.site_energy", "sim.server_types", "sim.job_budget"),
     "engine": ("sim.engine",),
     "policies": ("sim.policies",),
-    "run": ("sim.runner", "sim.metrics"),
+    "run": ("sim.runner", "sim.metrics", "sim.timeseries"),
     "sweep": ("sim.sweeps",),
     "expand": ("sim.expansion",),
     "report": ("sim.report",),

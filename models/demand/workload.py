@@ -50,6 +50,7 @@ class ClassSpec:
     distribution; when None it is derived from ``service_cv``.
     ``data_dist`` / ``data_cv`` draw each job's data volume with mean ``data_gb``
     (fixed | exponential | lognormal | pareto).
+    ``server_type`` (``"cpu"`` or ``"gpu"``) is the type of server the class runs on.
     """
 
     name: str
@@ -68,6 +69,7 @@ class ClassSpec:
     service_alpha: float | None = None
     data_dist: str = "fixed"
     data_cv: float = 1.0
+    server_type: str = "cpu"
 
     @property
     def is_latency(self) -> bool:

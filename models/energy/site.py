@@ -41,7 +41,10 @@ FloatArray = NDArray[np.float64]
 
 
 def it_power_kw(
-    powered: FloatArray | float, busy: FloatArray | float, idle_w: float, peak_w: float
+    powered: FloatArray | float,
+    busy: FloatArray | float,
+    idle_w: FloatArray | float,
+    peak_w: FloatArray | float,
 ) -> FloatArray:
     """IT power (kW) of ``powered`` servers of which ``busy`` are busy: the one power law of edwc.
 

@@ -168,6 +168,14 @@ def define_batch_queue_rows(
     - balance: b[t] - b[t-1] + z[t] - I[t] = 0 (arrivals before the window join hour 0);
     - deadline: b[t] <= arrivals of the last D - 1 hours (work not yet due), t < T - 1.
     The last hour's backlog is bounded to 0 in :func:`build_lp`.
+
+    A cyclic window (``PlanInputs.cyclic``: a typical day repeated) wraps instead:
+    b[-1] is b[T-1], and with D < T every hour's deadline row counts the arrivals
+    of the last D - 1 hours around the cycle (served FIFO, backlog no older than
+    D - 1 hours is work within its deadline). With D >= T there is no deadline
+    row: a periodic schedule that serves each period's arrivals has a version
+    with the least backlog, which empties once a period, so no work waits
+    longer than one period (T <= D hours); the costs do not depend on the backlog.
     """
     _, x_k, x_c, x_t, x_col = x
     _, _, xb_k, xb_c, xb_j, xb_col = xb
@@ -184,11 +192,20 @@ def define_batch_queue_rows(
         bal = m.rows((nc, nt), 0.0, 0.0, timed=True)  # b[t] - b[t-1] + z[t] - I[t] (- I[s<0] at t=0) = 0
         m.add(bal, b_col[g], 1.0)
         m.add(bal[:, 1:], b_col[g][:, :-1], -1.0)
+        if win.cyclic and nt >= 2:  # b[-1] = b[T-1]: the period's end is its start
+            m.add(bal[:, :1], b_col[g][:, -1:], -1.0)
         m.add(bal, z_col[g], 1.0)
         m.add(bal, i_col[g][:, -s0:] if s0 < 0 else i_col[g], -1.0)
         if s0 < 0:
             m.add(bal[:, :1], i_col[g][:, :-s0], -1.0)
-        if d >= 2 and nt >= 2:  # b[t] <= sum of I[s] for s in (t - D + 1, t]
+        if win.cyclic:
+            if 2 <= d < nt:  # b[t] <= sum of I[(t - o) mod T], o < D - 1
+                dl = m.rows((nc, nt), -INF, 0.0, timed=True)
+                m.add(dl, b_col[g], 1.0)
+                tt = np.arange(nt)
+                for o in range(d - 1):
+                    m.add(dl, i_col[g][:, (tt - o) % nt], -1.0)
+        elif d >= 2 and nt >= 2:  # b[t] <= sum of I[s] for s in (t - D + 1, t]
             dl = m.rows((nc, nt - 1), -INF, 0.0, timed=True)
             m.add(dl, b_col[g][:, :-1], 1.0)
             tt = np.arange(nt - 1)
@@ -372,8 +389,9 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
     col_hi, row_lo, row_hi, indptr, indices, vals = m.finish()
     col_pos, col_len, row_pos, row_len = m.hour_runs()
     z_col, b_col, i_col = queue
-    for g in range(win.n_groups):  # no backlog after the window, nor with a one-hour deadline
-        col_hi[b_col[g][:, -1]] = 0.0
+    for g in range(win.n_groups):  # no backlog after the window (unless it wraps), nor with D = 1
+        if not win.cyclic:
+            col_hi[b_col[g][:, -1]] = 0.0
         if win.group_deadline[g] == 1:
             col_hi[b_col[g]] = 0.0
     x_r, x_k, x_c, x_t, x_col = x

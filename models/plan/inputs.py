@@ -45,10 +45,24 @@ class PlanInputs:
     grid_kgco2_per_kwh: FloatArray  # (C, T)
     green_kw: FloatArray  # (C, T)
     bandwidth_gbps: FloatArray  # (R, C) path capacity for batch data (inf: unlimited)
-    idle_w: float
-    peak_w: float
+    idle_w: float | FloatArray  # one server's power: a number, or (C,) per cluster (server types)
+    peak_w: float | FloatArray
     rho_max: float = 0.85
     backlog_sh: FloatArray | None = None  # (R, K, D): waiting work due by the end of window hour d
+    allowed: BoolArray | None = None  # (K, C): class k may run on cluster c (its server type); None: all
+    # the window is one period of a periodic steady state (a typical day of the expansion):
+    # batch backlog at its end is the backlog at its start, and deadlines wrap around
+    cyclic: bool = False
+
+    @property
+    def idle_kw(self) -> FloatArray:
+        """(C,) idle power of one server of each cluster, kW."""
+        return np.broadcast_to(np.asarray(self.idle_w, dtype=float) / 1000.0, (len(self.cluster_ids),))
+
+    @property
+    def peak_kw(self) -> FloatArray:
+        """(C,) peak power of one server of each cluster, kW."""
+        return np.broadcast_to(np.asarray(self.peak_w, dtype=float) / 1000.0, (len(self.cluster_ids),))
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -123,8 +137,17 @@ def validate(inp: PlanInputs, w: PlanWeights) -> None:
         raise PlanError("PlanInputs.deadline_h must be >= 1 hour for every batch class")
     if not 0.0 < inp.rho_max <= 1.0:
         raise PlanError(f"PlanInputs.rho_max must be in (0, 1], got {inp.rho_max}")
-    if not 0.0 <= inp.idle_w <= inp.peak_w:
+    for name in ("idle_w", "peak_w"):
+        a = np.asarray(getattr(inp, name), dtype=float)
+        if a.ndim and a.shape != (c,):
+            raise PlanError(f"PlanInputs.{name} must be a number or ({c},) per cluster, got {a.shape}")
+    if not np.all((inp.idle_kw >= 0.0) & (inp.idle_kw <= inp.peak_kw)):
         raise PlanError(f"PlanInputs: need 0 <= idle_w <= peak_w, got {inp.idle_w}, {inp.peak_w}")
+    if inp.allowed is not None and np.asarray(inp.allowed).shape != (k, c):
+        got = np.asarray(inp.allowed).shape
+        raise PlanError(f"PlanInputs.allowed must be (K, C) = ({k}, {c}), got {got}")
+    if inp.cyclic and inp.backlog_sh is not None:
+        raise PlanError("PlanInputs: a cyclic window has no backlog from before it (backlog_sh must be None)")
     if inp.backlog_sh is not None:
         b = np.asarray(inp.backlog_sh, dtype=float)
         if b.ndim != 3 or b.shape[:2] != (r, k):

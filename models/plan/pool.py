@@ -169,9 +169,11 @@ def latency_groups(inp: PlanInputs) -> list[list[int]]:
     their arrival hour. Their demand can then be planned as one class: same optimum.
     """
     lat = np.asarray(inp.is_latency, dtype=bool)
-    keys: dict[tuple[float, float], list[int]] = {}
+    allowed = None if inp.allowed is None else np.asarray(inp.allowed, dtype=bool)
+    keys: dict[tuple[float, float, bytes], list[int]] = {}
     for k in np.flatnonzero(lat):
-        keys.setdefault((float(inp.slo_ms[k]), float(inp.data_gb_per_sh[k])), []).append(int(k))
+        types = b"" if allowed is None else allowed[k].tobytes()  # same server type: same clusters
+        keys.setdefault((float(inp.slo_ms[k]), float(inp.data_gb_per_sh[k]), types), []).append(int(k))
     return [g for g in keys.values() if len(g) >= 2]
 
 
@@ -192,6 +194,7 @@ def pool_latency(inp: PlanInputs, groups: list[list[int]]) -> PlanInputs:
         slo_ms=np.asarray(inp.slo_ms)[keep],
         deadline_h=np.asarray(inp.deadline_h)[keep],
         data_gb_per_sh=np.asarray(inp.data_gb_per_sh)[keep],
+        allowed=None if inp.allowed is None else np.asarray(inp.allowed)[keep],
         demand_sh=demand[:, keep],
         backlog_sh=None if backlog is None else backlog[:, keep],
     )

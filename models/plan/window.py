@@ -19,8 +19,12 @@ __all__ = ["Window", "prepare_window", "route_mask"]
 
 
 def route_mask(inp: PlanInputs) -> NDArray[np.bool_]:
-    """(R, K, C): cluster c may serve class k from region r (its RTT alone meets the SLO)."""
-    return np.asarray(inp.rtt_ms)[:, None, :] <= np.asarray(inp.slo_ms, dtype=float)[None, :, None]
+    """(R, K, C): cluster c may serve class k from region r (its RTT alone meets the SLO and
+    its servers are of the class's type)."""
+    ok = np.asarray(inp.rtt_ms)[:, None, :] <= np.asarray(inp.slo_ms, dtype=float)[None, :, None]
+    if inp.allowed is not None:
+        ok = ok & np.asarray(inp.allowed, dtype=bool)[None, :, :]
+    return ok
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Window:
         Backlog demand rows: work of (r, k) due by the end of hour j, and its amount.
     alpha, beta : (C, T)
         Facility kWh per active and per busy server-hour (PUE x the power law).
+    cyclic : bool
+        The window is one period of a periodic steady state (``PlanInputs.cyclic``).
     """
 
     lat: NDArray[np.bool_]
@@ -64,6 +70,7 @@ class Window:
     bdem_val: FloatArray
     alpha: FloatArray
     beta: FloatArray
+    cyclic: bool = False
 
     @property
     def n_groups(self) -> int:
@@ -77,8 +84,9 @@ def prepare_window(inp: PlanInputs) -> Window:
     demand = np.asarray(inp.demand_sh, dtype=float)
     pue = np.asarray(inp.pue, dtype=float)
     # facility energy e = alpha a + beta L: the power law per powered (a) and busy (L) server-hour
-    alpha = pue * it_power_kw(1.0, 0.0, inp.idle_w, inp.peak_w)
-    beta = pue * it_power_kw(0.0, 1.0, inp.idle_w, inp.peak_w)
+    idle_w, peak_w = inp.idle_kw[:, None] * 1000.0, inp.peak_kw[:, None] * 1000.0
+    alpha = pue * it_power_kw(1.0, 0.0, idle_w, peak_w)
+    beta = pue * it_power_kw(0.0, 1.0, idle_w, peak_w)
     backlog = None if inp.backlog_sh is None else np.asarray(inp.backlog_sh, dtype=float)
     if backlog is not None:
         demand = demand.copy()
@@ -113,5 +121,5 @@ def prepare_window(inp: PlanInputs) -> Window:
     has_dem = np.broadcast_to((demand > 0).any(axis=2)[:, :, None], demand.shape)
     return Window(
         lat, demand, has_dem, route_mask(inp), d_eff, group_deadline, class_group, s_min,
-        bdem_r, bdem_k, bdem_j, bdem_val, alpha, beta,
+        bdem_r, bdem_k, bdem_j, bdem_val, alpha, beta, inp.cyclic,
     )  # fmt: skip

@@ -71,13 +71,15 @@ def print_summary(s: Mapping[str, Any], out_dir: Path, console: Console | None =
         )
     con.print(t)
     t = Table(title="Clusters", title_justify="left")
-    for col in ("cluster", "side", "servers", "mean util.", "server-h", "energy MWh", "cost kCNY", "tCO2"):
+    for col in ("cluster", "side", "servers", "PFLOPS", "mean util.", "server-h", "energy MWh", "cost kCNY",
+                "tCO2"):  # fmt: skip
         t.add_column(col, justify="left" if col in ("cluster", "side") else "right")
     for cid, c in s["clusters"].items():
         t.add_row(
             cid,
             c["side"],
             f"{c['servers']:,}",
+            f"{c.get('installed_pflops', 0.0):,.0f}",
             f"{c['mean_utilisation']:.1%}",
             f"{c['busy_server_h']:,.0f}",
             _f(c["energy_kwh"] / 1e3),
@@ -92,6 +94,13 @@ def print_summary(s: Mapping[str, Any], out_dir: Path, console: Console | None =
         f"served compute east {_f(ew['east']['share_of_served_compute'], '{:.1%}')} / "
         f"west {_f(ew['west']['share_of_served_compute'], '{:.1%}')}"
     )
+    parts = [
+        f"{kind.upper()} {c['installed_pflops'] / 1e3:,.1f} EFLOPS {c['precision']} installed, "
+        f"{c['mean_busy_pflops'] / 1e3:,.1f} busy"
+        for kind, c in (s.get("compute") or {}).items()
+    ]
+    if parts:
+        con.print("compute: " + "; ".join(parts))
     plan = s.get("plan")
     if plan:
         statuses = ", ".join(f"{k}: {v}" for k, v in plan["statuses"].items())
@@ -125,13 +134,14 @@ def _print_sources(scn: Scenario, con: Console) -> None:
         title="Sources of the cluster figures (est. = engineering estimate; (A)-(E) = source grade)",
         title_justify="left",
     )
-    for col in ("cluster", "servers", "PUE (annual mean)", "tariff", "grid factor", "green share"):
+    for col in ("site", "servers", "GPU share", "PUE (annual mean)", "tariff", "grid factor", "green share"):
         t.add_column(col, overflow="fold")
-    for cid in scn.topology.cluster_ids:
+    for cid in dict.fromkeys(scn.topology.sites):  # the physical sites, once each
         c = by_id[cid]
         pr = ref.provinces[c.province]
+        gpu = cite(c.gpu_share) if c.gpu_share is not None else "-"
         t.add_row(
-            cid, cite(c.servers), cite(c.pue_annual_mean), cite(pr.tariff_flat_cny_per_kwh),
+            cid, cite(c.servers), gpu, cite(c.pue_annual_mean), cite(pr.tariff_flat_cny_per_kwh),
             cite(pr.grid_kgco2_per_kwh), cite(c.green_share),
         )  # fmt: skip
     con.print(t)
@@ -146,7 +156,9 @@ def print_info(scn: Scenario, console: Console | None = None) -> None:
         "id",
         "hub",
         "side",
+        "type",
         "servers",
+        "PFLOPS",
         "PUE min-mean-max",
         "tariff CNY/kWh",
         "grid kgCO2/kWh",
@@ -158,7 +170,9 @@ def print_info(scn: Scenario, console: Console | None = None) -> None:
             cid,
             topo.cluster_hub[c],
             topo.side(c),
+            topo.types[c],
             f"{topo.cluster_servers[c]:,}",
+            f"{topo.cluster_servers[c] * scn.tflops[c] / 1000:,.0f}",
             f"{e.pue[c].min():.2f}-{e.pue[c].mean():.3f}-{e.pue[c].max():.2f}",
             f"{e.tariff_cny_per_kwh[c].min():.3f}-{e.tariff_cny_per_kwh[c].max():.3f}",
             f"{e.grid_kgco2_per_kwh[c].mean():.4f}",
@@ -181,12 +195,13 @@ def print_info(scn: Scenario, console: Console | None = None) -> None:
             f"{topo.rtt_ms[r, near]:.1f}",
         )
     con.print(t)
-    t = Table(title="RTT ms (regions x clusters)", title_justify="left")
+    t = Table(title="RTT ms (regions x sites; a site's server pools share its RTT)", title_justify="left")
     t.add_column("region")
-    for cid in topo.cluster_ids:
-        t.add_column(cid[:10], justify="right")
+    first = [topo.site_indices(s)[0] for s in dict.fromkeys(topo.sites)]
+    for c in first:
+        t.add_column(topo.sites[c][:10], justify="right")
     for r, rid in enumerate(topo.region_ids):
-        t.add_row(rid, *(f"{x:.1f}" for x in topo.rtt_ms[r]))
+        t.add_row(rid, *(f"{topo.rtt_ms[r, c]:.1f}" for c in first))
     con.print(t)
 
 

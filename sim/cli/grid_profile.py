@@ -67,7 +67,8 @@ def grid_profile(
     rng = np.random.default_rng(cfg.seed if seed is None else seed)
     idx = hour_index(cfg.start, n)
     parts = []
-    for c, cid in enumerate(topo.cluster_ids):
+    for cid in dict.fromkeys(topo.sites):  # one series per site: its server pools share it
+        c = topo.site_indices(cid)[0]
         annual = float(scn.energy.grid_kgco2_per_kwh[c].mean())
         lon, lat = float(topo.cluster_lon[c]), float(topo.cluster_lat[c])
         series = synthetic_grid_kgco2_per_kwh(idx, annual, lon, lat, rng, params)
@@ -75,4 +76,4 @@ def grid_profile(
             pd.DataFrame({"hour": np.arange(n), "cluster": cid, "grid_kgco2_per_kwh": series.round(5)})
         )
     write_table(pd.concat(parts, ignore_index=True), out)
-    click.echo(f"{out}: {n} hours x {topo.n_clusters} clusters")
+    click.echo(f"{out}: {n} hours x {len(parts)} clusters")

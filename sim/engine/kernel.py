@@ -82,7 +82,7 @@ class Engine:
         self.progress = progress
 
         queue = scn.config.engine.queue
-        self.scale = int(scn.server_scale)  # real servers per simulated batch server
+        self.scale = [int(x) for x in scn.scales]  # real servers per simulated batch server, per cluster
         self.pools: list[Pool] = []
         for c in range(n_c):
             pool: Pool
@@ -125,7 +125,7 @@ class Engine:
         self.logs = [
             StepLog(
                 state_reader(
-                    self.pools[c], c, float(self.scale), self.in_transfer, self.power.booting,
+                    self.pools[c], c, float(self.scale[c]), self.in_transfer, self.power.booting,
                     self.latency_load, self.power.online,
                 )
             )
@@ -201,11 +201,11 @@ class Engine:
     # -- PowerHost: what the power manager reads and sets (real servers)
     def busy_servers(self, c: int) -> float:
         """Real servers of cluster ``c`` busy now: latency load + batch jobs."""
-        return float(self.latency_load[c]) + float(self.pools[c].busy) * self.scale
+        return float(self.latency_load[c]) + float(self.pools[c].busy) * self.scale[c]
 
     def waiting(self, c: int) -> int:
         """Work waiting for a server, in servers: batch jobs queued and latency load shed here."""
-        return int(self.pools[c].n_queued * self.scale + math.ceil(float(self.latency_shed[c]) - 1e-9))
+        return int(self.pools[c].n_queued * self.scale[c] + math.ceil(float(self.latency_shed[c]) - 1e-9))
 
     def set_online(self, c: int, servers: int) -> None:
         if self._flows_open and self.env.now < self.horizon:
@@ -223,8 +223,10 @@ class Engine:
         env = self.env
         self.power.start()
         env.process(self._arrivals(iter(self._jobs_iter)))
+        topo = self.scn.topology
         for f in self.scn.config.faults:
-            env.process(self._fault(f))
+            for c in topo.site_indices(f.cluster):  # a site's fault hits each of its server pools
+                env.process(self._fault(f, c))
         env.process(self._fold_logs_daily())
         env.process(self._flow_steps())
         if self.progress is not None:
@@ -276,7 +278,7 @@ class Engine:
     def _set_batch_capacity(self, c: int) -> None:
         """Batch servers of cluster ``c``: what the latency load leaves of the online ones."""
         free = max(0.0, self.power.online[c] - float(self.latency_load[c]))
-        slots = math.floor(free / self.scale + 1e-9)
+        slots = math.floor(free / self.scale[c] + 1e-9)
         pool = self.pools[c]
         if slots != pool.capacity:
             pool.set_capacity(slots)
@@ -418,8 +420,7 @@ class Engine:
         job.fate = LOST
 
     # ------------------------------------------------------------------ faults
-    def _fault(self, f: Fault) -> Generator[Any, Any, None]:
-        c = self.scn.topology.cluster_index(f.cluster)
+    def _fault(self, f: Fault, c: int) -> Generator[Any, Any, None]:
         yield self.env.timeout(f.start_h * 3600.0)
         if f.kind == "link_degradation":
             self._degrade(c, f, f.factor)
@@ -491,7 +492,9 @@ class Engine:
         # work still owed: what the jobs in the system have not yet received
         pending = [j for j in self._live if j.fate == PENDING]
         self.backlog_jobs = len(pending)
-        self.backlog_s = float(sum(max(0.0, j.remaining) for j in pending)) * self.scale
+        # a class's jobs hold servers of its type: real servers per simulated one = job_scale / occupancy
+        per_k = [c.job_scale / c.occupancy for c in self.scn.classes]
+        self.backlog_s = float(sum(max(0.0, j.remaining) * per_k[j.k] for j in pending))
         self._fold_logs(self.horizon)
         self.sink.add(self._live)
         self._live = []

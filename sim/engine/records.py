@@ -76,9 +76,9 @@ class JobSink:
         self._scale = np.array([c.job_scale for c in scn.classes], dtype=np.int64)
         self._is_lat = np.array([c.is_latency for c in scn.classes])
         self._k = k
-        # dynamic power of a busy server, per cluster (its CPU/GPU blend)
+        # dynamic power of a busy simulated server, per cluster (its server type x its scale)
         busy_kw = np.array([scn.power_of(c).busy_kw for c in range(scn.topology.n_clusters)])
-        self._kwh_per_server_s = busy_kw * scn.server_scale / 3600.0
+        self._kwh_per_server_s = busy_kw * scn.scales / 3600.0
         self.status_names = [STATUS[i] for i in range(4)]
 
     def add(self, jobs: Sequence[Job]) -> None:

@@ -22,7 +22,8 @@ from models.plan.expansion import ExpansionResult, solve_expansion
 from models.plan.inputs import PlanError
 from sim.config import Config
 from sim.config_io import resolved_yaml
-from sim.expansion.year import YearModel, expansion_of, expansion_weights, year_model
+from sim.expansion.costs import expansion_of
+from sim.expansion.year import YearModel, expansion_weights, year_model
 from sim.runfolder.write import write_json, write_parquet, write_text
 from sim.runner import default_out_dir
 

@@ -18,7 +18,8 @@ import numpy as np
 from models.plan.expansion import ExpansionResult
 from sim.config import Config
 from sim.config_io import validate_config
-from sim.expansion.year import YearModel, expansion_of, growth_factors
+from sim.expansion.costs import expansion_of
+from sim.expansion.year import YearModel, growth_factors
 from sim.runner import RunResult, run
 
 __all__ = ["validation_config", "validation_report"]
@@ -37,14 +38,20 @@ def validation_config(cfg: Config, source: str, ym: YearModel, res: ExpansionRes
     doc.pop("output", None)
     # The plan counts usable (occupied) servers; a config's `servers` is the built capacity, of
     # which `occupancy` is usable. New servers (of this and earlier periods) are built to be used.
+    # Overrides name sites: a site's pools are summed, and its GPU share is what the GPU pool holds.
     topo = ym.scenario.topology
     occupied = res.installed_servers + res.new_servers
     built = topo.built_servers + (occupied - topo.cluster_servers)
+    gpu = np.asarray(topo.types) == "gpu"
     clusters = doc.setdefault("overrides", {}).setdefault("clusters", {})
-    for i, cid in enumerate(res.cluster_ids):  # overrides apply to inline and national clusters
-        n_built = max(1, int(np.rint(built[i])))
-        n_occ = max(1, int(np.rint(occupied[i])))
-        clusters.setdefault(cid, {}).update(servers=n_built, occupancy=min(1.0, n_occ / n_built))
+    for site in dict.fromkeys(topo.sites):  # overrides apply to inline and national sites
+        cols = topo.site_indices(site)
+        n_built = max(1, int(np.rint(built[cols].sum())))
+        n_occ = max(1, int(np.rint(occupied[cols].sum())))
+        change: dict[str, float] = {"servers": n_built, "occupancy": min(1.0, n_occ / n_built)}
+        if len(cols) > 1 or gpu[cols].any():
+            change["gpu_share"] = float(occupied[cols][gpu[cols]].sum() / occupied[cols].sum())
+        clusters.setdefault(site, {}).update(change)
     factor = growth_factors(cfg, source, ym.year)
     for i, w in enumerate(doc["workloads"]):
         w["rate_per_h"] = float(w.get("rate_per_h", 0.0)) * float(factor[i])

@@ -19,26 +19,17 @@ import numpy as np
 
 from models.demand.profiles import forecast_work
 from models.errors import InputError
-from models.plan.expansion import ExpansionInputs, Targets
-from models.plan.expansion.capex import CapexData, national_capex
+from models.plan.expansion import ExpansionInputs
+from models.plan.expansion.capex import national_capex
 from models.plan.inputs import PlanInputs, PlanWeights
 from models.typical_days import TypicalDays, typical_days
-from sim.config import Config, InlineTopology
-from sim.config_expansion import ExpansionConfig
+from sim.config import Config
+from sim.expansion.costs import KEY, build_costs, expansion_of, targets
 from sim.scenario import Scenario, build_scenario
 
 __all__ = ["DAYS_PER_YEAR", "YearModel", "expansion_weights", "growth_factors", "year_model"]
 
 DAYS_PER_YEAR = 365
-KEY = "expansion"
-
-
-def expansion_of(cfg: Config, source: str) -> ExpansionConfig:
-    if cfg.expansion is None:
-        raise InputError(
-            source, KEY, "expected an expansion section (target_years, growth, ...) for edwc expand"
-        )
-    return cfg.expansion
 
 
 def expansion_weights(cfg: Config) -> PlanWeights:
@@ -78,97 +69,6 @@ class YearModel:
     unreachable_sh: np.ndarray  # (K,) annual work of regions with no cluster within the class's SLO
 
 
-def _per_cluster(
-    source: str, key: str, ids: tuple[str, ...], value: float | dict[str, float] | None
-) -> np.ndarray | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        return np.full(len(ids), float(value))
-    out = np.full(len(ids), np.nan)
-    for cid, v in value.items():
-        if cid not in ids:
-            raise InputError(
-                source, f"{KEY}.targets.{key}.{cid}", f"unknown cluster; expected one of {list(ids)}"
-            )
-        out[ids.index(cid)] = float(v)
-    return out
-
-
-def _targets(cfg: Config, source: str, scn: Scenario) -> Targets:
-    t = expansion_of(cfg, source).targets
-    ids = scn.topology.cluster_ids
-    pue: np.ndarray | None
-    if t.pue_max == "seeds":
-        if cfg.topology != "national":
-            raise InputError(
-                source, f"{KEY}.targets.pue_max", "'seeds' needs the national topology; give caps"
-            )
-        from models.reference import national_reference
-
-        # the approval ceilings of the national clusters; sites without one (the metro areas) have no cap
-        caps = {c.id: c.pue_max.scalar for c in national_reference().clusters}
-        pue = np.array([caps.get(c, np.nan) for c in ids], dtype=float)
-    else:
-        pue = _per_cluster(source, "pue_max", ids, t.pue_max)
-    green = None
-    if t.green_clusters is not None:
-        for cid in t.green_clusters:
-            if cid not in ids:
-                raise InputError(source, f"{KEY}.targets.green_clusters", f"unknown cluster '{cid}'")
-        green = np.array([c in t.green_clusters for c in ids])
-    return Targets(
-        pue_max=pue,
-        min_occupancy=_per_cluster(source, "min_occupancy", ids, t.min_occupancy),
-        min_green_share=t.min_green_share,
-        green_clusters=green,
-        min_west_share=t.min_west_share,
-    )
-
-
-def build_costs(
-    cfg: Config, source: str, scn: Scenario, year: int, capex: CapexData
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(capex CNY per server-year, max new servers over all periods, max new MW) per cluster."""
-    ex = expansion_of(cfg, source)
-    ids = scn.topology.cluster_ids
-    n = len(ids)
-    for cid in ex.clusters:
-        if cid not in ids:
-            raise InputError(source, f"{KEY}.clusters.{cid}", f"unknown cluster; expected one of {list(ids)}")
-    base = (
-        ex.capex_cny_per_server_year
-        if ex.capex_cny_per_server_year is not None
-        else capex.server_cny_per_year
-    )
-    cost = np.full(n, base)
-    limit = np.full(n, np.inf)
-    mw = np.full(n, np.inf)
-    if isinstance(cfg.topology, InlineTopology):
-        by_id = {c.id: c for c in cfg.topology.clusters}
-        for i, cid in enumerate(ids):
-            ic = by_id[cid]
-            if ic.capex_cny_per_server_year is not None:
-                cost[i] = ic.capex_cny_per_server_year
-            if ic.max_new_servers is not None:
-                limit[i] = ic.max_new_servers
-    elif ex.build_limits == "planned_scale":
-        for i, cid in enumerate(ids):
-            fig = capex.planned_servers.get(cid)
-            if fig is not None:
-                limit[i] = max(0.0, fig.scalar - float(scn.topology.cluster_servers[i]))
-    for cid, cb in ex.clusters.items():
-        i = ids.index(cid)
-        if cb.capex_cny_per_server_year is not None:
-            cost[i] = cb.capex_cny_per_server_year
-        if cb.max_new_servers is not None:
-            limit[i] = cb.max_new_servers
-        if cb.max_new_mw is not None:
-            mw[i] = cb.max_new_mw
-    decline = ex.capex_decline if ex.capex_decline is not None else capex.decline_per_year
-    return cost * (1.0 - decline) ** (year - ex.base_year), limit, mw
-
-
 def year_model(
     cfg: Config,
     source: str,
@@ -195,7 +95,8 @@ def year_model(
     # work with no cluster within its SLO cannot be served by building anywhere: it is
     # left out of the LP and reported (YearModel.unreachable_sh)
     slo_ok = np.array([c.slo_ms if c.is_latency else math.inf for c in scn.classes])
-    reach = (topo.rtt_ms[:, None, :] <= slo_ok[None, :, None]).any(axis=2)  # (R, K)
+    allowed = scn.type_mask  # (K, C): the pools of each class's server type
+    reach = ((topo.rtt_ms[:, None, :] <= slo_ok[None, :, None]) & allowed[None]).any(axis=2)  # (R, K)
     unreachable = (demand * ~reach[:, :, None]).sum(axis=(0, 2))
     demand = demand * reach[:, :, None]
     total = demand.sum(axis=0)  # (K, H)
@@ -210,11 +111,14 @@ def year_model(
     }
     td = typical_days(profiles, k, peak="demand" if ex.peak_day else None, start=f"{year}-01-01")
     capex = national_capex()
-    cost, limit, mw = build_costs(cfg, source, scn, year, capex)
+    costs = build_costs(cfg, source, scn, year, capex)
     built = np.zeros(len(n0)) if built_so_far is None else built_so_far
-    remaining = np.maximum(limit - built, 0.0)
+    remaining = np.maximum(costs.max_new_servers - built, 0.0)
+    built_site = np.bincount(costs.site_of, weights=built, minlength=len(costs.sites))
+    site_remaining = np.maximum(costs.site_max_new_servers - built_site, 0.0)
     peak_pue = e.pue.max(axis=1)
-    mw_per_server = scn.power.peak_w * peak_pue / 1e6
+    peak_w = scn.watts("peak_w")
+    mw_per_server = peak_w * peak_pue / 1e6
     days = []
     lat = np.array([c.is_latency for c in scn.classes])
     slo = np.array([c.slo_ms if c.is_latency else math.inf for c in scn.classes])
@@ -247,9 +151,11 @@ def year_model(
                 grid_kgco2_per_kwh=np.maximum(td.series["grid"][d], 0.0),
                 green_kw=np.maximum(green, 0.0),
                 bandwidth_gbps=bandwidth,
-                idle_w=scn.power.idle_w,
-                peak_w=scn.power.peak_w,
+                idle_w=scn.watts("idle_w"),
+                peak_w=peak_w,
+                allowed=allowed,
                 rho_max=ex.rho_max,
+                cyclic=True,  # a typical day stands for days that follow each other
             )
         )
     bw_cost = None
@@ -263,14 +169,17 @@ def year_model(
         days=tuple(days),
         day_weight=td.weight,
         installed_servers=now,
-        capex_cny_per_server_year=cost,
+        capex_cny_per_server_year=costs.cost_cny_per_server_year,
         max_new_servers=remaining,
-        max_new_mw=mw,
+        max_new_mw=costs.max_new_mw,
+        site_of=costs.site_of,
+        site_max_new_servers=site_remaining,
+        site_max_new_mw=costs.site_max_new_mw,
         mw_per_server=mw_per_server,
         green_kw_per_new_server=(
             np.maximum(td.series["green"], 0.0) if ex.new_green == "proportional" else None
         ),
         bandwidth_cny_per_gbps_year=bw_cost,
-        targets=_targets(cfg, source, scn),
+        targets=targets(cfg, source, scn),
     )
     return YearModel(year, inputs, td, scn, green_per_server, unreachable)

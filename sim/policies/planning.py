@@ -30,14 +30,6 @@ if TYPE_CHECKING:
     from sim.engine.policy import EngineView
 
 
-def _mean_power(scn: Scenario, attr: str) -> float:
-    """Occupied-server-weighted mean of the clusters' (CPU/GPU blended) server power."""
-    n = scn.topology.n_clusters
-    servers = scn.topology.cluster_servers.astype(float)
-    watts = [float(getattr(scn.power_of(c), attr)) for c in range(n)]
-    return float(sum(w * s for w, s in zip(watts, servers, strict=True)) / max(servers.sum(), 1.0))
-
-
 def plan_weights(scn: Scenario, params: LpParams) -> PlanWeights:
     """The LP's weights: ``policy.weights`` (the planner's names), the carbon price, the caps."""
     cfg = scn.config
@@ -118,9 +110,9 @@ class Planner:
             grid_kgco2_per_kwh=self.carbon[:, t0:t1],
             green_kw=e.green_kw[:, t0:t1],
             bandwidth_gbps=self.bandwidth,
-            # the LP takes one server type: the occupied-server-weighted mean of the clusters' blends
-            idle_w=_mean_power(scn, "idle_w"),
-            peak_w=_mean_power(scn, "peak_w"),
+            idle_w=scn.watts("idle_w"),
+            peak_w=scn.watts("peak_w"),
+            allowed=scn.type_mask,
             rho_max=self.rho_max,
             backlog_sh=self._backlog(engine, t0, n) if engine is not None else None,
         )
@@ -128,14 +120,15 @@ class Planner:
     def _backlog(self, engine: EngineView, t0: int, n: int) -> np.ndarray | None:
         """Batch work waiting in queues now, by region, class and hours left to its deadline."""
         out = np.zeros((self.topo.n_regions, len(self.scn.classes), n))
-        scale = float(self.scn.server_scale)
+        # real servers per simulated server of each class's type: job_scale / occupancy
+        scale = [c.job_scale / c.occupancy for c in self.scn.classes]
         now = t0 * 3600.0
         for job in engine.waiting_jobs():
             if self.is_latency[job.k]:
                 continue
             left_h = self.scn.classes[job.k].deadline_h - (now - job.arrival) / 3600.0
             j = int(min(n - 1, max(0, math.ceil(left_h) - 1)))
-            out[job.r, job.k, j] += job.remaining * scale / 3600.0
+            out[job.r, job.k, j] += job.remaining * scale[job.k] / 3600.0
         return out  # zeros too: the LP's structure then stays the same between windows
 
     def replan(self, t0: int, replan_h: int, lookahead: int, engine: EngineView | None) -> PlanResult:

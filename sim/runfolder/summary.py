@@ -49,6 +49,11 @@ class ClusterSummary(TypedDict):
 
     side: str  # east | west
     kind: str  # cluster (national cluster) | metro (existing eastern metro data centres)
+    site: str  # the physical site of this server pool
+    server_type: str  # cpu | gpu
+    tflops_per_server: float  # peak TFLOPS of one server (FP32 cpu, FP16 gpu)
+    installed_pflops: float  # servers x tflops_per_server / 1000
+    mean_busy_pflops: float  # mean busy servers x tflops_per_server / 1000
     servers: int  # occupied (上架) real servers: the ceiling of powered and used ones
     built_servers: int  # built capacity
     occupancy: float  # servers / built_servers (上架率)
@@ -68,6 +73,17 @@ class ClusterSummary(TypedDict):
     cost_cny: float
     tco2: float
     tco2_marginal: float | None  # None when no marginal factor is given
+
+
+class ComputeGroup(TypedDict):
+    """``summary["compute"]["cpu" | "gpu"]``: the server pools of one type, all sites together."""
+
+    precision: str  # FP32 (general-purpose) | FP16 (intelligent compute)
+    servers: int  # occupied real servers
+    installed_pflops: float  # servers x peak TFLOPS / 1000
+    mean_busy_pflops: float  # mean busy servers x peak TFLOPS / 1000
+    busy_server_h: float
+    energy_kwh: float
 
 
 class SideSummary(TypedDict):
@@ -212,6 +228,7 @@ class Summary(TypedDict):
     carbon: CarbonSummary
     east_west: dict[str, SideSummary]
     occupancy: dict[str, OccupancyGroup]  # national clusters vs the 65 % target; metro sites
+    compute: dict[str, ComputeGroup]  # per server type present: PFLOPS installed and used
     network: NetworkSummary
     power_management: PowerSummary
     served_server_h: float  # busy real server-hours

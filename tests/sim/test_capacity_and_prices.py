@@ -67,25 +67,33 @@ def test_only_occupied_servers_are_usable() -> None:
     ref = national_reference()
     scn = build_scenario(validate_config(_national(), "t"), "t")
     topo = scn.topology
-    assert topo.cluster_ids[-3:] == ("beijing_metro", "shanghai_metro", "guangzhou_metro")
+    n_sites = len(ref.clusters) + len(ref.metro_dcs)
+    assert topo.cluster_ids[n_sites - 3 : n_sites] == ("beijing_metro", "shanghai_metro", "guangzhou_metro")
     sites = {c.id: c for c in [*ref.clusters, *ref.metro_dcs]}
-    for c, cid in enumerate(topo.cluster_ids):
-        built = sites[cid].servers.scalar
-        assert topo.built_servers[c] == round(built)
-        assert topo.cluster_servers[c] == round(built * sites[cid].occupancy.scalar)
-        assert topo.cluster_servers[c] <= topo.built_servers[c]
-    # the engine's servers are the occupied ones
-    assert np.array_equal(scn.slots, np.maximum(1, np.rint(topo.cluster_servers / scn.server_scale)))
+    assert set(topo.sites) == set(sites)
+    for sid, site in sites.items():
+        cols = topo.site_indices(sid)
+        built = site.servers.scalar
+        occupied = round(built * site.occupancy.scalar)
+        # a site's pools hold its built and occupied servers between them
+        assert int(topo.built_servers[cols].sum()) == round(built)
+        assert int(topo.cluster_servers[cols].sum()) == occupied
+        assert np.all(topo.cluster_servers[cols] <= topo.built_servers[cols])
+        gpu = [c for c in cols if topo.types[c] == "gpu"]
+        assert len(gpu) == 1 and topo.cluster_ids[gpu[0]] == sid + "_gpu"
+        assert topo.cluster_servers[gpu[0]] == round(occupied * site.gpu_share.scalar)
+    # the engine's servers are the occupied ones, at each pool's own scale
+    assert np.array_equal(scn.slots, np.maximum(1, np.rint(topo.cluster_servers / scn.scales)))
     only = build_scenario(validate_config(_national(topology="national_clusters"), "t"), "t")
-    assert only.topology.n_clusters == 10 and "metro" not in only.topology.kinds
+    assert len(set(only.topology.sites)) == 10 and "metro" not in only.topology.kinds
 
 
 def test_occupancy_override_and_conservation() -> None:
     doc = _national(overrides={"clusters": {"shaoguan": {"servers": 100000, "occupancy": 0.5}}})
     topo = build_scenario(validate_config(doc, "t"), "t").topology
-    i = topo.cluster_index("shaoguan")
-    assert topo.built_servers[i] == 100000 and topo.cluster_servers[i] == 50000
-    assert topo.occupancy[i] == pytest.approx(0.5)
+    cols = topo.site_indices("shaoguan")  # its CPU and GPU pools share the site's capacity states
+    assert topo.built_servers[cols].sum() == 100000 and topo.cluster_servers[cols].sum() == 50000
+    assert topo.occupancy[cols] == pytest.approx(0.5)
 
 
 def test_capacity_states_in_the_summary_and_jobs_conserved() -> None:

@@ -64,12 +64,15 @@ def test_a_profile_equal_to_the_constants_reproduces_the_run_byte_for_byte(tmp_p
     scn = build_scenario(
         plain, "x"
     )  # the provincial average factors and TOU tariffs, before the residual mix
+    # a profile names sites: the first column of each is its CPU pool (the pools share the signals)
+    topo = scn.topology
+    first = [topo.site_indices(s)[0] for s in dict.fromkeys(topo.sites)]
     _write_profile(
         tmp_path / "p.csv",
-        scn.topology.cluster_ids,
+        tuple(topo.sites[c] for c in first),
         {
-            "grid_kgco2_per_kwh": scn.energy.grid_kgco2_per_kwh,
-            "tariff_cny_per_kwh": scn.energy.tariff_cny_per_kwh,
+            "grid_kgco2_per_kwh": scn.energy.grid_kgco2_per_kwh[first],
+            "tariff_cny_per_kwh": scn.energy.tariff_cny_per_kwh[first],
         },
     )
     a = _run_folder(doc, tmp_path, tmp_path / "a")
@@ -89,7 +92,7 @@ def test_the_residual_mix_applies_where_green_power_is_contracted() -> None:
     on = scenario_of(_national(1))
     off = scenario_of({**_national(1), "energy": {"residual_mix": False}})
     by_id = {c.id: c for c in [*ref.clusters, *ref.metro_dcs]}
-    for c, cid in enumerate(on.topology.cluster_ids):
+    for c, cid in enumerate(on.topology.sites):  # every pool of a site has the site's factors
         avg = ref.provinces[by_id[cid].province].grid_kgco2_per_kwh.scalar
         assert off.energy.grid_kgco2_per_kwh[c] == pytest.approx(avg)
         contracted = by_id[cid].green_share.scalar > 0

@@ -113,6 +113,15 @@ def build_expansion(
         add(L.cap_row + b.row0, n_col[:, None], -1.0)
         if inp.green_kw_per_new_server is not None:
             add(L.grid_row + b.row0, n_col[:, None], -inp.green_kw_per_new_server[d])
+    # --- a site's server pools share its limits: sum n[c] <= N_site, sum mw[c] n[c] <= MW_site ---
+    site_servers, site_mw = inp.site_servers(), inp.site_mw()
+    for site, cols in inp.site_columns().items():
+        if len(cols) < 2:
+            continue  # a one-pool site's limits are its column's bounds (new_server_limit)
+        if np.isfinite(site_servers[site]):
+            add(new_row(-INF, float(site_servers[site])), n_col[cols], 1.0)
+        if np.isfinite(site_mw[site]):
+            add(new_row(-INF, float(site_mw[site])), n_col[cols], np.asarray(inp.mw_per_server)[cols])
 
     # --- new path bandwidth: sum nu x - 450 y[r,c] <= 450 B0 ---
     nr = len(inp.days[0].region_ids)
@@ -148,16 +157,16 @@ def build_expansion(
             tslack[name] = sc
         return row
 
-    idle_kw = inp.days[0].idle_w / 1000.0
-    dyn_kw = (inp.days[0].peak_w - inp.days[0].idle_w) / 1000.0
+    idle_kws = inp.days[0].idle_kw
+    dyn_kws = inp.days[0].peak_kw - idle_kws
     if tg.pue_max is not None:  # sum w (PUE - cap) IT <= 0
         for j in (int(x) for x in np.nonzero(np.isfinite(tg.pue_max))[0]):
             row = target(f"pue_max[{ids[j]}]", -INF, 0.0, "kWh of facility energy above the cap")
             for b in blocks:
                 L = b.lp.layout
                 f = b.weight * (np.asarray(b.inputs.pue[j], dtype=float) - float(tg.pue_max[j]))
-                add(row, L.a_col[j] + b.col0, f * idle_kw)
-                add(row, L.load_col[j] + b.col0, f * dyn_kw)
+                add(row, L.a_col[j] + b.col0, f * idle_kws[j])
+                add(row, L.load_col[j] + b.col0, f * dyn_kws[j])
     if tg.min_occupancy is not None:  # sum w L - occ H n >= occ H N0
         hours = inp.hours_per_year
         for j in (int(x) for x in np.nonzero(np.isfinite(tg.min_occupancy))[0]):

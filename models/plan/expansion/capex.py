@@ -25,6 +25,7 @@ class _Capex(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     server_capex_cny: Figure
+    gpu_server_it_capex_cny: Figure
     it_share_of_capex: Figure
     it_life_years: Figure
     facility_life_years: Figure
@@ -60,6 +61,20 @@ class CapexData:
         crf_it = capital_recovery_factor(rate, self.value("it_life_years"))
         crf_fac = capital_recovery_factor(rate, self.value("facility_life_years"))
         return self.value("server_capex_cny") * (it * crf_it + (1.0 - it) * crf_fac)
+
+    def gpu_server_cny_per_year(self, gpu_peak_w: float, cpu_peak_w: float) -> float:
+        """Annualised capex of one new GPU server.
+
+        Its IT part is ``gpu_server_it_capex_cny``; its facility part (building,
+        power, cooling) is the CPU server's facility capex per kW of peak IT power,
+        times the GPU server's peak power: a site is built for the power it feeds.
+        """
+        rate = self.value("discount_rate")
+        it_share = self.value("it_share_of_capex")
+        crf_it = capital_recovery_factor(rate, self.value("it_life_years"))
+        crf_fac = capital_recovery_factor(rate, self.value("facility_life_years"))
+        facility_per_w = self.value("server_capex_cny") * (1.0 - it_share) / max(cpu_peak_w, 1e-9)
+        return self.value("gpu_server_it_capex_cny") * crf_it + facility_per_w * gpu_peak_w * crf_fac
 
     @property
     def decline_per_year(self) -> float:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.plan.inputs import BoolArray, FloatArray, PlanError, PlanInputs, PlanWeights, validate
+from models.plan.inputs import BoolArray, FloatArray, IntArray, PlanError, PlanInputs, PlanWeights, validate
 
 __all__ = ["ExpansionInputs", "Targets", "validate_expansion"]
 
@@ -84,6 +84,11 @@ class ExpansionInputs:
     bandwidth_cny_per_gbps_year:
         Annualised cost of one Gbit/s more on a region->cluster path; None: paths are
         not extended.
+    site_of:
+        (C,) the site of each cluster column (server pools of one site, see
+        :mod:`models.servers`); None: every column is its own site.
+    site_max_new_servers, site_max_new_mw:
+        (S,) limits the new servers of a site's pools share (inf: none).
     """
 
     days: tuple[PlanInputs, ...]
@@ -97,6 +102,9 @@ class ExpansionInputs:
     bandwidth_cny_per_gbps_year: float | None = None
     max_new_gbps: float = math.inf
     targets: Targets = field(default_factory=Targets)
+    site_of: IntArray | None = None
+    site_max_new_servers: FloatArray | None = None
+    site_max_new_mw: FloatArray | None = None
 
     @property
     def cluster_ids(self) -> tuple[str, ...]:
@@ -112,11 +120,40 @@ class ExpansionInputs:
         return float(sum(w * d.shape[3] for w, d in zip(self.day_weight, self.days, strict=True)))
 
     def new_server_limit(self) -> FloatArray:
-        """(C,) upper bound of new servers: the tighter of the server and MW limits."""
-        by_mw = np.where(
-            self.mw_per_server > 0, self.max_new_mw / np.maximum(self.mw_per_server, 1e-300), np.inf
-        )
-        return np.asarray(np.minimum(self.max_new_servers, by_mw), dtype=float)
+        """(C,) upper bound of new servers: the tighter of the server and MW limits.
+
+        A site's limits bound a column of its own when the site is that one column.
+        """
+        per_server = np.maximum(self.mw_per_server, 1e-300)
+        by_mw = np.where(self.mw_per_server > 0, self.max_new_mw / per_server, np.inf)
+        out = np.minimum(self.max_new_servers, by_mw)
+        site_servers, site_mw = self.site_servers(), self.site_mw()
+        for s, cols in self.site_columns().items():
+            if len(cols) == 1:
+                c = cols[0]
+                mw_cap = site_mw[s] / per_server[c] if self.mw_per_server[c] > 0 else np.inf
+                out[c] = min(out[c], site_servers[s], mw_cap)
+        return np.asarray(out, dtype=float)
+
+    def site_columns(self) -> dict[int, list[int]]:
+        """Site index -> its columns."""
+        site_of = self.site_of if self.site_of is not None else np.arange(self.n_clusters)
+        out: dict[int, list[int]] = {}
+        for c, s in enumerate(np.asarray(site_of, dtype=np.int64)):
+            out.setdefault(int(s), []).append(c)
+        return out
+
+    def site_servers(self) -> FloatArray:
+        """(S,) new-server limit of each site (inf: none)."""
+        n = len(self.site_columns())
+        a = self.site_max_new_servers
+        return np.full(n, np.inf) if a is None else np.asarray(a, dtype=float)
+
+    def site_mw(self) -> FloatArray:
+        """(S,) new-MW limit of each site (inf: none)."""
+        n = len(self.site_columns())
+        a = self.site_max_new_mw
+        return np.full(n, np.inf) if a is None else np.asarray(a, dtype=float)
 
 
 def validate_expansion(inp: ExpansionInputs, w: PlanWeights) -> None:
@@ -147,6 +184,18 @@ def validate_expansion(inp: ExpansionInputs, w: PlanWeights) -> None:
         a = np.asarray(getattr(inp, name), dtype=float)
         if a.shape != (nc,) or np.any(np.isnan(a)) or np.any(a < 0):
             raise PlanError(f"ExpansionInputs.{name} must be {nc} numbers >= 0 (inf: no limit)")
+    if inp.site_of is not None:
+        so = np.asarray(inp.site_of)
+        if so.shape != (nc,) or np.any(so < 0):
+            raise PlanError(f"ExpansionInputs.site_of must be {nc} site indices >= 0")
+        n_s = int(so.max()) + 1
+        if sorted(set(so.tolist())) != list(range(n_s)):
+            raise PlanError("ExpansionInputs.site_of must number the sites 0 .. S-1")
+    for name in ("site_max_new_servers", "site_max_new_mw"):
+        a = getattr(inp, name)
+        n_s = len(inp.site_columns())
+        if a is not None and (np.shape(a) != (n_s,) or np.any(np.isnan(a)) or np.any(np.asarray(a) < 0)):
+            raise PlanError(f"ExpansionInputs.{name} must be {n_s} numbers >= 0 (inf: no limit)")
     g = inp.green_kw_per_new_server
     if g is not None:
         want = (nd, nc, first.shape[3])

@@ -178,3 +178,31 @@ def test_pue_cap_binds() -> None:
     annual_pue = float((pue[1] * it).sum() / it.sum())
     assert annual_pue <= 1.15 + 1e-6
     assert res.target_duals["pue_max[b]"] > 0
+
+
+def test_a_site_limit_binds_the_new_servers_of_all_its_pools_together() -> None:
+    # a and b as two pools of one site (site_of [0, 0]): a site limit of 40 new servers caps
+    # both; the shortfall of 100 is then 40 built (at cheaper b) and 60 unserved server-hours/h
+    shared = expansion(site_of=np.array([0, 0]), site_max_new_servers=np.array([40.0]))
+    res = solve_expansion(shared, W0)
+    np.testing.assert_allclose(res.new_servers, [0.0, 40.0], atol=1e-6)
+    assert res.unserved_sh.sum() == pytest.approx(60.0 * HOURS * 365, rel=1e-6)
+    # a site MW limit: 1 kW per server, 0.025 MW -> 25 servers
+    mw = solve_expansion(expansion(site_of=np.array([0, 0]), site_max_new_mw=np.array([0.025])), W0)
+    assert mw.new_servers.sum() == pytest.approx(25.0, abs=1e-6)
+    # one pool per site: a site limit is that pool's bound, as max_new_servers would be
+    own_limit = expansion(site_of=np.array([0, 1]), site_max_new_servers=np.array([np.inf, 40.0]))
+    own = solve_expansion(own_limit, W0)
+    np.testing.assert_allclose(own.new_servers, [60.0, 40.0], atol=1e-6)
+
+
+def test_a_cyclic_day_plans_work_across_midnight() -> None:
+    # 240 sh arrive in hour 23 only, deadline 24 h; 2 x 100 servers installed, rho 1, no build
+    # allowed: a linear day serves 200 and leaves 40 unserved; a cyclic day (typical days
+    # follow each other) serves it all from hour 23 on into the next day
+    demand = np.zeros((1, 1, HOURS))
+    demand[0, 0, -1] = 240.0
+    for cyclic, unserved in ((False, 40.0), (True, 0.0)):
+        d = replace(day(), demand_sh=demand, deadline_h=np.array([24], dtype=np.int64), cyclic=cyclic)
+        res = solve_expansion(expansion(day=d, max_new_servers=np.zeros(2)), W0)
+        assert res.unserved_sh.sum() / 365 == pytest.approx(unserved, abs=1e-6)

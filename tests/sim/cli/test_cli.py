@@ -19,7 +19,9 @@ def test_run_without_config_runs_the_national_baseline(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 3 and summary["horizon_h"] == 0.5
     # the 10 national clusters, then the existing eastern metro data centres
-    assert list(summary["clusters"]) == [*CLUSTER_IDS, "beijing_metro", "shanghai_metro", "guangzhou_metro"]
+    sites = [*CLUSTER_IDS, "beijing_metro", "shanghai_metro", "guangzhou_metro"]
+    # the CPU pools of the sites, then their GPU pools (seeds gpu_share)
+    assert list(summary["clusters"]) == [*sites, *(s + "_gpu" for s in sites)]
     assert summary["jobs_total"] > 1000
     for key in ("jobs_total", "jobs_completed", "jobs_dropped", "jobs_in_flight", "wall_s", "energy_kwh"):
         assert key in summary

@@ -194,20 +194,20 @@ def test_validation_run_and_report(tmp_path: Path) -> None:
 
 def test_seeds_pue_caps_cover_the_national_clusters_and_leave_the_metro_areas_uncapped() -> None:
     from models.reference import national_reference
-    from sim.expansion.year import _targets
+    from sim.expansion.costs import targets
     from sim.scenario import build_scenario
 
     doc = yaml.safe_load((Path(__file__).parents[3] / "configs" / "expansion_2030.yaml").read_text())
     cfg = validate_config(doc, "expansion_2030.yaml")
     scn = build_scenario(cfg, "expansion_2030.yaml")
-    t = _targets(cfg, "expansion_2030.yaml", scn)
+    t = targets(cfg, "expansion_2030.yaml", scn)
     caps = {c.id: c.pue_max.scalar for c in national_reference().clusters}
     assert t.pue_max is not None
-    for cid, cap in zip(scn.topology.cluster_ids, t.pue_max, strict=True):
-        if cid in caps:
-            assert cap == caps[cid]
+    for site, cap in zip(scn.topology.sites, t.pue_max, strict=True):  # both pools of a site
+        if site in caps:
+            assert cap == caps[site]
         else:
-            assert cid.endswith("_metro") and np.isnan(cap)
+            assert site.endswith("_metro") and np.isnan(cap)
 
 
 def test_validation_uses_every_new_server_at_a_partly_occupied_site(tmp_path: Path) -> None:
