@@ -19,7 +19,9 @@
    the error Poisson bundles (an M/M/(n/S) pool) would have. The year uses the
    largest S (of a ladder) whose error stays within 2 % everywhere.
    Cluster-hours where batch work is saturated (rho >= 0.98, queueing by
-   backlog, not by Erlang C) are counted apart.
+   backlog, not by Erlang C) are counted apart. Server types: the CPU pools
+   are checked for ``engine.job_scale``, the GPU pools (``<site>_gpu``) for
+   ``engine.gpu_job_scale``, each with its own ladder.
 
     python benchmarks/bench_engine.py [--jobs N] [--skip-year]
 """
@@ -33,6 +35,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +118,18 @@ def engine_vs_bare(n_jobs: int) -> None:
     print(f"  cost ratio edwc / bare = {ours / bare:.2f}   (goal <= 1.5)")
 
 
-def national(horizon_h: float, job_scale: int) -> dict[str, Any]:
+def national(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]:
     """Run inside a child process; print a JSON line."""
     from models.paths import configs_dir
     from sim.config_io import load_config
     from sim.runner import run
 
-    sets = [f"horizon_h={horizon_h}", f"engine.job_scale={job_scale}", "engine.max_jobs=1000000000"]
+    sets = [
+        f"horizon_h={horizon_h}",
+        f"engine.job_scale={job_scale}",
+        f"engine.gpu_job_scale={gpu_scale}",
+        "engine.max_jobs=1000000000",
+    ]
     cfg = load_config(configs_dir() / "baseline.yaml", sets)
     out = Path("/tmp") / f"edwc-bench-{int(horizon_h)}h"
     t0 = time.perf_counter()
@@ -136,14 +144,22 @@ def national(horizon_h: float, job_scale: int) -> dict[str, Any]:
         "wall_s": wall,
         "rss_mb": rss_mb,
         "scale": job_scale,
+        "gpu_scale": gpu_scale,
+        # simulated jobs of the GPU classes (they bundle engine.gpu_job_scale real ones)
+        "gpu_jobs": sum(_jobs(s["classes"][w.name]) for w in cfg.workloads if w.server_type == "gpu"),
         "out": str(out),
     }
 
 
-def child(horizon_h: float, job_scale: int) -> dict[str, Any]:
+def _jobs(cls: Mapping[str, Any]) -> int:
+    """Simulated jobs of a batch class summary (0 for a latency class)."""
+    return int(cls.get("jobs", 0))
+
+
+def child(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]:
     code = (
         f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench_engine import national; "
-        f"print(json.dumps(national({horizon_h!r}, {job_scale!r})))"
+        f"print(json.dumps(national({horizon_h!r}, {job_scale!r}, {gpu_scale!r})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -159,11 +175,13 @@ def _response(n_servers: float, rho: float) -> float:
     return 1.0 + erlang_c(n, rho * n) / (n * (1.0 - rho))
 
 
-def batch_loads(run_dir: Path) -> list[tuple[str, float, float, float, float, int]]:
-    """Per cluster: batch servers, batch rho (mean, busiest unsaturated hour), saturated hours."""
+def batch_loads(run_dir: Path, server_type: str) -> list[tuple[str, float, float, float, float, int]]:
+    """Per cluster of ``server_type``: batch servers, batch rho (mean, busiest unsaturated hour),
+    saturated hours."""
     import pandas as pd
 
     ts = pd.read_parquet(run_dir / "timeseries.parquet")
+    ts = ts[ts["server_type"].astype(str) == server_type]
     ts["hour"] = (ts["time_s"] // 3600).astype(int)
     ts["batch_busy"] = ts["busy_servers"] - ts["latency_busy_servers"]
     ts["batch_cap"] = ts["powered_servers"] - ts["latency_busy_servers"]
@@ -256,43 +274,54 @@ def main() -> None:
 
     import yaml
 
-    base_scale = int(yaml.safe_load((ROOT / "configs" / "baseline.yaml").read_text())["engine"]["job_scale"])
-    day = child(24.0, base_scale)
+    engine_cfg = yaml.safe_load((ROOT / "configs" / "baseline.yaml").read_text())["engine"]
+    base_scale = int(engine_cfg["job_scale"])
+    base_gpu = int(engine_cfg.get("gpu_job_scale", base_scale))
+    day = child(24.0, base_scale, base_gpu)
     show(24.0, day)
     print("goal: a day's simulation <= 2 s")
-    print()
-    loads = batch_loads(Path(day["out"]))
-    print("batch scale check: mean batch response (wait + service) of the simulated pool vs Erlang C")
-    print("for the real pool, at each cluster's servers left to batch and batch load of the day")
-    print(f"  {'cluster':>12} {'batch servers':>14} {'rho mean':>9} {'rho peak':>9} {'saturated h':>12}")
-    for cid, cap, rm, rp, _cp, sat in loads:
-        print(f"  {cid:>12} {cap:>14,.0f} {rm:>9.3f} {rp:>9.3f} {sat:>12}")
     ladder = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000]
-    chosen = 1
-    errors = {}
-    jobs_per_year_at_1 = day["jobs"] * base_scale * 365  # real batch jobs in a year
-    print(f"  {'job_scale':>10} {'worst error':>12} {'Poisson bundles':>16} {'batch jobs / year':>18}")
-    for s in ladder:
-        err, err_poisson = scale_check(loads, s)
-        errors[s] = err
-        print(f"  {s:>10,} {100 * err:>11.2f}% {100 * err_poisson:>15.2f}% {jobs_per_year_at_1 / s:>18,.0f}")
-        if err <= 0.02:
-            chosen = s
-    print(f"  -> largest engine.job_scale within 2 %: {chosen:,}")
+    chosen: dict[str, int] = {}
+    errors: dict[str, dict[int, float]] = {}
+    loads: dict[str, list[tuple[str, float, float, float, float, int]]] = {}
+    gpu_jobs = day["gpu_jobs"] * base_gpu * 365  # real GPU batch jobs in a year
+    for kind, key, base, real_jobs in (
+        ("cpu", "engine.job_scale", base_scale, (day["jobs"] - day["gpu_jobs"]) * base_scale * 365),
+        ("gpu", "engine.gpu_job_scale", base_gpu, gpu_jobs),
+    ):
+        print()
+        loads[kind] = batch_loads(Path(day["out"]), kind)
+        print(f"batch scale check ({kind.upper()} pools, {key}): mean batch response (wait + service) of the")
+        print(
+            "simulated pool vs Erlang C for the real pool, at each pool's servers left to batch and its load"
+        )
+        print(f"  {'cluster':>19} {'batch servers':>14} {'rho mean':>9} {'rho peak':>9} {'saturated h':>12}")
+        for cid, cap, rm, rp, _cp, sat in loads[kind]:
+            print(f"  {cid:>19} {cap:>14,.0f} {rm:>9.3f} {rp:>9.3f} {sat:>12}")
+        print(f"  {'scale':>10} {'worst error':>12} {'Poisson bundles':>16} {'batch jobs / year':>18}")
+        chosen[kind], errors[kind] = 1, {}
+        for s in ladder:
+            err, err_poisson = scale_check(loads[kind], s)
+            errors[kind][s] = err
+            print(f"  {s:>10,} {100 * err:>11.2f}% {100 * err_poisson:>15.2f}% {real_jobs / s:>18,.0f}")
+            if err <= 0.02:
+                chosen[kind] = s
+        print(f"  -> largest {key} within 2 %: {chosen[kind]:,} (the baseline uses {base:,})")
     if args.skip_year:
         return
     year_scale = args.year_scale
+    cpu_jobs = (day["jobs"] - day["gpu_jobs"]) * base_scale * 365
     if year_scale is None:
-        year_scale = chosen if jobs_per_year_at_1 / chosen <= 5e6 else 20000
+        year_scale = chosen["cpu"] if cpu_jobs / chosen["cpu"] <= 5e6 else 20000
+    gpu_scale = chosen["gpu"]
     print()
-    err = errors.get(year_scale, scale_check(loads, year_scale)[0])
-    verdict = "within" if err <= 0.02 else "NOT within"
-    print(
-        f"year at engine.job_scale = {year_scale:,}: batch response error {100 * err:.1f}% vs the real pool "
-        f"({verdict} 2 %)"
-    )
-    year = child(8760.0, year_scale)
+    for kind, s in (("cpu", year_scale), ("gpu", gpu_scale)):
+        err = errors[kind].get(s, scale_check(loads[kind], s)[0])
+        verdict = "within" if err <= 0.02 else "NOT within"
+        print(f"year at {kind.upper()} scale {s:,}: batch response error {100 * err:.1f}% ({verdict} 2 %)")
+    year = child(8760.0, year_scale, gpu_scale)
     show(8760.0, year)
+    print(f"  (GPU scale {gpu_scale:,}: {year['gpu_jobs']:,} of the batch jobs)")
     print("goal: a simulated year <= 60 s")
 
 

@@ -27,6 +27,19 @@ class ClusterBuild(_Strict):
     max_new_mw: NonNeg | None = None
 
 
+class Candidate(ClusterBuild):
+    """A site that does not exist yet and may be built from zero (``expansion.candidates``).
+
+    It is placed like ``overrides.new_sites``: like an existing site (hub, side, climate,
+    tariff, grid factor, green and GPU shares), at ``lon``/``lat`` (default: the like
+    site's); its build cost and limits are a site's (``ClusterBuild``).
+    """
+
+    like: str
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+
+
 class Growth(_Strict):
     """Demand growth per year (a CAGR) from ``base_year``: ``default`` for every class, or per class."""
 
@@ -78,7 +91,8 @@ class ExpansionConfig(_Strict):
     ``capex_cny_per_server_year`` / ``gpu_capex_cny_per_server_year``: annualised cost of a
     new CPU / GPU server (default: the seeds'). ``clusters`` keys name a site (its limits
     bound all its server pools together) or one pool such as ``zhangjiakou_gpu``
-    (:mod:`sim.expansion.costs`).
+    (:mod:`sim.expansion.costs`). ``candidates``: new sites that may be built from zero
+    servers (:class:`Candidate`).
     """
 
     base_year: Year = 2025
@@ -90,6 +104,7 @@ class ExpansionConfig(_Strict):
     gpu_capex_cny_per_server_year: NonNeg | None = None
     capex_decline: Annotated[float, Field(ge=0, lt=1)] | None = None
     clusters: dict[str, ClusterBuild] = Field(default_factory=dict)
+    candidates: dict[str, Candidate] = Field(default_factory=dict)
     build_limits: Literal["none", "planned_scale"] = "none"
     bandwidth: bool = False
     bandwidth_cny_per_gbps_year: NonNeg | None = None

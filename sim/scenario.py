@@ -38,6 +38,7 @@ from models.topology import (
 )
 from sim.config import Config, InlineCluster, InlineRegion, InlineTopology
 from sim.job_budget import check_job_budget
+from sim.new_sites import inline_with_new_sites, national_with_new_sites
 from sim.server_types import gpu_job_scale, split_scenario_sites
 from sim.site_energy import inline_site_energy, national_site_energy
 
@@ -147,8 +148,9 @@ def build_scenario(
     power = ServerPower(idle_w=cfg.energy.idle_w, peak_w=cfg.energy.peak_w)
     rng = streams(cfg.seed)
     gpu = ServerPower(idle_w=cfg.energy.gpu_idle_w, peak_w=cfg.energy.gpu_peak_w)
+    new_sites = cfg.overrides.new_sites
     if isinstance(cfg.topology, str):
-        reference = ref or national_reference()
+        reference = national_with_new_sites(ref or national_reference(), new_sites, source)
         lm = latency_model_from_reference(reference)
         net = cfg.network
         lm = replace(
@@ -168,8 +170,9 @@ def build_scenario(
             cid: (f.scalar if (f := sites[cid].gpu_share) is not None else 0.0) for cid in topo.cluster_ids
         }
     else:
-        topo = _apply_overrides(cfg, source, _inline(cfg.topology))
-        share = {c.id: c.gpu_share for c in cfg.topology.clusters}
+        inline = inline_with_new_sites(cfg.topology, new_sites, source)
+        topo = _apply_overrides(cfg, source, _inline(inline))
+        share = {c.id: c.gpu_share for c in inline.clusters}
     for cid, ov in cfg.overrides.clusters.items():
         if ov.gpu_share is not None and cid in share:
             share[cid] = ov.gpu_share
@@ -182,7 +185,7 @@ def build_scenario(
     if isinstance(cfg.topology, str):
         energy = national_site_energy(cfg, reference, topo, site_power, hours, rng.energy, base, source)
     else:
-        energy = inline_site_energy(cfg, cfg.topology, topo, site_power, hours, base, source)
+        energy = inline_site_energy(cfg, inline, topo, site_power, hours, base, source)
 
     classes = tuple(_class_spec(cfg, source, i, topo, hours) for i in range(len(cfg.workloads)))
     trace_jobs, latency_trace = _traces(cfg, source, topo, base)

@@ -22,8 +22,15 @@ PACKAGES = ("models", "sim")
 # everywhere in sim; every part may import itself. Keep in step with README "Development".
 PARTS: dict[str, tuple[str, ...]] = {
     "runfolder": ("sim.runfolder",),
-    "config": ("sim.config", "sim.config_base", "sim.config_expansion", "sim.config_io", "sim.config_policy"),
-    "scenario": ("sim.scenario", "sim.site_energy", "sim.server_types", "sim.job_budget"),
+    "config": (
+        "sim.config",
+        "sim.config_base",
+        "sim.config_expansion",
+        "sim.config_io",
+        "sim.config_policy",
+        "sim.config_topology",
+    ),
+    "scenario": ("sim.scenario", "sim.site_energy", "sim.server_types", "sim.job_budget", "sim.new_sites"),
     "engine": ("sim.engine",),
     "policies": ("sim.policies",),
     "run": ("sim.runner", "sim.metrics", "sim.timeseries"),

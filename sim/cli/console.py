@@ -137,6 +137,8 @@ def _print_sources(scn: Scenario, con: Console) -> None:
     for col in ("site", "servers", "GPU share", "PUE (annual mean)", "tariff", "grid factor", "green share"):
         t.add_column(col, overflow="fold")
     for cid in dict.fromkeys(scn.topology.sites):  # the physical sites, once each
+        if cid not in by_id:
+            continue  # a site added by overrides.new_sites: its figures are its like's
         c = by_id[cid]
         pr = ref.provinces[c.province]
         gpu = cite(c.gpu_share) if c.gpu_share is not None else "-"

@@ -27,7 +27,7 @@ from models.plan.expansion import Targets
 from models.plan.expansion.capex import CapexData
 from models.topology import Topology
 from sim.config import Config, InlineTopology
-from sim.config_expansion import ExpansionConfig
+from sim.config_expansion import ClusterBuild, ExpansionConfig
 from sim.scenario import Scenario
 
 __all__ = ["BuildCosts", "build_costs", "expansion_of", "resolve_columns", "targets"]
@@ -96,6 +96,9 @@ def targets(cfg: Config, source: str, scn: Scenario) -> Targets:
 
         # the approval ceilings of the national clusters; sites without one (the metro areas) have no cap
         caps = {c.id: c.pue_max.scalar for c in national_reference().clusters}
+        for sid, ns in cfg.overrides.new_sites.items():  # a new site is approved like its like
+            if ns.like in caps:
+                caps[sid] = caps[ns.like]
         pue = np.array([caps.get(s, np.nan) for s in topo.sites], dtype=float)
     else:
         pue = _per_column(source, "pue_max", topo, t.pue_max)
@@ -168,11 +171,16 @@ def build_costs(cfg: Config, source: str, scn: Scenario, year: int, capex: Capex
             if fig is not None:
                 now = float(topo.cluster_servers[site_of == s].sum())
                 site_limit[s] = max(0.0, fig.scalar - now)
-    for name in sorted(ex.clusters, key=lambda x: name_is_pool(topo, x)):
+    builds: dict[str, tuple[str, ClusterBuild]] = {}
+    for cand, cand_build in ex.candidates.items():  # a candidate's cost and limits are a site's
+        builds[cand] = (f"{KEY}.candidates.{cand}", cand_build)
+    for site_key, site_build in ex.clusters.items():
+        builds[site_key] = (f"{KEY}.clusters.{site_key}", site_build)
+    for name in sorted(builds, key=lambda x: name_is_pool(topo, x)):
         cols = resolve_columns(topo, name)
+        key, cb = builds[name]
         if cols is None:
-            raise InputError(source, f"{KEY}.clusters.{name}", f"unknown cluster; {_unknown(topo)}")
-        cb = ex.clusters[name]
+            raise InputError(source, key, f"unknown cluster; {_unknown(topo)}")
         if name_is_pool(topo, name):
             c = cols[0]
             if cb.capex_cny_per_server_year is not None:

@@ -169,6 +169,9 @@ def expand(
                 "side": "west" if periods[0].model.scenario.topology.cluster_west[i] else "east",
                 "lon": float(periods[0].model.scenario.topology.cluster_lon[i]),
                 "lat": float(periods[0].model.scenario.topology.cluster_lat[i]),
+                "site": periods[0].model.scenario.topology.sites[i],
+                "server_type": periods[0].model.scenario.topology.types[i],
+                "candidate": periods[0].model.scenario.topology.sites[i] in ex.candidates,
             }
             for i, cid in enumerate(periods[0].result.cluster_ids)
         },

@@ -44,8 +44,16 @@ def validation_config(cfg: Config, source: str, ym: YearModel, res: ExpansionRes
     built = topo.built_servers + (occupied - topo.cluster_servers)
     gpu = np.asarray(topo.types) == "gpu"
     clusters = doc.setdefault("overrides", {}).setdefault("clusters", {})
+    new_sites = doc["overrides"].setdefault("new_sites", {})
     for site in dict.fromkeys(topo.sites):  # overrides apply to inline and national sites
         cols = topo.site_indices(site)
+        if site in ex.candidates:  # a candidate site exists in the validation run if it was built
+            if occupied[cols].sum() < 0.5:
+                continue
+            cand = ex.candidates[site]
+            placed = {"like": cand.like, "lon": cand.lon, "lat": cand.lat}
+            new_sites[site] = {k: v for k, v in placed.items() if v is not None}
+            new_sites[site]["servers"] = max(1, int(np.rint(occupied[cols].sum())))
         n_built = max(1, int(np.rint(built[cols].sum())))
         n_occ = max(1, int(np.rint(occupied[cols].sum())))
         change: dict[str, float] = {"servers": n_built, "occupancy": min(1.0, n_occ / n_built)}
@@ -113,7 +121,10 @@ def validation_report(
         cid: {
             "servers": round(float(servers[i])),
             "planned_utilisation": float(load[i] / max(24.0 * len(days) * servers[i], 1e-12)),
-            "realised_utilisation": float(s["clusters"][cid]["mean_utilisation"]),
+            # a candidate site not built is not in the validation run
+            "realised_utilisation": (
+                float(s["clusters"][cid]["mean_utilisation"]) if cid in s["clusters"] else None
+            ),
         }
         for i, cid in enumerate(res.cluster_ids)
     }

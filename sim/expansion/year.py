@@ -23,7 +23,7 @@ from models.plan.expansion import ExpansionInputs
 from models.plan.expansion.capex import national_capex
 from models.plan.inputs import PlanInputs, PlanWeights
 from models.typical_days import TypicalDays, typical_days
-from sim.config import Config
+from sim.config import Config, NewSite
 from sim.expansion.costs import KEY, build_costs, expansion_of, targets
 from sim.scenario import Scenario, build_scenario
 
@@ -52,9 +52,27 @@ def growth_factors(cfg: Config, source: str, year: int) -> np.ndarray:
     return np.asarray((1.0 + rates) ** (year - ex.base_year), dtype=float)
 
 
+# A candidate site enters the year's scenario with this many placeholder servers (occupied,
+# split by its like site's GPU share) so that its arrays exist; the LP sees none installed.
+CANDIDATE_PLACEHOLDER = 1_000_000
+
+
 def _year_config(cfg: Config, year: int) -> Config:
     start = datetime.fromisoformat(f"{year}-01-01T00:00:00+08:00")
-    return cfg.model_copy(update={"start": start, "horizon_h": float(DAYS_PER_YEAR * 24), "faults": []})
+    update: dict[str, Any] = {"start": start, "horizon_h": float(DAYS_PER_YEAR * 24), "faults": []}
+    cands = cfg.expansion.candidates if cfg.expansion is not None else {}
+    if cands:
+        sites = dict(cfg.overrides.new_sites)
+        for sid, c in cands.items():
+            sites[sid] = NewSite(like=c.like, lon=c.lon, lat=c.lat, servers=CANDIDATE_PLACEHOLDER)
+        update["overrides"] = cfg.overrides.model_copy(update={"new_sites": sites})
+    return cfg.model_copy(update=update)
+
+
+def candidate_columns(cfg: Config, scn: Scenario) -> np.ndarray:
+    """(C,) True for the columns of candidate sites (``expansion.candidates``)."""
+    cands = set(cfg.expansion.candidates) if cfg.expansion is not None else set()
+    return np.array([s in cands for s in scn.topology.sites], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -84,12 +102,22 @@ def year_model(
             raise InputError(
                 source, f"workloads[{i}].trace", "edwc expand needs rate-based workloads, not traces"
             )
-    scn = build_scenario(_year_config(cfg, year), source, base_dir=base_dir)
+    try:
+        scn = build_scenario(_year_config(cfg, year), source, base_dir=base_dir)
+    except InputError as err:  # a candidate is placed as a new site: name the key the user wrote
+        prefix = "overrides.new_sites."
+        name = err.key_path[len(prefix) :].split(".")[0] if err.key_path.startswith(prefix) else ""
+        if name in expansion_of(cfg, source).candidates and name not in cfg.overrides.new_sites:
+            key = KEY + ".candidates." + err.key_path[len(prefix) :]
+            raise InputError(source, key, err.message) from None
+        raise
     topo = scn.topology
     hours = DAYS_PER_YEAR * 24
     demand = forecast_work(scn.classes, hours) * growth_factors(cfg, source, year)[None, :, None]
-    n0 = topo.cluster_servers.astype(float)
-    now = n0 if installed is None else np.asarray(installed, dtype=float)
+    n0 = topo.cluster_servers.astype(float)  # a candidate's placeholders size its per-server arrays
+    now = np.where(candidate_columns(cfg, scn), 0.0, n0)  # a candidate has none installed
+    if installed is not None:
+        now = np.asarray(installed, dtype=float)
     e = scn.energy
     green_per_server = e.green_kw / np.maximum(n0, 1.0)[:, None]
     # work with no cluster within its SLO cannot be served by building anywhere: it is

@@ -151,6 +151,11 @@ def _attach_sites(data: RunData) -> None:
         for c in [*ref.clusters, *ref.metro_dcs]:
             lon, lat = float(c.lon.scalar), float(c.lat.scalar)
             data.clusters[c.id] = Site(c.id, lon, lat, sides.get(c.id, "east"))
+    for sid, ns in ((data.config.get("overrides") or {}).get("new_sites") or {}).items():
+        like = data.clusters.get(str(ns.get("like")))  # a new site: its own place, else its like's
+        if like is not None and sid not in data.clusters:
+            lon, lat = ns.get("lon", like.lon), ns.get("lat", like.lat)
+            data.clusters[sid] = Site(sid, lon, lat, sides.get(sid, like.side))
     for cid in data.summary.get("clusters", {}):  # a site's server pools stand where the site stands
         site = data.clusters.get(data.site_of(cid))
         if cid not in data.clusters and site is not None:

@@ -64,18 +64,28 @@ def new_builds_map(doc: dict[str, Any], df: pd.DataFrame, path: Path) -> Path | 
     else:
         extent = (min(lons) - 3, max(lons) + 3, min(lats) - 3, max(lats) + 3)
     _frame(ax, extent)
-    biggest = max(float(built.max()) if len(built) else 0.0, 1.0)
+    # one bubble per site: its server pools (CPU, and GPU as <site>_gpu) together
+    site_of = {cid: str(meta.get("site") or cid) for cid, meta in clusters.items()}
+    gpu_new = {s: 0.0 for s in site_of.values()}
     for cid, meta in clusters.items():
+        if meta.get("server_type") == "gpu":
+            gpu_new[site_of[cid]] += float(built.get(cid, 0.0))
+    by_site = built.groupby(lambda c: site_of.get(str(c), str(c))).sum()
+    inst = last["installed_servers"].groupby(lambda c: site_of.get(str(c), str(c))).sum()
+    sites = {site_of[cid]: meta for cid, meta in clusters.items()}
+    biggest = max(float(by_site.max()) if len(by_site) else 0.0, 1.0)
+    for cid, meta in sites.items():
         x, y = float(meta["lon"]), float(meta["lat"])
-        n = float(built.get(cid, 0.0))
-        installed = float(last.loc[cid, "installed_servers"]) if cid in last.index else 0.0
+        n = float(by_site.get(cid, 0.0))
+        installed = float(inst.get(cid, 0.0))
         colour = SIDE_COLOUR[meta["side"]]
         ax.scatter(x, y, s=30 + 2500 * installed / max(biggest, installed, 1.0), facecolor="none",
                    edgecolor=colour, lw=1.2, ls="--", zorder=4)  # fmt: skip
         if n > 0.5:
             ax.scatter(x, y, s=30 + 2500 * n / biggest, color=colour, alpha=0.55, edgecolor="black", lw=0.8,
                        zorder=5)  # fmt: skip
-        label = f"{cid}\n+{fmt_num(n)}" if n > 0.5 else cid
+        gpu = f" ({fmt_num(gpu_new[cid])} GPU)" if gpu_new.get(cid, 0.0) > 0.5 else ""
+        label = f"{cid}\n+{fmt_num(n)}{gpu}" if n > 0.5 else cid
         ax.annotate(label, (x, y), xytext=(8, 6), textcoords="offset points", fontsize=9,
                     fontweight="bold", color=colour, zorder=6)  # fmt: skip
     if china:

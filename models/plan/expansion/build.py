@@ -22,7 +22,15 @@ import numpy as np
 from models.plan.build import CAP_SLACK_CNY, IdArray, SparseLP, build_lp
 from models.plan.expansion.inputs import ExpansionInputs
 from models.plan.inputs import FloatArray, PlanInputs, PlanWeights
-from models.plan.pool import can_pool_batch, pool_batch
+from models.plan.pool import (
+    can_pool_batch,
+    latency_groups,
+    pool_batch,
+    pool_latency,
+    unpool_latency,
+    unpool_result,
+)
+from models.plan.result import PlanResult
 
 __all__ = ["DayBlock", "ExpansionLP", "build_expansion"]
 
@@ -34,11 +42,20 @@ GB_PER_GBPS_HOUR = 3600.0 / 8.0
 class DayBlock:
     """One typical day inside the stacked model: its own LP and where it sits."""
 
-    inputs: PlanInputs  # as built (batch demand possibly pooled)
+    inputs: PlanInputs  # as built (latency classes and batch demand possibly pooled)
     lp: SparseLP  # the day's LP with unscaled costs (its layout indexes day-local positions)
     col0: int
     row0: int
     weight: float
+    latency_groups: list[list[int]] = field(default_factory=list)  # classes merged (pool_latency)
+    latency_inputs: PlanInputs | None = None  # the day after merging them, before batch pooling
+
+    def unpool(self, res: PlanResult, day: PlanInputs) -> PlanResult:
+        """The day's plan of the LP as built, shared back to the regions and classes of ``day``."""
+        lat_inp = self.latency_inputs if self.latency_inputs is not None else day
+        if self.inputs is not lat_inp:
+            res = unpool_result(res, lat_inp)
+        return unpool_latency(res, day, self.latency_groups) if self.latency_groups else res
 
 
 @dataclass
@@ -56,9 +73,14 @@ class ExpansionLP:
     target_units: dict[str, str] = field(default_factory=dict)
 
 
-def _day_lp(day: PlanInputs, w: PlanWeights, pool: bool) -> tuple[PlanInputs, SparseLP]:
-    inp = pool_batch(day) if pool and can_pool_batch(day, w) else day
-    return inp, build_lp(inp, w)
+def _day_lp(
+    day: PlanInputs, w: PlanWeights, pool: bool
+) -> tuple[PlanInputs, SparseLP, list[list[int]], PlanInputs]:
+    """A day's LP: latency classes the LP cannot tell apart merged, batch demand pooled (exact)."""
+    groups = latency_groups(day) if pool else []
+    lat_inp = pool_latency(day, groups) if groups else day
+    inp = pool_batch(lat_inp) if pool and can_pool_batch(lat_inp, w) else lat_inp
+    return inp, build_lp(inp, w), groups, lat_inp
 
 
 def build_expansion(
@@ -72,9 +94,9 @@ def build_expansion(
     ri, ci, vv = [], [], []
     n_cols = n_rows = 0
     for d, day in enumerate(inp.days):
-        dinp, lp = _day_lp(day, w_op, pool)
+        dinp, lp, groups, lat_inp = _day_lp(day, w_op, pool)
         weight = float(inp.day_weight[d])
-        blocks.append(DayBlock(dinp, lp, n_cols, n_rows, weight))
+        blocks.append(DayBlock(dinp, lp, n_cols, n_rows, weight, groups, lat_inp))
         cost.append(lp.cost * weight)
         col_hi.append(lp.col_hi)
         row_lo.append(lp.row_lo)

@@ -159,7 +159,7 @@ def read_expansion(
     slo: dict[str, float] = {}
     for b, day in zip(m.days, inp.days, strict=True):
         part = _day_solution(sol, b.col0, b.row0, b.lp.n_cols, b.lp.n_rows, b.weight)
-        p = read_result(b.inputs, w, b.lp, part, solver, 0.0)
+        p = b.unpool(read_result(b.inputs, w, b.lp, part, solver, 0.0), day)
         plans.append(p)
         wt = b.weight
         load += wt * p.work_sh.sum(axis=(0, 1, 3))

@@ -206,3 +206,37 @@ def test_a_cyclic_day_plans_work_across_midnight() -> None:
         d = replace(day(), demand_sh=demand, deadline_h=np.array([24], dtype=np.int64), cyclic=cyclic)
         res = solve_expansion(expansion(day=d, max_new_servers=np.zeros(2)), W0)
         assert res.unserved_sh.sum() / 365 == pytest.approx(unserved, abs=1e-6)
+
+
+def test_pooling_latency_classes_and_batch_regions_keeps_the_optimum() -> None:
+    # two latency classes with one SLO (merged by pooling) and a batch class, two regions
+    hours = 6
+    rng = np.random.default_rng(4)
+    base = day()
+    d = replace(
+        base,
+        region_ids=("r", "s"),
+        class_names=("web", "api", "batch"),
+        is_latency=np.array([True, True, False]),
+        slo_ms=np.array([20.0, 20.0, math.inf]),
+        deadline_h=np.array([0, 0, 3], dtype=np.int64),
+        demand_sh=rng.uniform(20.0, 120.0, (2, 3, hours)),
+        data_gb_per_sh=np.zeros(3),
+        rtt_ms=np.array([[10.0, 30.0], [15.0, 12.0]]),
+        capacity_servers=base.capacity_servers[:, :hours],
+        pue=base.pue[:, :hours],
+        tariff_cny_per_kwh=base.tariff_cny_per_kwh[:, :hours] * rng.uniform(0.5, 1.5, (2, hours)),
+        grid_kgco2_per_kwh=base.grid_kgco2_per_kwh[:, :hours],
+        green_kw=base.green_kw[:, :hours],
+        bandwidth_gbps=np.full((2, 2), np.inf),
+        cyclic=True,
+    )
+    w = replace(W0, latency_cny_per_ms_sh=0.5)
+    inp = expansion(day=d)
+    pooled, plain = solve_expansion(inp, w, pool=True), solve_expansion(inp, w, pool=False)
+    assert pooled.objective_cny == pytest.approx(plain.objective_cny, rel=1e-7)
+    np.testing.assert_allclose(pooled.new_servers.sum(), plain.new_servers.sum(), rtol=1e-6)
+    # the day plans are back in the day's own classes and regions, and serve what arrived
+    plan = pooled.day_plans[0]
+    assert plan.work_sh.shape == (2, 3, 2, hours)
+    np.testing.assert_allclose(plan.work_sh.sum(axis=(2, 3)) + plan.unserved_sh, d.demand_sh.sum(axis=2))

@@ -232,3 +232,76 @@ def test_validation_uses_every_new_server_at_a_partly_occupied_site(tmp_path: Pa
         assert usable[cid]["servers"] == pytest.approx(want, abs=1.0), (cid, usable[cid], want)
     assert plan.loc["b", "installed_servers"] == pytest.approx(100.0)
     assert plan["new_servers"].sum() > 0
+
+
+def test_gpu_work_is_built_on_gpu_pools_and_the_validation_fleet_keeps_the_split(tmp_path: Path) -> None:
+    """Site a holds 100 CPU + 20 GPU servers (gpu_share 1/6); a GPU class needs 50 GPU servers.
+
+    The CPU shortfall (300 sh/h against 100 + 100) is built as before at b, the GPU shortfall
+    at a's GPU pool (b has none, and a GPU pool is only ever a GPU class's); the validation run
+    is given a's new GPU share, so its pools hold exactly the plan's servers.
+    """
+    doc = copy.deepcopy(HAND)
+    doc["topology"]["clusters"][0].update(servers=120, gpu_share=20 / 120)
+    doc["workloads"].append(
+        {
+            "name": "train",
+            "kind": "batch",
+            "server_type": "gpu",
+            "rate_per_h": 50,
+            "service": {"dist": "fixed", "mean_s": 3600},
+            "deadline_h": 1,
+        }
+    )
+    doc["energy"].update(gpu_idle_w=1, gpu_peak_w=4000)
+    doc["expansion"].update(gpu_capex_cny_per_server_year=30000, validation={"hours": 2})
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["expand", str(write(tmp_path, doc)), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    plan = pd.read_parquet(out / "expansion.parquet").set_index("cluster")
+    assert plan.loc["a_gpu", "installed_servers"] == pytest.approx(20.0)
+    assert plan.loc["a_gpu", "new_servers"] == pytest.approx(30.0, abs=1e-6)
+    assert plan.loc["a_gpu", "capex_cny_per_year"] == pytest.approx(30.0 * 30000, rel=1e-6)
+    assert plan.loc["b", "new_servers"] == pytest.approx(100.0, abs=1e-6)
+    usable = json.loads((out / "validation" / "summary.json").read_text())["clusters"]
+    for cid in ("a", "a_gpu", "b"):
+        want = plan.loc[cid, "installed_servers"] + plan.loc[cid, "new_servers"]
+        assert usable[cid]["servers"] == pytest.approx(want, abs=1.0), (cid, usable[cid], want)
+
+
+def test_a_candidate_site_is_built_from_zero_when_it_is_the_cheapest_and_joins_the_validation(
+    tmp_path: Path,
+) -> None:
+    """Candidate c is like b (same prices and grid, b's RTT column) at half b's capex: the
+    100-server shortfall is built at c, from zero, and the validation run simulates c."""
+    doc = copy.deepcopy(HAND)
+    doc["expansion"].update(
+        candidates={"c": {"like": "b", "capex_cny_per_server_year": 500}}, validation={"hours": 2}
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["expand", str(write(tmp_path, doc)), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    plan = pd.read_parquet(out / "expansion.parquet").set_index("cluster")
+    assert plan.loc["c", "installed_servers"] == pytest.approx(0.0)
+    assert plan.loc["c", "new_servers"] == pytest.approx(100.0, abs=1e-6)
+    assert plan[["new_servers"]].drop(index="c").sum().item() == pytest.approx(0.0, abs=1e-6)
+    meta = json.loads((out / "expansion.json").read_text())["clusters"]
+    assert meta["c"]["candidate"] is True and meta["a"]["candidate"] is False
+    usable = json.loads((out / "validation" / "summary.json").read_text())["clusters"]
+    assert usable["c"]["servers"] == 100
+
+
+def test_an_unbuilt_candidate_stays_out_of_the_validation_and_a_bad_like_is_bad_input(tmp_path: Path) -> None:
+    doc = copy.deepcopy(HAND)
+    doc["expansion"].update(
+        candidates={"c": {"like": "b", "capex_cny_per_server_year": 5000}}, validation={"hours": 2}
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["expand", str(write(tmp_path, doc)), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "c" not in json.loads((out / "validation" / "summary.json").read_text())["clusters"]
+    doc["expansion"]["candidates"] = {"c": {"like": "nowhere"}}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    code, output, _ = expand(bad, doc)
+    assert code == 2 and "expansion.candidates.c.like" in output
