@@ -269,18 +269,24 @@ def test_gpu_work_is_built_on_gpu_pools_and_the_validation_fleet_keeps_the_split
         assert usable[cid]["servers"] == pytest.approx(want, abs=1.0), (cid, usable[cid], want)
 
 
+def _candidate_run(tmp_path: Path, capex: float) -> tuple[Path, dict[str, Any]]:
+    """The hand case with a candidate site c like b at ``capex``, expanded and validated."""
+    doc = copy.deepcopy(HAND)
+    doc["expansion"].update(
+        candidates={"c": {"like": "b", "capex_cny_per_server_year": capex}}, validation={"hours": 2}
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["expand", str(write(tmp_path, doc)), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out, doc
+
+
 def test_a_candidate_site_is_built_from_zero_when_it_is_the_cheapest_and_joins_the_validation(
     tmp_path: Path,
 ) -> None:
     """Candidate c is like b (same prices and grid, b's RTT column) at half b's capex: the
     100-server shortfall is built at c, from zero, and the validation run simulates c."""
-    doc = copy.deepcopy(HAND)
-    doc["expansion"].update(
-        candidates={"c": {"like": "b", "capex_cny_per_server_year": 500}}, validation={"hours": 2}
-    )
-    out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["expand", str(write(tmp_path, doc)), "--out", str(out)])
-    assert res.exit_code == 0, res.output
+    out, _ = _candidate_run(tmp_path, capex=500)
     plan = pd.read_parquet(out / "expansion.parquet").set_index("cluster")
     assert plan.loc["c", "installed_servers"] == pytest.approx(0.0)
     assert plan.loc["c", "new_servers"] == pytest.approx(100.0, abs=1e-6)
@@ -292,13 +298,7 @@ def test_a_candidate_site_is_built_from_zero_when_it_is_the_cheapest_and_joins_t
 
 
 def test_an_unbuilt_candidate_stays_out_of_the_validation_and_a_bad_like_is_bad_input(tmp_path: Path) -> None:
-    doc = copy.deepcopy(HAND)
-    doc["expansion"].update(
-        candidates={"c": {"like": "b", "capex_cny_per_server_year": 5000}}, validation={"hours": 2}
-    )
-    out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["expand", str(write(tmp_path, doc)), "--out", str(out)])
-    assert res.exit_code == 0, res.output
+    out, doc = _candidate_run(tmp_path, capex=5000)
     assert "c" not in json.loads((out / "validation" / "summary.json").read_text())["clusters"]
     doc["expansion"]["candidates"] = {"c": {"like": "nowhere"}}
     bad = tmp_path / "bad"
