@@ -204,18 +204,23 @@ def batch_loads(run_dir: Path, server_type: str) -> list[tuple[str, float, float
 
 
 def bundled_response(n_servers: float, rho: float, scale: int, n_bundles: int = 100_000) -> float:
-    """Mean response (in mean service times) of the bundled pool: FCFS on n/S servers, simulated."""
+    """Mean response (in mean service times) of the bundled pool, simulated.
+
+    As the engine does: floor(n / S) simulated servers (``_set_batch_capacity``) carry the
+    real load rho x n, i.e. rho x n / S bundles per mean service time, so the servers the
+    floor drops show up as a busier bundled pool.
+    """
     import heapq
 
     from models.demand.bundles import BundleClock
     from models.demand.sizes import draw_bundle_sizes
 
     c = int(n_servers // scale)
-    if c < 1:
+    lam = rho * n_servers / scale  # bundles per mean service time: the real load
+    if c < 1 or lam >= c:
         return math.inf
     rng = np.random.default_rng(7)
     clock = BundleClock(rng, scale)
-    lam = rho * c  # bundles per mean service time
     arrival = clock.epochs(rng, float(n_bundles)) / lam
     service = draw_bundle_sizes(rng, "exponential", 1.0, 1.0, arrival.shape[0], scale)
     free = [0.0] * c
@@ -256,6 +261,12 @@ def main() -> None:
         default=None,
         help="batch engine.job_scale of the year (default: the check's choice, if it keeps the year "
         "under ~5 million batch jobs; else 20,000, with its error printed)",
+    )
+    ap.add_argument(
+        "--year-gpu-scale",
+        type=int,
+        default=None,
+        help="engine.gpu_job_scale of the year (default: the check's choice)",
     )
     args = ap.parse_args()
     engine_vs_bare(args.jobs)
@@ -313,7 +324,7 @@ def main() -> None:
     cpu_jobs = (day["jobs"] - day["gpu_jobs"]) * base_scale * 365
     if year_scale is None:
         year_scale = chosen["cpu"] if cpu_jobs / chosen["cpu"] <= 5e6 else 20000
-    gpu_scale = chosen["gpu"]
+    gpu_scale = args.year_gpu_scale if args.year_gpu_scale is not None else chosen["gpu"]
     print()
     for kind, s in (("cpu", year_scale), ("gpu", gpu_scale)):
         err = errors[kind].get(s, scale_check(loads[kind], s)[0])

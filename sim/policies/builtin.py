@@ -141,7 +141,9 @@ class SpillWest(Policy):
     at home. With ``home: balanced`` (the default) the home-hub site is the
     least utilised one instead, so a hub's cluster and its metro data centres
     share the load; ``home: nearest`` keeps the nearest-first rule. Latency
-    flows (:meth:`route_flows`) follow the same rule.
+    flows (:meth:`route_flows`) follow the same rule. With server types, a
+    class's hub utilisation is that of the hub's pools of its own type (a GPU
+    job spills when the hub's GPU servers are busy, whatever its CPU servers do).
     """
 
     name = "spill_west"
@@ -164,6 +166,14 @@ class SpillWest(Policy):
             if hub is None or hub not in topo.cluster_hub:
                 hub = topo.cluster_hub[int(np.argmin(rtt[r]))]
             self._home.append([c for c in range(topo.n_clusters) if topo.cluster_hub[c] == hub])
+        # the hub's load a class weighs is that of its own server type's pools
+        types = sorted(set(topo.types))
+        self._type_of = [
+            types.index(spec.server_type) if spec.server_type in types else 0 for spec in scenario.classes
+        ]
+        self._home_typed = [
+            [[c for c in home if topo.types[c] == t] for home in self._home] for t in types
+        ]  # [type][region] -> home-hub clusters of that type
         ranked = ranked_candidates(scenario, np.zeros(topo.n_clusters))
         west = topo.cluster_west
         self._home_ranked = [
@@ -187,7 +197,8 @@ class SpillWest(Policy):
     def route(self, region: int, klass: int, now_s: float) -> int:
         home = [c for c in self._home_ranked[klass][region] if self.up[c]]
         home_c = min(home, key=self.utilisation) if self._balanced and home else self._below_threshold(home)
-        if home_c >= 0 and self._hub_utilisation(self._home[region]) < self.threshold:
+        hub = self._home_typed[self._type_of[klass]][region]
+        if home_c >= 0 and self._hub_utilisation(hub) < self.threshold:
             return home_c
         west = [c for c in self._west_ranked[klass][region] if self.up[c]]
         if west:
@@ -208,7 +219,9 @@ class SpillWest(Policy):
         n_c = scn.topology.n_clusters
         out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
         util = [self.utilisation(c) for c in range(n_c)]
-        hub_below = [self._hub_utilisation(home) < self.threshold for home in self._home]
+        hub_below = [
+            [self._hub_utilisation(home) < self.threshold for home in typed] for typed in self._home_typed
+        ]
         thr = self.threshold
         up = self.up
         eng = self.engine
@@ -217,7 +230,7 @@ class SpillWest(Policy):
         key = (
             tuple(up),
             tuple(u < thr for u in util),
-            tuple(hub_below),
+            tuple(tuple(b) for b in hub_below),
             tuple(np.argsort(util).tolist()),
             tuple(online) if self._balanced else (),
         )
@@ -234,17 +247,18 @@ class SpillWest(Policy):
         for k, spec in enumerate(scn.classes):
             if not spec.is_latency:
                 continue
+            below = hub_below[self._type_of[k]]
             for r in range(scn.topology.n_regions):
                 if scn.candidates[k][r].size == 0:
                     continue
                 home = [c for c in self._home_ranked[k][r] if up[c]]
                 cap = sum(online[c] for c in home)
-                if self._balanced and home and cap > 0 and hub_below[r]:
+                if self._balanced and home and cap > 0 and below[r]:
                     for c in home:
                         out[k, r, c] = online[c] / cap
                     continue
                 c = pick(home)
-                if not (c >= 0 and hub_below[r]):
+                if not (c >= 0 and below[r]):
                     west = [x for x in self._west_ranked[k][r] if up[x]]
                     if west:
                         c = pick(west)

@@ -157,7 +157,8 @@ def test_always_on_reproduces_the_energy_before_power_management() -> None:
     the mix it actually joins (1e-8 relative), and when server types split every site into
     its CPU and GPU pools (the national ai_training on GPU servers, the other classes rescaled
     to 40 % of the CPU servers, metro GPU shares calibrated to the national intelligent
-    compute). Power management changed none of them:
+    compute; spill_west then weighs each class's hub load on its own server type's pools).
+    Power management changed none of them:
     ``always_on`` must keep these figures.
     """
     import yaml
@@ -165,9 +166,9 @@ def test_always_on_reproduces_the_energy_before_power_management() -> None:
     doc = yaml.safe_load((Path(__file__).parents[3] / "configs" / "baseline.yaml").read_text())
     doc["horizon_h"] = 4
     _, out = run_in_memory(doc)
-    assert out.summary["energy_kwh"] == pytest.approx(57954866.774942495, rel=1e-12)
-    assert out.summary["cost_cny"] == pytest.approx(19474962.287847783, rel=1e-12)
-    assert out.summary["jobs_completed"] == 9211  # batch jobs only
+    assert out.summary["energy_kwh"] == pytest.approx(58642347.91052157, rel=1e-12)
+    assert out.summary["cost_cny"] == pytest.approx(19687600.57201431, rel=1e-12)
+    assert out.summary["jobs_completed"] == 9596  # batch jobs only
     assert out.summary["power_management"]["server_ups"] == 0
 
 

@@ -89,6 +89,24 @@ def test_spill_west_sends_nothing_west_below_its_threshold() -> None:
     assert "etl" in set(moved["class"])
 
 
+def test_spill_west_weighs_a_gpu_job_on_the_hub_s_gpu_servers() -> None:
+    """The north hub's GPU pool (6 servers) is saturated by GPU work while its CPU pool (54)
+    idles: the hub as a whole is far below the threshold, its GPU servers far above, so GPU
+    jobs spill west (the west's GPU pool: 30 servers)."""
+    doc = _three_site("spill_west", threshold=0.8)
+    for c in doc["topology"]["clusters"]:
+        c["gpu_share"] = 0.1
+    doc["workloads"] = [
+        {"name": "train", "kind": "batch", "server_type": "gpu", "rate_per_h": 40,
+         "service": {"mean_s": 1800}, "deadline_h": 24, "regions": {"beijing": 1}},
+    ]  # fmt: skip
+    _, out = run_in_memory(doc)
+    jobs = out.jobs.to_pandas()
+    ran = jobs[jobs["cluster"].notna()]
+    assert set(ran["cluster"].astype(str)) <= {"zjk_gpu", "west_gpu"}
+    assert (ran["cluster"] == "west_gpu").sum() > 0.3 * len(ran)
+
+
 def test_spill_west_threshold_is_validated() -> None:
     from models.errors import InputError
 
