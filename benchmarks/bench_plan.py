@@ -38,6 +38,7 @@ from models.topology import Topology, national_topology
 LOAD_SHARE = 0.45  # demand = 45% of all servers, on average
 PEAK_HOUR = {"daytime": 14, "evening": 21, "night": 2, "flat": 0}
 AMPLITUDE = {"daytime": 0.4, "evening": 0.4, "night": 0.4, "flat": 0.0}
+GPU_LOAD_SHARE = 0.22  # the synthetic instance's one server type: AI training's share of the load
 
 
 def _hours_shape(kind: str, hours: np.ndarray) -> np.ndarray:
@@ -58,7 +59,10 @@ class National:
         )
         sh_per_job = np.array([w.service_s_mean.scalar / 3600.0 for w in wl])
         self.data = np.array([(w.data_gb_mean.scalar if w.data_gb_mean else 0.0) for w in wl]) / sh_per_job
-        self.share = np.array([w.share_of_load.scalar for w in wl])
+        # one generic server type: the GPU class keeps the 22 % of the load it had before server
+        # types (seeds/workloads.yaml shares are per type), the CPU classes share the other 78 %
+        type_weight = {"cpu": 1.0 - GPU_LOAD_SHARE, "gpu": GPU_LOAD_SHARE}
+        self.share = np.array([w.share_of_load.scalar * type_weight[w.server_type] for w in wl])
         self.diurnal = [w.diurnal for w in wl]
         cl = ref.clusters
         prov = [ref.provinces[c.province] for c in cl]
