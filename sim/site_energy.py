@@ -59,10 +59,35 @@ def national_site_energy(
         site = dataclasses.replace(site, temp_offset_c=cfg.energy.temp_offset_c)
         sites.append(_override(site, cfg.overrides.clusters.get(cid), cfg.energy.temp_offset_c))
     green = _green_profile(cfg, topo, hours, base_dir, source)
-    energy = build_site_energy(sites, cfg.start, hours, rng, green_override_kw=green)
+    # sites added by overrides.new_sites draw their weather after every other site, so that
+    # adding one leaves the others' synthetic green supply as it was
+    added = set(cfg.overrides.new_sites)
+    order = [i for i, c in enumerate(topo.cluster_ids) if c not in added]
+    order += [i for i, c in enumerate(topo.cluster_ids) if c in added]
+    energy = build_site_energy(
+        [sites[i] for i in order],
+        cfg.start,
+        hours,
+        rng,
+        green_override_kw=None if green is None else green[order],
+    )
+    energy = _rows(energy, np.argsort(order))
     marginal = [_marginal_constant(None, cfg.overrides.clusters.get(cid)) for cid in topo.cluster_ids]
     shares = np.array([s.green_share for s in sites])
     return grid_signals(cfg, energy, marginal, shares, ref.grid_carbon.residual_ratio, topo, base_dir, source)
+
+
+def _rows(e: SiteEnergy, idx: np.ndarray) -> SiteEnergy:
+    """``e`` with its rows (clusters) taken in the order ``idx``."""
+    return dataclasses.replace(
+        e,
+        pue=e.pue[idx],
+        tariff_cny_per_kwh=e.tariff_cny_per_kwh[idx],
+        grid_kgco2_per_kwh=e.grid_kgco2_per_kwh[idx],
+        green_kw=e.green_kw[idx],
+        marginal_kgco2_per_kwh=None if e.marginal_kgco2_per_kwh is None else e.marginal_kgco2_per_kwh[idx],
+        fixed_kw=None if e.fixed_kw is None else e.fixed_kw[idx],
+    )
 
 
 def _marginal_constant(base: float | None, ov: ClusterOverride | None) -> float | None:

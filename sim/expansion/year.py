@@ -10,6 +10,7 @@ grown by each class's CAGR from ``base_year``; capex declines at ``capex_decline
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,21 @@ def _year_config(cfg: Config, year: int) -> Config:
             sites[sid] = NewSite(like=c.like, lon=c.lon, lat=c.lat, servers=CANDIDATE_PLACEHOLDER)
         update["overrides"] = cfg.overrides.model_copy(update={"new_sites": sites})
     return cfg.model_copy(update=update)
+
+
+def like_columns(cfg: Config, scn: Scenario) -> np.ndarray:
+    """(C,) for a candidate's column, the column of the same server type at its like site; else -1.
+
+    A candidate whose like site has no pool of that type keeps its own (-1).
+    """
+    cands = cfg.expansion.candidates if cfg.expansion is not None else {}
+    topo = scn.topology
+    out = np.full(topo.n_clusters, -1, dtype=np.int64)
+    for c, site in enumerate(topo.sites):
+        if site in cands:
+            match = [x for x in topo.site_indices(cands[site].like) if topo.types[x] == topo.types[c]]
+            out[c] = match[0] if match else -1
+    return out
 
 
 def candidate_columns(cfg: Config, scn: Scenario) -> np.ndarray:
@@ -130,14 +146,23 @@ def year_model(
     total = demand.sum(axis=0)  # (K, H)
     share = demand.sum(axis=2) / np.maximum(total.sum(axis=1), 1e-300)[None, :]  # (R, K) constant split
     k = None if ex.typical_days == "full" else int(ex.typical_days)
+    # a candidate's profiles copy its like site's: clustered once, as the like's (a copy would
+    # weigh that site twice in the choice of typical days)
+    like = like_columns(cfg, scn)
+    own = like < 0
     profiles = {
         "demand": total,
-        "pue": e.pue,
-        "tariff": e.tariff_cny_per_kwh,
-        "grid": e.grid_kgco2_per_kwh,
-        "green": green_per_server,
+        "pue": e.pue[own],
+        "tariff": e.tariff_cny_per_kwh[own],
+        "grid": e.grid_kgco2_per_kwh[own],
+        "green": green_per_server[own],
     }
     td = typical_days(profiles, k, peak="demand" if ex.peak_day else None, start=f"{year}-01-01")
+    if not own.all():
+        row = np.cumsum(own) - 1  # column -> its row among the clustered ones
+        src = np.where(own, row, row[np.maximum(like, 0)])
+        series = {n: (a[:, src] if n != "demand" else a) for n, a in td.series.items()}
+        td = dataclasses.replace(td, series=series)
     capex = national_capex()
     costs = build_costs(cfg, source, scn, year, capex)
     built = np.zeros(len(n0)) if built_so_far is None else built_so_far

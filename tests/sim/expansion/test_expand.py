@@ -305,3 +305,23 @@ def test_an_unbuilt_candidate_stays_out_of_the_validation_and_a_bad_like_is_bad_
     bad.mkdir()
     code, output, _ = expand(bad, doc)
     assert code == 2 and "expansion.candidates.c.like" in output
+
+
+def test_a_candidate_does_not_move_the_typical_days() -> None:
+    """A candidate's profiles are its like site's: the representative year is chosen as without it.
+
+    (At the like site's own place; elsewhere it may bring demand within an SLO that was out of
+    reach, which changes the demand profile, and so the typical days, rightly.)"""
+    doc = yaml.safe_load((Path(__file__).parents[3] / "configs" / "expansion_2030.yaml").read_text())
+    doc["expansion"]["typical_days"] = 4
+    base = year_model(validate_config(copy.deepcopy(doc), "e"), "e", 2030)
+    doc["expansion"]["candidates"] = {"ulanqab": {"like": "helingeer"}}
+    cand = year_model(validate_config(doc, "e"), "e", 2030)
+    np.testing.assert_array_equal(cand.typical.weight, base.typical.weight)
+    np.testing.assert_array_equal(cand.typical.assignment, base.typical.assignment)
+    topo = cand.scenario.topology
+    for new, like in (("ulanqab", "helingeer"), ("ulanqab_gpu", "helingeer_gpu")):
+        i, j = topo.cluster_index(new), topo.cluster_index(like)
+        for name in ("pue", "tariff", "grid", "green"):
+            np.testing.assert_array_equal(cand.typical.series[name][:, i], cand.typical.series[name][:, j])
+        assert cand.inputs.installed_servers[i] == 0.0
