@@ -39,7 +39,7 @@ from models.topology import (
 from sim.config import Config, InlineCluster, InlineRegion, InlineTopology
 from sim.job_budget import check_job_budget
 from sim.new_sites import inline_with_new_sites, national_with_new_sites
-from sim.server_types import gpu_job_scale, split_scenario_sites
+from sim.server_types import config_server_types, gpu_job_scale, split_scenario_sites
 from sim.site_energy import inline_site_energy, national_site_energy
 
 
@@ -145,9 +145,10 @@ def build_scenario(
     """
     base = base_dir if base_dir is not None else Path.cwd()
     hours = max(1, math.ceil(cfg.horizon_h))
-    power = ServerPower(idle_w=cfg.energy.idle_w, peak_w=cfg.energy.peak_w)
+    types = config_server_types(cfg)
+    power = types["cpu"].power
     rng = streams(cfg.seed)
-    gpu = ServerPower(idle_w=cfg.energy.gpu_idle_w, peak_w=cfg.energy.gpu_peak_w)
+    gpu = types["gpu"].power
     new_sites = cfg.overrides.new_sites
     if isinstance(cfg.topology, str):
         reference = national_with_new_sites(ref or national_reference(), new_sites, source)

@@ -72,6 +72,11 @@ class ClassSpec:
     server_type: str = "cpu"
 
     @property
+    def slot_servers(self) -> float:
+        """Real servers one simulated server of this class's type stands for (job_scale / occupancy)."""
+        return self.job_scale / self.occupancy
+
+    @property
     def is_latency(self) -> bool:
         return self.kind == KIND_LATENCY
 

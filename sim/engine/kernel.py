@@ -492,8 +492,7 @@ class Engine:
         # work still owed: what the jobs in the system have not yet received
         pending = [j for j in self._live if j.fate == PENDING]
         self.backlog_jobs = len(pending)
-        # a class's jobs hold servers of its type: real servers per simulated one = job_scale / occupancy
-        per_k = [c.job_scale / c.occupancy for c in self.scn.classes]
+        per_k = [c.slot_servers for c in self.scn.classes]  # a class's jobs hold servers of its type
         self.backlog_s = float(sum(max(0.0, j.remaining) * per_k[j.k] for j in pending))
         self._fold_logs(self.horizon)
         self.sink.add(self._live)

@@ -120,8 +120,7 @@ class Planner:
     def _backlog(self, engine: EngineView, t0: int, n: int) -> np.ndarray | None:
         """Batch work waiting in queues now, by region, class and hours left to its deadline."""
         out = np.zeros((self.topo.n_regions, len(self.scn.classes), n))
-        # real servers per simulated server of each class's type: job_scale / occupancy
-        scale = [c.job_scale / c.occupancy for c in self.scn.classes]
+        scale = [c.slot_servers for c in self.scn.classes]  # real servers per simulated one
         now = t0 * 3600.0
         for job in engine.waiting_jobs():
             if self.is_latency[job.k]:
