@@ -206,31 +206,77 @@ def batch_loads(run_dir: Path, server_type: str) -> list[tuple[str, float, float
 def bundled_response(n_servers: float, rho: float, scale: int, n_bundles: int = 100_000) -> float:
     """Mean response (in mean service times) of the bundled pool, simulated.
 
-    As the engine does: floor(n / S) simulated servers (``_set_batch_capacity``) carry the
-    real load rho x n, i.e. rho x n / S bundles per mean service time, so the servers the
-    floor drops show up as a busier bundled pool.
+    As the engine does (``sim/engine/pools.py: FcfsPool``): ``x = n / S`` simulated servers,
+    ``floor(x)`` whole ones and one partial server of speed ``x - floor(x)``, carry the real
+    load rho x n, i.e. rho x x bundles per mean service time. FCFS; a bundle starts on a
+    whole server if one is free, else on the partial one, and moves to the first whole
+    server that frees.
     """
     import heapq
+    from collections import deque
 
     from models.demand.bundles import BundleClock
     from models.demand.sizes import draw_bundle_sizes
 
-    c = int(n_servers // scale)
-    lam = rho * n_servers / scale  # bundles per mean service time: the real load
-    if c < 1 or lam >= c:
+    x = n_servers / scale
+    lam = rho * x  # bundles per mean service time: the real load
+    c = math.floor(x + 1e-9)
+    f = x - c if x - c >= 1e-6 else 0.0
+    if x <= 0 or lam >= x:
         return math.inf
     rng = np.random.default_rng(7)
     clock = BundleClock(rng, scale)
-    arrival = clock.epochs(rng, float(n_bundles)) / lam
+    arrival = clock.epochs(rng, float(n_bundles)).astype(float) / lam
     service = draw_bundle_sizes(rng, "exponential", 1.0, 1.0, arrival.shape[0], scale)
-    free = [0.0] * c
-    total, warm = 0.0, arrival.shape[0] // 10
-    for i, (t, s) in enumerate(zip(arrival.tolist(), service.tolist(), strict=True)):
-        start = max(heapq.heappop(free), t)
-        heapq.heappush(free, start + s)
-        if i >= warm:
-            total += start + s - t
-    return total / (arrival.shape[0] - warm)
+    arr, svc = arrival.tolist(), service.tolist()
+    n = len(arr)
+    end = [0.0] * n
+    whole: list[tuple[float, int]] = []  # (finish, bundle) on the whole servers
+    part = -1  # the bundle on the partial server
+    part_t0 = part_rem = 0.0
+    queue: deque[int] = deque()
+    inf = math.inf
+    i = 0
+
+    def start(j: int, t: float, rem: float) -> None:
+        nonlocal part, part_t0, part_rem
+        if len(whole) < c:
+            heapq.heappush(whole, (t + rem, j))
+        else:
+            part, part_t0, part_rem = j, t, rem
+
+    while True:
+        t_arr = arr[i] if i < n else inf
+        t_whole = whole[0][0] if whole else inf
+        t_part = part_t0 + part_rem / f if part >= 0 else inf
+        t = min(t_arr, t_whole, t_part)
+        if t == inf:
+            break
+        if t == t_arr:
+            if len(whole) < c or (f > 0.0 and part < 0):
+                start(i, t, svc[i])
+            else:
+                queue.append(i)
+            i += 1
+        elif t == t_whole:
+            _, j = heapq.heappop(whole)
+            end[j] = t
+            if part >= 0:  # the partial server's bundle moves to the whole one
+                j, rem = part, part_rem - (t - part_t0) * f
+                part = -1
+                start(j, t, rem)
+            if queue:
+                j = queue.popleft()
+                start(j, t, svc[j])
+        else:
+            end[part] = t
+            part = -1
+            if queue:
+                j = queue.popleft()
+                start(j, t, svc[j])
+    warm = n // 10
+    resp = np.asarray(end[warm:]) - arrival[warm:]
+    return float(resp.mean())
 
 
 def scale_check(

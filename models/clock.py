@@ -9,8 +9,9 @@ hour's mean. China has no daylight saving time, so local = UTC + 8 h.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -104,6 +105,10 @@ def hour_index(start: datetime, hours: int) -> HourIndex:
     )
 
 
+@cache
 def reference_year() -> HourIndex:
-    """The hour index of the non-leap reference year used for calibration."""
-    return hour_index(REFERENCE_YEAR_START, HOURS_PER_YEAR)
+    """The hour index of the non-leap reference year used for calibration (built once; read-only)."""
+    idx = hour_index(REFERENCE_YEAR_START, HOURS_PER_YEAR)
+    for f in fields(idx):
+        getattr(idx, f.name).setflags(write=False)
+    return idx

@@ -77,13 +77,16 @@ CHINA_LON = (73.0, 135.5)
 CHINA_LAT = (18.0, 54.0)
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, key: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(str(path), "", f"cannot read reference data file ({exc.strerror})") from exc
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_LOADER)  # the safe loader (its C build when present)
     except yaml.YAMLError as exc:
         raise InputError(str(path), "", f"not valid YAML: {exc}") from exc
     if not isinstance(doc, dict) or key not in doc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import cast
 
@@ -141,16 +142,28 @@ def power_curve(speed_ms: FloatArray, p: WindParams | None = None) -> FloatArray
 _U = (np.arange(20_000) + 0.5) / 20_000  # midpoint quadrature nodes on (0, 1)
 
 
+@cache
+def _unit_weibull(shape: float) -> FloatArray:
+    """Weibull(shape, 1) quantiles at the quadrature nodes (read-only)."""
+    q = (-np.log1p(-_U)) ** (1.0 / shape)
+    q.setflags(write=False)
+    return q
+
+
 def expected_wind_cf(scale_ms: float, p: WindParams | None = None) -> float:
     """Expected capacity factor for Weibull(shape, ``scale_ms``) speeds (quadrature)."""
     w = p or WindParams()
-    v = scale_ms * (-np.log1p(-_U)) ** (1.0 / w.weibull_shape)
+    v = scale_ms * _unit_weibull(w.weibull_shape)
     return float(power_curve(v, w).mean())
 
 
 def weibull_scale_for(capacity_factor: float, p: WindParams | None = None) -> float:
     """Weibull scale (m/s) whose expected capacity factor is ``capacity_factor`` (bisection)."""
-    w = p or WindParams()
+    return _weibull_scale_for(float(capacity_factor), p or WindParams())
+
+
+@cache
+def _weibull_scale_for(capacity_factor: float, w: WindParams) -> float:
     grid = np.linspace(0.5, 30.0, 60)
     cfs = np.array([expected_wind_cf(c, w) for c in grid])
     top = int(np.argmax(cfs))

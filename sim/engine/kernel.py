@@ -27,7 +27,7 @@ evict jobs from a failed cluster and degrade links while they last.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ import simpy
 
 from models.demand.workload import Jobs
 from sim.config import Fault
+from sim.engine.arrivals import ArrivalFeed
 from sim.engine.flowrecords import FlowSink
 from sim.engine.flows import FlowModel
 from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
@@ -125,9 +126,10 @@ class Engine:
         self.logs = [
             StepLog(
                 state_reader(
-                    self.pools[c], c, float(self.scale[c]), self.in_transfer, self.power.booting,
-                    self.latency_load, self.power.online,
-                )
+                    self.pools[c], c, self.in_transfer, self.power.booting, self.latency_load,
+                    self.power.online,
+                ),
+                float(self.scale[c]),
             )
             for c in range(n_c)
         ]  # fmt: skip
@@ -222,7 +224,7 @@ class Engine:
     def run(self) -> None:
         env = self.env
         self.power.start()
-        env.process(self._arrivals(iter(self._jobs_iter)))
+        ArrivalFeed(env, iter(self._jobs_iter), self.horizon, self._new_job).start()
         topo = self.scn.topology
         for f in self.scn.config.faults:
             for c in topo.site_indices(f.cluster):  # a site's fault hits each of its server pools
@@ -278,9 +280,9 @@ class Engine:
     def _set_batch_capacity(self, c: int) -> None:
         """Batch servers of cluster ``c``: what the latency load leaves of the online ones."""
         free = max(0.0, self.power.online[c] - float(self.latency_load[c]))
-        slots = math.floor(free / self.scale[c] + 1e-9)
+        slots = free / self.scale[c]  # a fraction is a partial server (pools.FcfsPool)
         pool = self.pools[c]
-        if slots != pool.capacity:
+        if slots != pool.size:
             pool.set_capacity(slots)
         self.logs[c].mark(self.env.now)
 
@@ -295,31 +297,11 @@ class Engine:
         for c, log in enumerate(self.logs):
             self.bin_integrals[c] += log.integrate(t_end, self.edges)
 
-    def _arrivals(self, chunks: Iterator[Jobs]) -> Generator[Any, Any, None]:
-        env = self.env
-        horizon = self.horizon
-        occupancy = self.occupancy
-        route = self._route
-        for arrays in chunks:
-            arrival = arrays.arrival_s.tolist()
-            region = arrays.region.tolist()
-            klass = arrays.klass.tolist()
-            service = arrays.service_s.tolist()
-            data_gb = arrays.data_gb.tolist()
-            for j in range(len(arrival)):
-                t = arrival[j]
-                if t >= horizon:
-                    break
-                if t > env.now:
-                    yield env.timeout(t - env.now)
-                k = klass[j]
-                s = service[j]
-                job = Job(self._next_id, k, region[j], t, s * occupancy[k], s, data_gb[j])
-                self._next_id += 1
-                self._live.append(job)
-                route(job)
-            if arrival and arrival[-1] >= horizon:
-                return
+    def _new_job(self, k: int, r: int, t: float, service_s: float, data_gb: float) -> None:
+        job = Job(self._next_id, k, r, t, service_s * self.occupancy[k], service_s, data_gb)
+        self._next_id += 1
+        self._live.append(job)
+        self._route(job)
 
     # ------------------------------------------------------------------ job flow
     def _route(self, job: Job) -> None:

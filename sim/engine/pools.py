@@ -18,6 +18,7 @@ among the classes allowed to start, which lets two rules apply:
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -27,6 +28,7 @@ from sim.engine.job import Job
 from sim.engine.sharing import ProcessorSharing
 
 OnEvent = Callable[[Job], None]
+_MIN_FRAC = 1e-6  # a partial server slower than this is none
 
 
 def _nothing() -> None:
@@ -40,15 +42,20 @@ class Pool:
     whatever could start (the engine logs the pool's state there).
     """
 
-    capacity: int
+    capacity: int  # whole simulated servers
+    size: float  # simulated servers, a fraction included
     busy: float
     n_queued: int
     settled: Callable[[], None] = staticmethod(_nothing)
 
+    def saturated(self) -> bool:
+        """No server at all, or every one busy with work waiting."""
+        raise NotImplementedError
+
     def arrive(self, job: Job) -> None:
         raise NotImplementedError
 
-    def set_capacity(self, capacity: int) -> None:
+    def set_capacity(self, capacity: float) -> None:
         raise NotImplementedError
 
     def evict_all(self) -> list[Job]:
@@ -64,10 +71,21 @@ class Pool:
 
 
 class FcfsPool(Pool):
+    """FCFS servers, whole ones and at most one partial one.
+
+    A capacity of ``x`` simulated servers is ``floor(x)`` whole servers and,
+    if ``x`` is not whole, one partial server that serves at speed
+    ``x - floor(x)``: a pool of scaled servers keeps exactly the real servers
+    it stands for (``n / S`` of them), not ``floor(n / S)``. A job starts on a
+    whole server if one is free, else on the partial one, and moves to the
+    first whole server that frees (the earliest-started job is served by the
+    fastest server); the work it received there counts at the partial speed.
+    """
+
     def __init__(
         self,
         env: simpy.Environment,
-        capacity: int,
+        capacity: float,
         n_classes: int,
         on_start: OnEvent,
         on_finish: OnEvent,
@@ -76,11 +94,16 @@ class FcfsPool(Pool):
         preemptive: bool = False,
     ) -> None:
         self.env = env
-        self.capacity = int(capacity)
         self.on_start = on_start
         self.on_finish = on_finish
-        self.busy = 0
+        self.capacity = 0  # whole servers
+        self.frac = 0.0  # speed of the partial server (0: none)
+        self.size = 0.0
+        self.busy = 0.0  # whole busy servers + the partial one's speed when busy
+        self._n_whole = 0
         self.n_queued = 0
+        self._part: Job | None = None  # the job on the partial server
+        self._part_ev: simpy.Event | None = None
         self._share = list(class_share) if class_share is not None else [1.0] * n_classes
         self._prio = list(priority) if priority is not None else [0] * n_classes
         self._preemptive = preemptive and len(set(self._prio)) > 1
@@ -90,12 +113,30 @@ class FcfsPool(Pool):
         self._seq = 0
         self._simple = all(s >= 1.0 for s in self._share) and len(set(self._prio)) == 1
         self._caps: list[int] = []
-        self._set_caps()
+        self._set_size(capacity)
         # classes by urgency, most urgent first (stable in class order)
         self._by_prio = sorted(range(n_classes), key=lambda k: self._prio[k])
 
-    def _set_caps(self) -> None:
-        self._caps = [self.capacity if s >= 1.0 else int(s * self.capacity) for s in self._share]
+    def _set_size(self, size: float) -> None:
+        size = max(0.0, float(size))
+        whole = math.floor(size + 1e-9)
+        frac = size - whole
+        if frac < _MIN_FRAC:
+            frac = 0.0
+        self.size = whole + frac
+        self.capacity = whole
+        self.frac = frac
+        self._caps = [whole + 1 if s >= 1.0 else int(s * whole) for s in self._share]  # + 1: the partial
+
+    def _sync_busy(self) -> None:
+        self.busy = self._n_whole + (self.frac if self._part is not None else 0.0)
+
+    def _free(self) -> bool:
+        """A server is free: a whole one, or the partial one."""
+        return self._n_whole < self.capacity or (self.frac > 0.0 and self._part is None)
+
+    def saturated(self) -> bool:
+        return self.size == 0.0 or (not self._free() and self.n_queued > 0)
 
     # -- arrivals and dispatch -------------------------------------------------
     def arrive(self, job: Job) -> None:
@@ -103,7 +144,7 @@ class FcfsPool(Pool):
         job.seq = self._seq
         k = job.k
         if self._simple:  # one FCFS queue for every class
-            if self.busy < self.capacity and not self.n_queued:
+            if not self.n_queued and self._free():
                 self._start(job)
                 return
             self._queues[0].append(job)
@@ -111,7 +152,7 @@ class FcfsPool(Pool):
             return
         self._queues[k].append(job)
         self.n_queued += 1
-        if self._preemptive and self.busy >= self.capacity:
+        if self._preemptive and not self._free():
             self._maybe_preempt(k)
         self._dispatch()
 
@@ -128,7 +169,7 @@ class FcfsPool(Pool):
         return best
 
     def _dispatch(self) -> None:
-        while self.busy < self.capacity and self.n_queued:
+        while self.n_queued and self._free():
             if self._simple:
                 k = 0
             else:
@@ -141,12 +182,19 @@ class FcfsPool(Pool):
 
     def _start(self, job: Job) -> None:
         k = job.k
-        self.busy += 1
         self._busy_k[k] += 1
         job.seg_start = self.env.now
-        ev = self.env.timeout(job.remaining, value=job)
-        ev.callbacks.append(self._finish)
-        self._running[k][job] = ev
+        if self._n_whole < self.capacity:
+            self._n_whole += 1
+            ev = self.env.timeout(job.remaining, value=job)
+            ev.callbacks.append(self._finish)
+            self._running[k][job] = ev
+        else:  # the partial server
+            ev = self.env.timeout(job.remaining / self.frac, value=job)
+            ev.callbacks.append(self._finish_part)
+            self._part = job
+            self._part_ev = ev
+        self._sync_busy()
         self.on_start(job)
 
     def _finish(self, ev: simpy.Event) -> None:
@@ -155,63 +203,98 @@ class FcfsPool(Pool):
         if running.get(job) is not ev:  # preempted or evicted meanwhile
             return
         del running[job]
-        self.busy -= 1
+        self._n_whole -= 1
         self._busy_k[job.k] -= 1
         job.served += self.env.now - job.seg_start
+        job.remaining = 0.0
+        if self._part is not None and self._n_whole < self.capacity:
+            self._start(self._stop_part())  # the partial server's job moves to the whole one
+        self._sync_busy()
+        self.on_finish(job)
+        if self.n_queued:
+            self._dispatch()
+        self.settled()
+
+    def _finish_part(self, ev: simpy.Event) -> None:
+        if ev is not self._part_ev:  # moved, preempted or evicted meanwhile
+            return
+        job = self._stop_part()
         job.remaining = 0.0
         self.on_finish(job)
         if self.n_queued:
             self._dispatch()
         self.settled()
 
+    def _stop_part(self) -> Job:
+        """Take the job off the partial server, crediting the work it received there."""
+        job = self._part
+        assert job is not None
+        got = (self.env.now - job.seg_start) * self.frac
+        job.served += got
+        job.remaining = max(0.0, job.remaining - got)
+        self._busy_k[job.k] -= 1
+        self._part = None
+        self._part_ev = None
+        self._sync_busy()
+        return job
+
+    def _requeue(self, job: Job) -> None:
+        self._queues[0 if self._simple else job.k].appendleft(job)
+        self.n_queued += 1
+
     def _maybe_preempt(self, k: int) -> None:
         p = self._prio[k]
         for victim_k in reversed(self._by_prio):
             if self._prio[victim_k] <= p:
                 return
+            if self._part is not None and self._part.k == victim_k:
+                self._requeue(self._stop_part())
+                return
             running = self._running[victim_k]
             if running:
                 job, _ = running.popitem()  # most recently started
                 self._stop(job)
-                self._queues[victim_k].appendleft(job)
-                self.n_queued += 1
+                self._requeue(job)
                 return
 
     def _stop(self, job: Job) -> None:
-        """Take a running job off its server (its finish event goes stale)."""
+        """Take a running job off its whole server (its finish event goes stale)."""
         elapsed = self.env.now - job.seg_start
         job.served += elapsed
         job.remaining = max(0.0, job.remaining - elapsed)
-        self.busy -= 1
+        self._n_whole -= 1
         self._busy_k[job.k] -= 1
+        self._sync_busy()
 
     # -- capacity changes --------------------------------------------------------
-    def set_capacity(self, capacity: int) -> None:
-        """Change the number of servers.
+    def set_capacity(self, capacity: float) -> None:
+        """Change the number of servers (a fraction is the partial server's speed).
 
         Jobs running above the new capacity are preempted (the least urgent
         class first, the most recently started first) and wait at the head of
         their queue to resume where they stopped (preemptive resume): the
-        servers were taken by latency flows, a fault or power management.
+        servers were taken by latency flows, a fault or power management. The
+        partial server's job goes back to the head of its queue with the work
+        it received and starts again at once, on a whole server if one is free.
         """
-        self.capacity = int(capacity)
-        self._set_caps()
-        while self.busy > self.capacity:
+        if self._part is not None:  # credited at the speed it had; restarts below
+            self._requeue(self._stop_part())
+        self._set_size(capacity)
+        while self._n_whole > self.capacity:
             for k in reversed(self._by_prio):
                 running = self._running[k]
                 if running:
                     job, _ = running.popitem()  # most recently started
                     self._stop(job)
-                    if self._simple:
-                        self._queues[0].appendleft(job)
-                    else:
-                        self._queues[k].appendleft(job)
-                    self.n_queued += 1
+                    self._requeue(job)
                     break
+        self._sync_busy()
         self._dispatch()
 
     def evict_all(self) -> list[Job]:
         out: list[Job] = []
+        if self._part is not None:
+            out.append(self._stop_part())
         for running in self._running:
             for job in list(running):
                 self._stop(job)
@@ -234,14 +317,23 @@ class FcfsPool(Pool):
                 job.served += got
                 job.remaining = max(0.0, job.remaining - got)
                 job.seg_start = now
+        part = self._part
+        if part is not None:
+            got = (now - part.seg_start) * self.frac
+            part.served += got
+            part.remaining = max(0.0, part.remaining - got)
+            part.seg_start = now
 
 
 class PsPool(Pool):
     """Processor sharing over ``capacity`` servers: n jobs each get min(1, c/n) of a server."""
 
-    def __init__(self, env: simpy.Environment, capacity: int, on_start: OnEvent, on_finish: OnEvent) -> None:
+    def __init__(
+        self, env: simpy.Environment, capacity: float, on_start: OnEvent, on_finish: OnEvent
+    ) -> None:
         self.env = env
-        self.capacity = int(capacity)
+        self.size = max(0.0, float(capacity))
+        self.capacity = math.floor(self.size + 1e-9)
         self.on_start = on_start
         self.on_finish = on_finish
         self._ps = ProcessorSharing(env, capacity, 1.0, self._done)
@@ -250,8 +342,11 @@ class PsPool(Pool):
 
     def _update(self) -> None:
         n = len(self._ps)
-        self.busy = float(min(n, self.capacity))
-        self.n_queued = max(0, n - self.capacity)
+        self.busy = float(min(n, self.size))
+        self.n_queued = max(0, math.ceil(n - self.size - 1e-9))
+
+    def saturated(self) -> bool:
+        return self.size == 0.0 or len(self._ps) > self.size
 
     def arrive(self, job: Job) -> None:
         job.seg_start = self.env.now
@@ -266,9 +361,10 @@ class PsPool(Pool):
         self.on_finish(job)
         self.settled()
 
-    def set_capacity(self, capacity: int) -> None:
-        self.capacity = int(capacity)
-        self._ps.set_capacity(capacity)
+    def set_capacity(self, capacity: float) -> None:
+        self.size = max(0.0, float(capacity))
+        self.capacity = math.floor(self.size + 1e-9)
+        self._ps.set_capacity(self.size)
         self._update()
 
     def evict_all(self) -> list[Job]:

@@ -22,35 +22,46 @@ class _Busy(Protocol):
     def n_queued(self) -> int: ...
 
 
+Raw = tuple[float, float, float, float, float, float]
+
+
 def state_reader(
     pool: _Busy,
     c: int,
-    scale: float,
     transfers: Sequence[float],
     booting: Sequence[int],
     latency_load: Sequence[float] | np.ndarray,
     online: Sequence[int],
-) -> Callable[[], tuple[float, float, float, float, float, float]]:
-    """The reader a cluster's :class:`StepLog` samples, in real units.
+) -> Callable[[], Raw]:
+    """The reader a cluster's :class:`StepLog` samples on the hot path: raw counts.
 
-    Returns (busy, queued, in transfer, powered, booting, latency busy) servers or
-    jobs: batch counts are simulated ones times ``scale``; powered servers are the
-    online ones, or more while batch jobs above them finish.
+    Returns (simulated busy, simulated queued, simulated in transfer, online real
+    servers, booting real servers, latency busy real servers), read as they are;
+    :func:`to_real` converts a block of them to the series the log integrates.
     """
 
-    def read() -> tuple[float, float, float, float, float, float]:
-        lat_busy = float(latency_load[c])
-        busy = lat_busy + float(pool.busy) * scale
-        return (
-            busy,
-            float(pool.n_queued) * scale,
-            float(transfers[c]) * scale,
-            max(float(online[c]), busy),
-            float(booting[c]),
-            lat_busy,
-        )
+    def read() -> Raw:
+        return (pool.busy, pool.n_queued, transfers[c], online[c], booting[c], latency_load[c])
 
     return read
+
+
+def to_real(raw: np.ndarray, scale: float) -> np.ndarray:
+    """Raw samples (n, 6) -> (busy, queued, in transfer, powered, booting, latency busy) in real units.
+
+    Batch counts are simulated ones times ``scale``; powered servers are the online
+    ones, or more while batch jobs above them finish.
+    """
+    out = np.empty_like(raw)
+    lat = raw[:, 5]
+    busy = lat + raw[:, 0] * scale
+    out[:, 0] = busy
+    out[:, 1] = raw[:, 1] * scale
+    out[:, 2] = raw[:, 2] * scale
+    out[:, 3] = np.maximum(raw[:, 3], busy)
+    out[:, 4] = raw[:, 4]
+    out[:, 5] = lat
+    return out
 
 
 def step_integral(
@@ -78,18 +89,21 @@ N_SERIES = 6  # busy, queued, in transfer, powered, booting (real servers / jobs
 
 
 class StepLog:
-    """Change points of one cluster's (busy, queued, in-transfer, powered, booting, latency busy) counts."""
+    """Change points of one cluster's (busy, queued, in-transfer, powered, booting, latency busy) counts.
 
-    __slots__ = ("_read", "last_t", "last_v", "t", "v")
+    ``read`` returns raw counts (:func:`state_reader`); they are converted to real
+    units with ``scale`` when the log is integrated, not on the hot path.
+    """
 
-    def __init__(
-        self, read: Callable[[], tuple[float, float, float, float, float, float]], t0: float = 0.0
-    ) -> None:
+    __slots__ = ("_read", "last_t", "last_v", "scale", "t", "v")
+
+    def __init__(self, read: Callable[[], Raw], scale: float = 1.0, t0: float = 0.0) -> None:
         self._read = read
+        self.scale = float(scale)
         self.t: list[float] = []
-        self.v: list[tuple[float, float, float, float, float, float]] = []
+        self.v: list[Raw] = []
         self.last_t = t0
-        self.last_v = np.asarray(read(), dtype=float)
+        self.last_v = to_real(np.asarray([read()], dtype=float), self.scale)[0]
 
     def mark(self, now: float) -> None:
         self.t.append(now)
@@ -98,7 +112,7 @@ class StepLog:
     def integrate(self, t_end: float, edges: np.ndarray) -> np.ndarray:
         """Integrals per bin of the entries since the last call, up to ``t_end``; then forget them."""
         times = np.asarray(self.t, dtype=float)
-        values = np.asarray(self.v, dtype=float).reshape(-1, N_SERIES)
+        values = to_real(np.asarray(self.v, dtype=float).reshape(-1, N_SERIES), self.scale)
         out = step_integral(self.last_t, self.last_v, times, values, t_end, edges)
         if values.size:
             self.last_v = values[-1].copy()

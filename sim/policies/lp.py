@@ -199,7 +199,7 @@ class LpPolicy(Policy):
         if engine is None:
             return False
         pool = engine.pools[c]
-        return pool.capacity == 0 or (pool.busy >= pool.capacity and pool.n_queued > 0)
+        return pool.saturated()
 
     def release_s(self, job: Job, now_s: float) -> float:
         """When a batch job may start: the start of the hour the plan executes its work."""

@@ -157,7 +157,9 @@ def test_always_on_reproduces_the_energy_before_power_management() -> None:
     the mix it actually joins (1e-8 relative), and when server types split every site into
     its CPU and GPU pools (the national ai_training on GPU servers, the other classes rescaled
     to 40 % of the CPU servers, metro GPU shares calibrated to the national intelligent
-    compute; spill_west then weighs each class's hub load on its own server type's pools).
+    compute; spill_west then weighs each class's hub load on its own server type's pools), and
+    when a pool of n real servers became n / S simulated ones exactly, with a partial server
+    (``sim.engine.pools.FcfsPool``; floor(n / S) had dropped up to a whole simulated server).
     Power management changed none of them:
     ``always_on`` must keep these figures.
     """
@@ -166,9 +168,9 @@ def test_always_on_reproduces_the_energy_before_power_management() -> None:
     doc = yaml.safe_load((Path(__file__).parents[3] / "configs" / "baseline.yaml").read_text())
     doc["horizon_h"] = 4
     _, out = run_in_memory(doc)
-    assert out.summary["energy_kwh"] == pytest.approx(58642347.91052157, rel=1e-12)
-    assert out.summary["cost_cny"] == pytest.approx(19687600.57201431, rel=1e-12)
-    assert out.summary["jobs_completed"] == 9596  # batch jobs only
+    assert out.summary["energy_kwh"] == pytest.approx(58644032.08411783, rel=1e-12)
+    assert out.summary["cost_cny"] == pytest.approx(19684366.339145508, rel=1e-12)
+    assert out.summary["jobs_completed"] == 9593  # batch jobs only
     assert out.summary["power_management"]["server_ups"] == 0
 
 
