@@ -152,7 +152,7 @@ class FcfsPool(Pool):
             return
         self._queues[k].append(job)
         self.n_queued += 1
-        if self._preemptive and not self._free():
+        if self._preemptive and self._n_whole >= self.capacity:
             self._maybe_preempt(k)
         self._dispatch()
 
@@ -243,19 +243,21 @@ class FcfsPool(Pool):
         self.n_queued += 1
 
     def _maybe_preempt(self, k: int) -> None:
+        """Every whole server is busy: free one for class ``k`` from a less urgent job (the
+        least urgent class, the most recently started), or else the partial server."""
         p = self._prio[k]
         for victim_k in reversed(self._by_prio):
             if self._prio[victim_k] <= p:
-                return
-            if self._part is not None and self._part.k == victim_k:
-                self._requeue(self._stop_part())
-                return
+                break
             running = self._running[victim_k]
             if running:
-                job, _ = running.popitem()  # most recently started
+                job, _ = running.popitem()
                 self._stop(job)
                 self._requeue(job)
                 return
+        part = self._part
+        if self.frac > 0.0 and part is not None and self._prio[part.k] > p:
+            self._requeue(self._stop_part())
 
     def _stop(self, job: Job) -> None:
         """Take a running job off its whole server (its finish event goes stale)."""

@@ -72,6 +72,30 @@ def test_the_partial_server_s_job_moves_to_the_first_whole_server_that_frees() -
     assert b.served == pytest.approx(2.0)
 
 
+def test_an_urgent_job_takes_a_whole_server_from_a_less_urgent_one_not_the_partial_server() -> None:
+    """Capacity 1.5, preemptive priority: the urgent job preempts the running batch job's
+    whole server (serving at full speed); the preempted job resumes on the partial server
+    (speed 0.5) and moves back to the whole server when it frees. By hand: hi ends at 1,
+    lo gets 0.5 of work by then and its remaining 1.5 by 2.5."""
+    env = simpy.Environment()
+    ended: dict[int, float] = {}
+    pool = FcfsPool(
+        env,
+        1.5,
+        2,
+        lambda j: None,
+        lambda j: ended.setdefault(j.id, env.now),
+        priority=[0, 1],
+        preemptive=True,
+    )
+    lo, hi = _jobs(2, [2.0, 1.0], k=[1, 0])
+    pool.arrive(lo)
+    pool.arrive(hi)
+    env.run()
+    assert ended == pytest.approx({1: 1.0, 0: 2.5})
+    assert lo.served == pytest.approx(2.0) and hi.served == pytest.approx(1.0)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     changes=st.lists(st.tuples(st.floats(0.05, 3.0), st.floats(0.0, 4.0)), min_size=1, max_size=12),
