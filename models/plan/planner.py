@@ -13,7 +13,9 @@ The module is pure: no simpy, no files.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -57,31 +59,72 @@ class PlanCache:
 
     With PuLP the problem object is reused (PuLP's HiGHS adapter still builds a
     fresh solver model for every solve); with ``solver='highspy'`` the HiGHS
-    model itself is kept and warm-started from the previous basis.
+    model itself is kept and warm-started from the previous basis, or, with
+    ``basis_period_h`` > 0, from the optimal basis of the window that started
+    that many hours earlier (the same hours of the day: its demand, tariff and
+    PUE profiles line up with this window's, where the previous window's are
+    an hour out of step), when there is one of the same structure.
     """
 
-    def __init__(self, shift_basis: bool = False) -> None:
+    def __init__(self, shift_basis: bool = False, basis_period_h: int = 0) -> None:
         self.model: PulpModel | None = None
         self.highs: HighspyModel | None = None
         self.shift_basis = shift_basis
         self.shift_h = 0  # hours the window moved since the last solve (set by RollingPlanner)
+        self.basis_period_h = basis_period_h
+        self.t0_hour: int | None = None  # the window's start (set by RollingPlanner)
+        self.bases: OrderedDict[tuple[int, ...], Any] = OrderedDict()  # (phase, structure) -> basis
         self.reused = 0
         self.rebuilt = 0
         self.iterations = 0
+        self.period_starts = 0  # solves warm-started from the basis one period earlier
+
+    def period_key(self, lp: SparseLP) -> tuple[int, ...] | None:
+        """The window's phase in the period and its structure, or None when off."""
+        if self.basis_period_h <= 0 or self.t0_hour is None:
+            return None
+        return (
+            self.t0_hour % self.basis_period_h,
+            lp.n_cols,
+            lp.n_rows,
+            hash(lp.indptr.tobytes()),
+            hash(lp.indices.tobytes()),
+        )
+
+    def period_basis(self, key: tuple[int, ...] | None) -> Any:
+        """The basis to start this window from, one period earlier, if it is not the previous
+        window's (replans every period or a multiple of it keep their previous basis as before)."""
+        if key is None or self.shift_h % self.basis_period_h == 0:
+            return None
+        return self.bases.get(key)
+
+    def remember(self, key: tuple[int, ...], basis: Any) -> None:
+        self.bases[key] = basis
+        self.bases.move_to_end(key)
+        while len(self.bases) > 4 * self.basis_period_h:  # a few structures' worth
+            self.bases.popitem(last=False)
 
 
 def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: PlanCache | None) -> RawSolution:
     if solver == "highspy":
         if cache is None:
             return solve_highspy(lp, time_limit_s)
+        key = cache.period_key(lp)
+        basis = cache.period_basis(key)
+        if basis is not None:
+            cache.period_starts += 1
         if cache.highs is not None and same_structure(cache.highs.lp, lp):
-            cache.highs.update(lp, cache.shift_h if cache.shift_basis else 0)
+            cache.highs.update(lp, cache.shift_h if cache.shift_basis and basis is None else 0, basis)
             cache.reused += 1
         else:
             cache.highs = HighspyModel(lp)
+            if basis is not None:
+                cache.highs.set_basis(basis)
             cache.rebuilt += 1
-        sol = cache.highs.solve(time_limit_s)
-        cache.iterations += int(cache.highs.h.getInfo().simplex_iteration_count)
+        sol = cache.highs.solve(time_limit_s, near_optimal=basis is not None)
+        cache.iterations += cache.highs.iterations
+        if key is not None and sol.status == "optimal":
+            cache.remember(key, cache.highs.basis())
         return sol
     if cache is not None and cache.model is not None and cache.model.same_structure(lp):
         cache.model.update(lp)
@@ -171,10 +214,13 @@ class RollingPlanner:
 
     The default solver is the fast path: one ``highspy.Highs`` model kept between
     windows, updated in place (costs, bounds, right-hand sides, changed
-    coefficients) and warm-started from the previous optimal basis; it is rebuilt
-    only when the window's structure changes. ``solver="highs"`` is the cold PuLP
-    reference. ``shift_basis`` moves the kept basis by the hours the window moved
-    before the solve (measured slower on the baseline: ``docs/lp.md``).
+    coefficients) and warm-started from the optimal basis of the window
+    ``basis_period_h`` (24) hours earlier, which planned the same hours of the
+    day, or else from the previous window's; it is rebuilt only when the
+    window's structure changes. ``basis_period_h=0`` keeps only the previous
+    window's basis. ``solver="highs"`` is the cold PuLP reference.
+    ``shift_basis`` moves the kept basis by the hours the window moved before
+    the solve (measured slower on the baseline: ``docs/lp.md``).
 
     Keeps the latest successful plan. When a solve fails, the previous plan's
     remaining hours are shifted to the new window start and kept, and
@@ -185,6 +231,7 @@ class RollingPlanner:
     solver: str = "highspy"
     time_limit_s: float | None = None
     shift_basis: bool = False
+    basis_period_h: int = 24
     pool: bool = True
     plan: PlanResult | None = None
     message: str | None = None
@@ -192,11 +239,12 @@ class RollingPlanner:
 
     def __post_init__(self) -> None:
         check_solver(self.solver)
-        self.cache = PlanCache(self.shift_basis)
+        self.cache = PlanCache(self.shift_basis, self.basis_period_h)
 
     def replan(self, t0_hour: int, inputs_window: PlanInputs) -> PlanResult:
         """Plan the window starting at ``t0_hour``, warm-started from the last window's model."""
         self.cache.shift_h = t0_hour - self.plan.t0_hour if self.plan is not None else 0
+        self.cache.t0_hour = t0_hour
         new = solve_plan(inputs_window, self.weights, self.solver, self.time_limit_s, self.cache, self.pool)
         new = replace(new, t0_hour=t0_hour)
         if new.has_solution:

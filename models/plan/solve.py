@@ -232,6 +232,9 @@ def same_structure(a: SparseLP, b: SparseLP) -> bool:
     )
 
 
+NEAR_ITERATIONS = 1000  # Dantzig pivots tried from a near-optimal basis before steepest edge takes over
+
+
 class HighspyModel:
     """A ``highspy.Highs`` kept between windows of the same structure.
 
@@ -244,50 +247,98 @@ class HighspyModel:
     def __init__(self, lp: SparseLP) -> None:
         self.lp = lp
         self.h = highspy_model(lp)
+        self.iterations = 0  # simplex iterations of the last solve
 
-    def update(self, lp: SparseLP, shift_h: int = 0) -> None:
+    def update(self, lp: SparseLP, shift_h: int = 0, basis: Any = None) -> None:
         """Write ``lp``'s costs, bounds and changed coefficients into the kept model.
 
         ``shift_h`` > 0 moves the previous basis that many hours earlier (the window
         moved on by ``shift_h`` hours; see :func:`shift_statuses`) before the solve.
+        ``basis`` (a ``highspy.HighsBasis`` of this structure, e.g. :meth:`basis` of
+        the window one day earlier) replaces the previous one as the warm start.
         """
         import highspy
 
         inf = highspy.kHighsInf
         h, old = self.h, self.lp
-        basis = None
+        shifted = None
         if shift_h > 0:
             b = h.getBasis()
             if b.valid:
-                basis = (
+                shifted = (
                     shift_statuses(_statuses(b.col_status), lp.layout.col_pos, lp.layout.col_len, shift_h),
                     shift_statuses(_statuses(b.row_status), lp.layout.row_pos, lp.layout.row_len, shift_h),
                 )
-        n, m = lp.n_cols, lp.n_rows
-        cols = np.arange(n, dtype=np.int32)
-        rows = np.arange(m, dtype=np.int32)
-        h.changeColsCost(n, cols, lp.cost)
-        h.changeColsBounds(n, cols, lp.col_lo, np.where(np.isfinite(lp.col_hi), lp.col_hi, inf))
-        h.changeRowsBounds(
-            m,
-            rows,
-            np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf),
-            np.where(np.isfinite(lp.row_hi), lp.row_hi, inf),
-        )
+        m = lp.n_rows
+        # only what changed (a bound or cost written anew costs HiGHS as much as a changed one)
+        cols = np.flatnonzero(lp.cost != old.cost).astype(np.int32)
+        if cols.size:
+            h.changeColsCost(cols.size, cols, lp.cost[cols])
+        cols = np.flatnonzero((lp.col_lo != old.col_lo) | (lp.col_hi != old.col_hi)).astype(np.int32)
+        if cols.size:
+            hi = lp.col_hi[cols]
+            h.changeColsBounds(cols.size, cols, lp.col_lo[cols], np.where(np.isfinite(hi), hi, inf))
+        rows = np.flatnonzero((lp.row_lo != old.row_lo) | (lp.row_hi != old.row_hi)).astype(np.int32)
+        if rows.size:
+            lo, hi = lp.row_lo[rows], lp.row_hi[rows]
+            h.changeRowsBounds(
+                rows.size, rows, np.where(np.isfinite(lo), lo, -inf), np.where(np.isfinite(hi), hi, inf)
+            )
         row_of_nz = np.repeat(np.arange(m), np.diff(lp.indptr))
         for p in np.flatnonzero(lp.data != old.data):
             h.changeCoeff(int(row_of_nz[p]), int(lp.indices[p]), float(lp.data[p]))
-        if basis is not None:
+        if shifted is not None:
             members = list(highspy.HighsBasisStatus.__members__.values())
             nb = highspy.HighsBasis()
-            nb.col_status = [members[i] for i in basis[0]]
-            nb.row_status = [members[i] for i in basis[1]]
+            nb.col_status = [members[i] for i in shifted[0]]
+            nb.row_status = [members[i] for i in shifted[1]]
             nb.valid = True  # a permutation within hour runs: as many basic variables as before
             h.setBasis(nb)
+        if basis is not None:
+            h.setBasis(basis)
         self.lp = lp
 
-    def solve(self, time_limit_s: float | None) -> RawSolution:
-        return _run_highs(self.h, self.lp, time_limit_s)
+    def basis(self) -> Any:
+        """The model's current basis (a ``highspy.HighsBasis``), to warm-start a later solve."""
+        return self.h.getBasis()
+
+    def set_basis(self, basis: Any) -> None:
+        """Start the next solve from ``basis`` (one of this structure)."""
+        self.h.setBasis(basis)
+
+    def solve(self, time_limit_s: float | None, near_optimal: bool = False) -> RawSolution:
+        """Solve from the basis in place.
+
+        ``near_optimal``: the basis is expected to be a few pivots from the optimum
+        (that of the window one day earlier). The dual simplex then prices with
+        Dantzig's rule, which needs no edge weights: steepest edge would first
+        compute one weight per row (as costly as ~1,000 iterations on the national
+        window) to save pivots there are few of. After ``NEAR_ITERATIONS`` without
+        reaching the optimum it continues from where it stopped with the default
+        pricing, so a basis that was not near costs at most that detour.
+        """
+        import highspy
+
+        h = self.h
+        t0 = time.perf_counter()
+        its = 0
+        if near_optimal:
+            h.setOptionValue("simplex_dual_edge_weight_strategy", 0)
+            h.setOptionValue("simplex_iteration_limit", NEAR_ITERATIONS)
+            limit = float(time_limit_s) if time_limit_s is not None else highspy.kHighsInf
+            h.setOptionValue("time_limit", limit)
+            h.run()
+            its = int(h.getInfo().simplex_iteration_count)
+            h.setOptionValue("simplex_dual_edge_weight_strategy", -1)
+            h.setOptionValue("simplex_iteration_limit", highspy.kHighsIInf)
+            if time_limit_s is not None:
+                time_limit_s = max(0.0, time_limit_s - (time.perf_counter() - t0))
+            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                self.iterations = its
+                return _read_highs(h, self.lp, t0)
+        sol = _run_highs(h, self.lp, time_limit_s, t0)
+        self.iterations = its + int(h.getInfo().simplex_iteration_count)
+        return sol
 
 
 def _statuses(seq: Any) -> IdArray:
@@ -318,12 +369,19 @@ def solve_highspy(lp: SparseLP, time_limit_s: float | None) -> RawSolution:
     return _run_highs(highspy_model(lp), lp, time_limit_s)
 
 
-def _run_highs(h: Any, lp: SparseLP, time_limit_s: float | None) -> RawSolution:
+def _run_highs(h: Any, lp: SparseLP, time_limit_s: float | None, t0: float | None = None) -> RawSolution:
     import highspy
 
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if t0 is None else t0
     h.setOptionValue("time_limit", float(time_limit_s) if time_limit_s is not None else highspy.kHighsInf)
     h.run()
+    return _read_highs(h, lp, t0)
+
+
+def _read_highs(h: Any, lp: SparseLP, t0: float) -> RawSolution:
+    """The solved model's status, values and duals; ``t0``: when the solve began."""
+    import highspy
+
     st = h.getModelStatus()
     ms = highspy.HighsModelStatus
     status = {

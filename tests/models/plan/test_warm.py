@@ -78,3 +78,53 @@ def test_hourly_windows_updated_in_place_match_the_cold_pulp_reference(shift_bas
         assert got.objective == pytest.approx(cold.objective, rel=1e-9)
     # the structure stays the same from hour to hour (zero backlog included): one build only
     assert (warm.cache.rebuilt, warm.cache.reused) == (1, n - 1)
+
+
+@pytest.mark.parametrize("near_iterations", [1000, 1])
+def test_windows_started_from_the_basis_one_period_earlier_match_the_cold_reference(
+    monkeypatch: pytest.MonkeyPatch, near_iterations: int
+) -> None:
+    """Hourly windows, ``basis_period_h=4``: from hour 4 on each window starts from the optimal
+    basis of the window 4 hours earlier (Dantzig pricing first). Every optimum equals the cold
+    PuLP one; with ``NEAR_ITERATIONS = 1`` the Dantzig pass stops at once and the default
+    pricing finishes from where it stopped, with the same optima."""
+    import models.plan.solve as solve_mod
+
+    monkeypatch.setattr(solve_mod, "NEAR_ITERATIONS", near_iterations)
+    rng = np.random.default_rng(23)
+    lookahead, n = 6, 12
+    day = _day(lookahead + n, rng)
+    w = PlanWeights(unserved_cny_per_sh=30.0, switching_cny_per_server=0.01, carbon_price_cny_per_t=80.0)
+    warm = RollingPlanner(w, solver="highspy", basis_period_h=4)
+    for t0 in range(n):
+        sl = slice(t0, t0 + lookahead)
+        win = make(
+            3,
+            3,
+            lookahead,
+            [True, False, True],
+            demand_sh=day["demand"][:, :, sl] * rng.lognormal(0, 0.1, size=(3, 3, lookahead)),
+            slo_ms=np.array([30.0, np.inf, 30.0]),
+            deadline_h=np.array([0, 3, 0], dtype=np.int64),
+            rtt_ms=np.array([[5.0, 20.0, 60.0], [30.0, 4.0, 45.0], [70.0, 25.0, 6.0]]),
+            capacity_servers=np.full((3, lookahead), 90.0),
+            tariff_cny_per_kwh=day["tariff"][:, sl],
+            pue=day["pue"][:, sl],
+        )
+        got = warm.replan(t0, win)
+        cold = solve_plan(win, w, solver="highs", pool=False)
+        assert got.status == cold.status == "optimal"
+        assert got.objective == pytest.approx(cold.objective, rel=1e-9)
+    assert warm.cache.period_starts == n - 4
+
+
+def test_replans_every_period_keep_the_previous_basis() -> None:
+    """Daily replans (the default ``policy.replan_h``) never take a stored period basis: the
+    previous window is the one a period earlier, and its basis is the one in place."""
+    rng = np.random.default_rng(2)
+    w = PlanWeights(unserved_cny_per_sh=30.0)
+    warm = RollingPlanner(w, solver="highspy", basis_period_h=24)
+    for d in range(3):
+        win = make(3, 3, 6, [True, False], demand_sh=rng.uniform(5, 40, size=(3, 2, 6)))
+        assert warm.replan(24 * d, win).status == "optimal"
+    assert warm.cache.period_starts == 0
