@@ -248,6 +248,7 @@ class HighspyModel:
         self.lp = lp
         self.h = highspy_model(lp)
         self.iterations = 0  # simplex iterations of the last solve
+        self._fallback: Any = None  # basis to restart from when a near-optimal start is not
 
     def update(self, lp: SparseLP, shift_h: int = 0, basis: Any = None) -> None:
         """Write ``lp``'s costs, bounds and changed coefficients into the kept model.
@@ -294,7 +295,9 @@ class HighspyModel:
             nb.row_status = [members[i] for i in shifted[1]]
             nb.valid = True  # a permutation within hour runs: as many basic variables as before
             h.setBasis(nb)
+        self._fallback = None
         if basis is not None:
+            self._fallback = h.getBasis()  # the previous window's optimal basis, if this one is not near
             h.setBasis(basis)
         self.lp = lp
 
@@ -304,6 +307,7 @@ class HighspyModel:
 
     def set_basis(self, basis: Any) -> None:
         """Start the next solve from ``basis`` (one of this structure)."""
+        self._fallback = None
         self.h.setBasis(basis)
 
     def solve(self, time_limit_s: float | None, near_optimal: bool = False) -> RawSolution:
@@ -314,8 +318,9 @@ class HighspyModel:
         Dantzig's rule, which needs no edge weights: steepest edge would first
         compute one weight per row (as costly as ~1,000 iterations on the national
         window) to save pivots there are few of. After ``NEAR_ITERATIONS`` without
-        reaching the optimum it continues from where it stopped with the default
-        pricing, so a basis that was not near costs at most that detour.
+        reaching the optimum it starts again from the previous window's basis
+        (:meth:`update` kept it) with the default pricing, so a basis that was not
+        near costs at most that detour.
         """
         import highspy
 
@@ -336,6 +341,9 @@ class HighspyModel:
             if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
                 self.iterations = its
                 return _read_highs(h, self.lp, t0)
+            if self._fallback is not None:
+                h.clearSolver()  # HiGHS 1.16 does not return from a run after setBasis on a stopped solve
+                h.setBasis(self._fallback)
         sol = _run_highs(h, self.lp, time_limit_s, t0)
         self.iterations = its + int(h.getInfo().simplex_iteration_count)
         return sol
