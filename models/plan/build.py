@@ -269,8 +269,9 @@ def define_bandwidth_rows(
 ) -> IdArray:
     """Bandwidth rows: GB of batch data on a region -> cluster path per hour <= Gbit/s x 450.
 
-    Batch data moves in the hour it is routed (backlog in hour 0); only finite paths
-    that carry data get a row.
+    Batch data moves in the hour it is routed; only finite paths that carry data get a
+    row. Backlog is work already waiting at the clusters, whose data moved when it was
+    routed: it loads no path.
 
     Returns
     -------
@@ -279,19 +280,15 @@ def define_bandwidth_rows(
     """
     nr, _, nc, nt = inp.shape
     x_r, x_k, x_c, x_t, x_col = x
-    _, xb_r, xb_k, xb_c, _, xb_col = xb
     data = np.asarray(inp.data_gb_per_sh, dtype=float)
     bw = np.asarray(inp.bandwidth_gbps, dtype=float)
     bw_row = np.full((nr, nc, nt), -1, dtype=np.int64)
     xd = ~win.lat[x_k] & (data[x_k] > 0) & np.isfinite(bw[x_r, x_c])
-    xbd = (data[xb_k] > 0) & np.isfinite(bw[xb_r, xb_c])
     need = np.zeros((nr, nc, nt), dtype=bool)
     need[x_r[xd], x_c[xd], x_t[xd]] = True
-    need[xb_r[xbd], xb_c[xbd], 0] = True
     limit = np.broadcast_to((bw * 3600.0 / 8.0)[:, :, None], need.shape)
     bw_row[need] = m.rows(int(need.sum()), -INF, limit[need], timed=np.nonzero(need)[2], length=nt)
     m.add(bw_row[x_r[xd], x_c[xd], x_t[xd]], x_col[xd], data[x_k[xd]])
-    m.add(bw_row[xb_r[xbd], xb_c[xbd], 0], xb_col[xbd], data[xb_k[xbd]])
     return bw_row
 
 

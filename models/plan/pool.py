@@ -3,8 +3,8 @@
 Batch work pays no RTT-weighted cost; what it costs depends only on the
 cluster and hour it runs in and the GB it moves (the same price from every
 region). Its region matters only through the bandwidth rows of its paths. When
-every region's total batch data of any hour (plus its backlog) fits within
-its narrowest path, no bandwidth row can bind, and all regions' batch demand
+every region's total batch data of any hour fits within its narrowest path
+(backlog, already at the clusters, moves no data), no bandwidth row can bind, and all regions' batch demand
 can be planned as one pooled region: the optimum is the same, with about a
 region-count fewer batch variables. Regions whose paths could fill keep their
 own batch rows. The pooled plan is then shared back to
@@ -27,13 +27,14 @@ POOLED_REGION = "__batch_pool__"
 
 
 def _batch_data_gb(inp: PlanInputs) -> FloatArray:
-    """(R, T) GB of batch data each region could route in each hour (backlog in hour 0)."""
+    """(R, T) GB of batch data each region could route in each hour.
+
+    Backlog is work already waiting at the clusters: its data crossed the network
+    when it was routed and loads no path now.
+    """
     batch = ~np.asarray(inp.is_latency)
     nu = np.asarray(inp.data_gb_per_sh)[batch]
-    data = (inp.demand_sh[:, batch, :] * nu[None, :, None]).sum(axis=1)
-    if inp.backlog_sh is not None:
-        data[:, 0] += (inp.backlog_sh[:, batch, :].sum(axis=2) * nu[None, :]).sum(axis=1)
-    return np.asarray(data)
+    return np.asarray((inp.demand_sh[:, batch, :] * nu[None, :, None]).sum(axis=1))
 
 
 def poolable(inp: PlanInputs) -> NDArray[np.bool_]:

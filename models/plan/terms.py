@@ -103,9 +103,12 @@ def latency(inp: PlanInputs, w: PlanWeights, lay: Layout) -> CostTerm:
 
 
 def transfer(inp: PlanInputs, w: PlanWeights, lay: Layout) -> CostTerm:
-    """Transfer weight x GB moved by every routed server-hour (the bandwidth cost of moving data)."""
-    cols, _, k, _ = _route_cols(lay)
-    return CostTerm("transfer_cny", cols, transfer_cny_per_sh(inp, w)[k])
+    """Transfer weight x GB moved by every routed server-hour (the bandwidth cost of moving data).
+
+    Arrivals only: backlog is work already waiting at the clusters, whose data moved
+    (and was paid for) when it was routed.
+    """
+    return CostTerm("transfer_cny", lay.x_col, transfer_cny_per_sh(inp, w)[lay.x_k])
 
 
 def switching(w: PlanWeights, lay: Layout) -> CostTerm:

@@ -177,10 +177,10 @@ def test_invariants_on_random_instances(inp: PlanInputs, switching: float) -> No
     load = w.sum(axis=(0, 1))
     assert np.all(load <= inp.rho_max * inp.capacity_servers + tol)
     assert np.all(res.active_servers <= inp.capacity_servers + tol)
-    # bandwidth: batch data routed on each path in each hour (backlog moves in hour 0)
+    # bandwidth: batch data routed on each path in each hour (backlog, already at the clusters,
+    # moves none)
     data = res.routed_sh[:, ~lat] * inp.data_gb_per_sh[~lat][None, :, None, None]
     gb = data.sum(axis=1)
-    gb[:, :, 0] += (res.backlog_routed_sh[:, ~lat] * inp.data_gb_per_sh[~lat][None, :, None]).sum(axis=1)
     assert np.all(gb <= inp.bandwidth_gbps[:, :, None] * 450.0 * (1 + 1e-7) + tol)
     # demand (plus backlog) = placed + unserved
     total = inp.demand_sh.sum(axis=2) + (inp.backlog_sh.sum(axis=2) if inp.backlog_sh is not None else 0)
@@ -255,3 +255,27 @@ def test_rolling_planner_reuses_model_and_keeps_previous_plan_on_failure() -> No
     assert rp.message is not None and "kept the plan of hour 1" in rp.message
     np.testing.assert_allclose(p2.work_sh[..., : nt - 2], p1.work_sh[..., 2:])
     assert p2.work_sh[..., nt - 2 :].sum() == 0.0
+
+
+def test_backlog_is_already_at_the_clusters_and_loads_no_path() -> None:
+    """Backlog is work waiting in the clusters' queues: its data crossed the network when it
+    was routed. A path of 0.001 Gbit/s (0.45 GB an hour) would carry none of 40 sh x 1,000 GB;
+    the backlog is still served in full, pays no transfer, and leaves its region poolable."""
+    from models.plan.pool import poolable
+
+    inp = make(
+        2,
+        1,
+        3,
+        [False],
+        demand_sh=np.zeros((2, 1, 3)),
+        backlog_sh=np.array([[[0.0, 40.0, 0.0]], [[0.0, 0.0, 0.0]]]),
+        data_gb_per_sh=np.array([1000.0]),
+        bandwidth_gbps=np.full((2, 1), 0.001),
+    )
+    res = solve_plan(inp, PlanWeights(unserved_cny_per_sh=30.0, transfer_cny_per_gb=0.1))
+    assert res.status == "optimal"
+    assert res.unserved_sh.sum() == pytest.approx(0.0, abs=1e-9)
+    assert res.work_sh.sum() == pytest.approx(40.0)
+    assert res.terms["transfer_cny"] == pytest.approx(0.0, abs=1e-9)
+    assert poolable(inp).all()

@@ -18,11 +18,13 @@ from tests.models.plan.test_planner import hand_instance
 # define_* blocks and the objective into terms (commit "tests: fixed-seed planning instances").
 # The warm-started highspy path updates a kept model in place and the expansion LP stacks
 # day models by position: the columns, rows and coefficients must stay where they are.
+# Re-pinned once, for the three cases with backlog, when backlog stopped loading the paths and
+# paying transfer (it is work already at the clusters, whose data moved when it was routed).
 GOLDEN = {
     "plain": "0769100d0ad1a19d935b0bf4aede767fbf4731db2cd3e7325fb44903584a154b",
-    "backlog_switching": "9ef488f53c2036cda66a8cc3f68eb288ebfe29204284edaf493337b35346da04",
-    "caps_elastic": "66a575badf1eff11843abcfae77a278227256b2cf126a3eb3cb5e773ac8a2b95",
-    "hard_demand": "ca5244416bdb675f33f47561544d49aaa765d146005691c7d32c3770e93aa69d",
+    "backlog_switching": "f3f62f155f052aaf6515bfcc9c05b1a8b42ade4e2ea3f4ee54a9e798324a014d",
+    "caps_elastic": "0eba3a34041b19e913041cc26a4d93d47df20fc16a7c5eab19b42fce7c90c8b7",
+    "hard_demand": "c93c98df20e680ab6c1dbfd4a8db2a4fe74a682dfc4ef6100f91c295c164b78a",
 }
 
 
