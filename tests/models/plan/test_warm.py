@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.plan.planner import PlanWeights, RollingPlanner, solve_plan
+from models.plan.planner import PlanInputs, PlanWeights, RollingPlanner, solve_plan
 from tests.models.plan.test_planner import make
 
 
@@ -49,6 +49,30 @@ def _day(hours: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
+def _hourly_window(
+    day: dict[str, np.ndarray], t0: int, lookahead: int, rng: np.random.Generator, backlog: bool
+) -> PlanInputs:
+    """The window of ``lookahead`` hours from ``t0`` of ``day``, demand with 10 % noise; with
+    ``backlog``, batch work waiting at two hours out of three."""
+    sl = slice(t0, t0 + lookahead)
+    demand = day["demand"][:, :, sl] * rng.lognormal(0, 0.1, size=(3, 3, lookahead))
+    extra = {"backlog_sh": rng.uniform(0, 5, size=(3, 3, 3)) * (t0 % 3 != 0)} if backlog else {}
+    return make(
+        3,
+        3,
+        lookahead,
+        [True, False, True],
+        demand_sh=demand,
+        slo_ms=np.array([30.0, np.inf, 30.0]),
+        deadline_h=np.array([0, 3, 0], dtype=np.int64),
+        rtt_ms=np.array([[5.0, 20.0, 60.0], [30.0, 4.0, 45.0], [70.0, 25.0, 6.0]]),
+        capacity_servers=np.full((3, lookahead), 90.0),
+        tariff_cny_per_kwh=day["tariff"][:, sl],
+        pue=day["pue"][:, sl],
+        **extra,
+    )
+
+
 @pytest.mark.parametrize("shift_basis", [False, True])
 def test_hourly_windows_updated_in_place_match_the_cold_pulp_reference(shift_basis: bool) -> None:
     rng = np.random.default_rng(11)
@@ -57,21 +81,7 @@ def test_hourly_windows_updated_in_place_match_the_cold_pulp_reference(shift_bas
     w = PlanWeights(unserved_cny_per_sh=30.0, switching_cny_per_server=0.01, carbon_price_cny_per_t=80.0)
     warm = RollingPlanner(w, solver="highspy", shift_basis=shift_basis)
     for t0 in range(n):
-        sl = slice(t0, t0 + lookahead)
-        win = make(
-            3,
-            3,
-            lookahead,
-            [True, False, True],
-            demand_sh=day["demand"][:, :, sl] * rng.lognormal(0, 0.1, size=(3, 3, lookahead)),
-            slo_ms=np.array([30.0, np.inf, 30.0]),
-            deadline_h=np.array([0, 3, 0], dtype=np.int64),
-            rtt_ms=np.array([[5.0, 20.0, 60.0], [30.0, 4.0, 45.0], [70.0, 25.0, 6.0]]),
-            capacity_servers=np.full((3, lookahead), 90.0),
-            tariff_cny_per_kwh=day["tariff"][:, sl],
-            pue=day["pue"][:, sl],
-            backlog_sh=rng.uniform(0, 5, size=(3, 3, 3)) * (t0 % 3 != 0),
-        )
+        win = _hourly_window(day, t0, lookahead, rng, backlog=True)
         got = warm.replan(t0, win)
         cold = solve_plan(win, w, solver="highs", pool=False)
         assert got.status == cold.status == "optimal"
@@ -97,20 +107,7 @@ def test_windows_started_from_the_basis_one_period_earlier_match_the_cold_refere
     w = PlanWeights(unserved_cny_per_sh=30.0, switching_cny_per_server=0.01, carbon_price_cny_per_t=80.0)
     warm = RollingPlanner(w, solver="highspy", basis_period_h=4)
     for t0 in range(n):
-        sl = slice(t0, t0 + lookahead)
-        win = make(
-            3,
-            3,
-            lookahead,
-            [True, False, True],
-            demand_sh=day["demand"][:, :, sl] * rng.lognormal(0, 0.1, size=(3, 3, lookahead)),
-            slo_ms=np.array([30.0, np.inf, 30.0]),
-            deadline_h=np.array([0, 3, 0], dtype=np.int64),
-            rtt_ms=np.array([[5.0, 20.0, 60.0], [30.0, 4.0, 45.0], [70.0, 25.0, 6.0]]),
-            capacity_servers=np.full((3, lookahead), 90.0),
-            tariff_cny_per_kwh=day["tariff"][:, sl],
-            pue=day["pue"][:, sl],
-        )
+        win = _hourly_window(day, t0, lookahead, rng, backlog=False)
         got = warm.replan(t0, win)
         cold = solve_plan(win, w, solver="highs", pool=False)
         assert got.status == cold.status == "optimal"
