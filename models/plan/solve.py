@@ -249,6 +249,7 @@ class HighspyModel:
         self.h = highspy_model(lp)
         self.iterations = 0  # simplex iterations of the last solve
         self._fallback: Any = None  # basis to restart from when a near-optimal start is not
+        self.restarts = 0  # near-optimal starts that did not reach the optimum in NEAR_ITERATIONS
 
     def update(self, lp: SparseLP, shift_h: int = 0, basis: Any = None) -> None:
         """Write ``lp``'s costs, bounds and changed coefficients into the kept model.
@@ -319,8 +320,8 @@ class HighspyModel:
         compute one weight per row (as costly as ~1,000 iterations on the national
         window) to save pivots there are few of. After ``NEAR_ITERATIONS`` without
         reaching the optimum it starts again from the previous window's basis
-        (:meth:`update` kept it) with the default pricing, so a basis that was not
-        near costs at most that detour.
+        (:meth:`update` kept it; on a model just built, from where it stopped) with
+        the default pricing, so a basis that was not near costs at most that detour.
         """
         import highspy
 
@@ -338,9 +339,10 @@ class HighspyModel:
             h.setOptionValue("simplex_iteration_limit", highspy.kHighsIInf)
             if time_limit_s is not None:
                 time_limit_s = max(0.0, time_limit_s - (time.perf_counter() - t0))
-            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            if h.getModelStatus() != highspy.HighsModelStatus.kIterationLimit:  # optimal, or a real stop
                 self.iterations = its
                 return _read_highs(h, self.lp, t0)
+            self.restarts += 1
             if self._fallback is not None:
                 h.clearSolver()  # HiGHS 1.16 does not return from a run after setBasis on a stopped solve
                 h.setBasis(self._fallback)

@@ -15,8 +15,7 @@ and a job's weight is the number of real transfers it bundles.
 Implementation: a virtual clock ``V`` advances at ``rate``; a job arriving
 at ``V0`` with work ``x`` finishes when ``V`` reaches ``V0 + x``. Finish
 tags live in a heap, so each arrival or departure costs O(log n), and one
-pending simpy timeout marks the next departure (re-armed when the head tag
-or the rate changes).
+pending simpy timeout (re-armed on every change) marks the next departure.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ class ProcessorSharing:
 
     __slots__ = (
         "_arm",
-        "_armed",
         "_heap",
         "_last_t",
         "_seq",
@@ -64,7 +62,6 @@ class ProcessorSharing:
         self._seq = 0
         self._version = 0
         self._arm: simpy.Event | None = None
-        self._armed: tuple[float, float] | None = None  # (head tag, rate) of the pending timeout
 
     def __len__(self) -> int:
         return len(self._tags)
@@ -115,20 +112,12 @@ class ProcessorSharing:
         return [e[2] for e in self._heap]
 
     def _rearm(self) -> None:
+        self._version += 1
         if not self._heap:
-            self._version += 1
-            self._armed = None
             return
         rate = self.rate()
         if rate <= 0.0:
-            self._version += 1
-            self._armed = None
             return
-        key = (self._heap[0][0], rate)
-        if key == self._armed:  # same next departure at the same rate: the pending timeout stands
-            return
-        self._version += 1
-        self._armed = key
         delay = max(0.0, (self._heap[0][0] - self.v) / rate)
         ev = self.env.timeout(delay, value=self._version)
         ev.callbacks.append(self._fire)
@@ -148,7 +137,6 @@ class ProcessorSharing:
             done.append(job)
         if not heap:
             self.weight = 0.0
-        self._armed = None  # this timeout is spent
         self._rearm()
         for job in done:
             self.on_done(job)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,9 +28,6 @@ from sim.scenario import Scenario
 
 if TYPE_CHECKING:
     from sim.engine.policy import EngineView
-
-
-_WAITING = attrgetter("r", "k", "arrival", "remaining")  # what the backlog reads of a waiting job
 
 
 def plan_weights(scn: Scenario, params: LpParams) -> PlanWeights:
@@ -69,8 +65,6 @@ class Planner:
         topo = scn.topology
         classes = scn.classes
         self.is_latency = np.array([c.is_latency for c in classes])
-        self._deadline_h = np.array([c.deadline_h for c in classes], dtype=float)
-        self._slot_servers = np.array([c.slot_servers for c in classes], dtype=float)  # real per simulated
         self.slo_ms = np.array([c.slo_ms if c.is_latency else math.inf for c in classes])
         self.deadline_h = np.array(
             [0 if c.is_latency else max(1, math.ceil(c.deadline_h)) for c in classes], dtype=np.int64
@@ -126,17 +120,15 @@ class Planner:
     def _backlog(self, engine: EngineView, t0: int, n: int) -> np.ndarray | None:
         """Batch work waiting in queues now, by region, class and hours left to its deadline."""
         out = np.zeros((self.topo.n_regions, len(self.scn.classes), n))
-        jobs = engine.waiting_jobs()
-        if not jobs:
-            return out  # zeros too: the LP's structure then stays the same between windows
-        m = np.array(list(map(_WAITING, jobs)), dtype=float)  # one pass: r, k, arrival, remaining
-        r, k = m[:, 0].astype(np.int64), m[:, 1].astype(np.int64)
-        keep = ~self.is_latency[k]
-        r, k, arrival, remaining = r[keep], k[keep], m[keep, 2], m[keep, 3]
-        left_h = self._deadline_h[k] - (t0 * 3600.0 - arrival) / 3600.0
-        j = np.minimum(n - 1, np.maximum(0, np.ceil(left_h) - 1)).astype(np.int64)
-        np.add.at(out, (r, k, j), remaining * self._slot_servers[k] / 3600.0)  # in job order
-        return out
+        scale = [c.slot_servers for c in self.scn.classes]  # real servers per simulated one
+        now = t0 * 3600.0
+        for job in engine.waiting_jobs():
+            if self.is_latency[job.k]:
+                continue
+            left_h = self.scn.classes[job.k].deadline_h - (now - job.arrival) / 3600.0
+            j = int(min(n - 1, max(0, math.ceil(left_h) - 1)))
+            out[job.r, job.k, j] += job.remaining * scale[job.k] / 3600.0
+        return out  # zeros too: the LP's structure then stays the same between windows
 
     def replan(self, t0: int, replan_h: int, lookahead: int, engine: EngineView | None) -> PlanResult:
         t = time.perf_counter()

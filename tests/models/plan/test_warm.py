@@ -96,8 +96,8 @@ def test_windows_started_from_the_basis_one_period_earlier_match_the_cold_refere
 ) -> None:
     """Hourly windows, ``basis_period_h=4``: from hour 4 on each window starts from the optimal
     basis of the window 4 hours earlier (Dantzig pricing first). Every optimum equals the cold
-    PuLP one; with ``NEAR_ITERATIONS = 1`` the Dantzig pass stops at once and the default
-    pricing finishes from where it stopped, with the same optima."""
+    PuLP one; with ``NEAR_ITERATIONS = 1`` the Dantzig pass stops at once and the solve
+    restarts from the previous window's basis with the default pricing, with the same optima."""
     import models.plan.solve as solve_mod
 
     monkeypatch.setattr(solve_mod, "NEAR_ITERATIONS", near_iterations)
@@ -113,6 +113,9 @@ def test_windows_started_from_the_basis_one_period_earlier_match_the_cold_refere
         assert got.status == cold.status == "optimal"
         assert got.objective == pytest.approx(cold.objective, rel=1e-9)
     assert warm.cache.period_starts == n - 4
+    assert warm.cache.highs is not None
+    restarts = warm.cache.highs.restarts
+    assert restarts > 0 if near_iterations == 1 else restarts == 0
 
 
 def test_replans_every_period_keep_the_previous_basis() -> None:
