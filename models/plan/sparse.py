@@ -212,7 +212,7 @@ class CooModel:
         ri = np.concatenate(self.ri) if self.ri else np.zeros(0, np.int64)
         ci = np.concatenate(self.ci) if self.ci else np.zeros(0, np.int64)
         v = np.concatenate(self.v) if self.v else np.zeros(0)
-        order = np.lexsort((ci, ri))
+        order = np.argsort(ri * max(self.n_cols, 1) + ci, kind="stable")  # by row, then column
         ri, ci, v = ri[order], ci[order], v[order]
         indptr = np.zeros(self.n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(ri, minlength=self.n_rows), out=indptr[1:])

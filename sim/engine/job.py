@@ -9,6 +9,8 @@ COMPLETED = 1
 DROPPED = 2  # no cluster could take it when it arrived
 LOST = 3  # a fault removed it and it could not be re-routed
 
+NO_DUE_H = 1 << 62  # the due hour of a job without a deadline (later than any window)
+
 
 class Job:
     """One simulated job while it lives in the engine (slots: cheap to create and read).
@@ -16,12 +18,16 @@ class Job:
     Times are seconds since the run's start. ``hold`` is the time the job holds
     one simulated server (its drawn service time x the class's occupancy
     factor); ``served`` accumulates the server-seconds it actually received.
+    ``due_h`` is the hour by whose end it should be done, ``ceil(arrival / 3600
+    + deadline_h)`` (:data:`NO_DUE_H` without a deadline): the key by which the
+    pools keep their queued work (:meth:`sim.engine.pools.FcfsPool.queued_work`).
     """
 
     __slots__ = (
         "arrival",
         "c",
         "data_gb",
+        "due_h",
         "end",
         "fate",
         "hold",
@@ -52,6 +58,7 @@ class Job:
         self.remaining = hold
         self.service = service
         self.data_gb = data_gb
+        self.due_h = NO_DUE_H
         self.net_in = 0.0
         self.net_out = 0.0
         self.queued = NAN

@@ -149,6 +149,7 @@ class Engine:
         self.half_rtt_s = (topo.rtt_ms / 2000.0).tolist()
         self.has_candidates = [[cand.size > 0 for cand in per_class] for per_class in scn.candidates]
         self.occupancy = [c.occupancy for c in scn.classes]
+        self.deadline_h = [c.deadline_h if math.isfinite(c.deadline_h) else None for c in scn.classes]
         self.weight = [float(c.job_scale) for c in scn.classes]
 
         # fault state
@@ -299,6 +300,9 @@ class Engine:
 
     def _new_job(self, k: int, r: int, t: float, service_s: float, data_gb: float) -> None:
         job = Job(self._next_id, k, r, t, service_s * self.occupancy[k], service_s, data_gb)
+        d = self.deadline_h[k]
+        if d is not None:
+            job.due_h = math.ceil(t / 3600.0 + d)
         self._next_id += 1
         self._live.append(job)
         self._route(job)
@@ -378,6 +382,15 @@ class Engine:
     def waiting_jobs(self) -> list[Job]:
         """Jobs waiting in the clusters' queues now."""
         return [job for pool in self.pools for job in pool.queued_jobs()]
+
+    def waiting_work(self) -> dict[tuple[int, int, int], float]:
+        """Work waiting in the clusters' queues now: the jobs' remaining hold (simulated
+        server-seconds) by (region, class, due hour), read from the pools' running sums."""
+        out: dict[tuple[int, int, int], float] = {}
+        for pool in self.pools:
+            for key, w in pool.queued_work().items():
+                out[key] = out.get(key, 0.0) + w
+        return out
 
     def _on_start(self, job: Job) -> None:
         if math.isnan(job.start):

@@ -69,6 +69,14 @@ class Pool:
         """The jobs waiting for a server."""
         raise NotImplementedError
 
+    def queued_work(self) -> dict[tuple[int, int, int], float]:
+        """Work waiting for a server, in simulated server-seconds, by (region, class, due hour).
+
+        The due hour is :attr:`Job.due_h <sim.engine.job.Job>`. Kept as jobs queue and
+        start, so reading it does not visit the jobs.
+        """
+        raise NotImplementedError
+
 
 class FcfsPool(Pool):
     """FCFS servers, whole ones and at most one partial one.
@@ -108,6 +116,7 @@ class FcfsPool(Pool):
         self._prio = list(priority) if priority is not None else [0] * n_classes
         self._preemptive = preemptive and len(set(self._prio)) > 1
         self._queues: list[deque[Job]] = [deque() for _ in range(n_classes)]
+        self._work: dict[tuple[int, int, int], list[float]] = {}  # queued: key -> [jobs, work]
         self._busy_k = [0] * n_classes
         self._running: list[dict[Job, simpy.Event]] = [{} for _ in range(n_classes)]
         self._seq = 0
@@ -149,9 +158,11 @@ class FcfsPool(Pool):
                 return
             self._queues[0].append(job)
             self.n_queued += 1
+            self._add_work(job)
             return
         self._queues[k].append(job)
         self.n_queued += 1
+        self._add_work(job)
         if self._preemptive and self._n_whole >= self.capacity:
             self._maybe_preempt(k)
         self._dispatch()
@@ -178,6 +189,7 @@ class FcfsPool(Pool):
                     return
             job = self._queues[k].popleft()
             self.n_queued -= 1
+            self._take_work(job)
             self._start(job)
 
     def _start(self, job: Job) -> None:
@@ -241,6 +253,25 @@ class FcfsPool(Pool):
     def _requeue(self, job: Job) -> None:
         self._queues[0 if self._simple else job.k].appendleft(job)
         self.n_queued += 1
+        self._add_work(job)
+
+    def _add_work(self, job: Job) -> None:
+        key = (job.r, job.k, job.due_h)
+        e = self._work.get(key)
+        if e is None:
+            self._work[key] = [1.0, job.remaining]
+        else:
+            e[0] += 1.0
+            e[1] += job.remaining
+
+    def _take_work(self, job: Job) -> None:
+        key = (job.r, job.k, job.due_h)
+        e = self._work[key]
+        if e[0] == 1.0:
+            del self._work[key]  # exactly none left, whatever the rounding of the sum
+        else:
+            e[0] -= 1.0
+            e[1] -= job.remaining  # the remaining it queued with: it changes only in service
 
     def _maybe_preempt(self, k: int) -> None:
         """Every whole server is busy: free one for class ``k`` from a less urgent job (the
@@ -306,10 +337,14 @@ class FcfsPool(Pool):
             out.extend(q)
             q.clear()
         self.n_queued = 0
+        self._work.clear()
         return out
 
     def queued_jobs(self) -> list[Job]:
         return [job for q in self._queues for job in q]
+
+    def queued_work(self) -> dict[tuple[int, int, int], float]:
+        return {key: e[1] for key, e in self._work.items()}
 
     def close(self) -> None:
         now = self.env.now
@@ -381,6 +416,9 @@ class PsPool(Pool):
 
     def queued_jobs(self) -> list[Job]:
         return []  # processor sharing: every present job is in service
+
+    def queued_work(self) -> dict[tuple[int, int, int], float]:
+        return {}
 
     def close(self) -> None:
         for job in self._ps.jobs():

@@ -120,14 +120,13 @@ class Planner:
     def _backlog(self, engine: EngineView, t0: int, n: int) -> np.ndarray | None:
         """Batch work waiting in queues now, by region, class and hours left to its deadline."""
         out = np.zeros((self.topo.n_regions, len(self.scn.classes), n))
-        scale = [c.slot_servers for c in self.scn.classes]  # real servers per simulated one
-        now = t0 * 3600.0
-        for job in engine.waiting_jobs():
-            if self.is_latency[job.k]:
+        scale = [c.slot_servers / 3600.0 for c in self.scn.classes]  # real server-hours per simulated s
+        for (r, k, due_h), work in engine.waiting_work().items():
+            if self.is_latency[k]:
                 continue
-            left_h = self.scn.classes[job.k].deadline_h - (now - job.arrival) / 3600.0
-            j = int(min(n - 1, max(0, math.ceil(left_h) - 1)))
-            out[job.r, job.k, j] += job.remaining * scale[job.k] / 3600.0
+            # hours left at t0: ceil(arrival / 3600 + deadline_h) - t0
+            j = min(n - 1, max(0, due_h - t0 - 1))
+            out[r, k, j] += work * scale[k]
         return out  # zeros too: the LP's structure then stays the same between windows
 
     def replan(self, t0: int, replan_h: int, lookahead: int, engine: EngineView | None) -> PlanResult:

@@ -166,3 +166,53 @@ def test_a_pool_that_is_not_a_multiple_of_the_job_scale_keeps_its_real_queueing(
         waits.append((jobs.start_s - jobs.arrival_s).dropna().mean())
     assert np.mean(busy) == pytest.approx(20.0, rel=0.02)
     assert np.mean(waits) == pytest.approx(truth_s, rel=0.25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ops=st.lists(
+        st.tuples(st.floats(0.0, 1.5), st.sampled_from(["arrive", "capacity", "evict"]), st.floats(0.0, 3.0)),
+        min_size=1,
+        max_size=40,
+    ),
+    priority=st.booleans(),
+)
+def test_the_queued_work_kept_as_jobs_queue_is_the_sum_over_the_queued_jobs(
+    ops: list[tuple[float, str, float]], priority: bool
+) -> None:
+    """Arrivals, capacity changes (preempting and requeueing jobs) and evictions at random:
+    the pool's running sums by (region, class, due hour) always equal the queued jobs'."""
+    env = simpy.Environment()
+    kw: dict[str, Any] = {"priority": [0, 1], "preemptive": True} if priority else {}
+    pool, _ = _pool(env, 1.5, n_classes=2, **kw)
+    rng = np.random.default_rng(1)
+    checks: list[tuple[dict[tuple[int, int, int], float], dict[tuple[int, int, int], float]]] = []
+
+    def expected() -> dict[tuple[int, int, int], float]:
+        out: dict[tuple[int, int, int], float] = {}
+        for j in pool.queued_jobs():
+            key = (j.r, j.k, j.due_h)
+            out[key] = out.get(key, 0.0) + j.remaining
+        return out
+
+    def driver() -> Any:
+        n = 0
+        for dt, op, x in ops:
+            yield env.timeout(dt)
+            if op == "arrive":
+                for _ in range(1 + int(x * 3)):
+                    job = Job(n, int(rng.integers(2)), int(rng.integers(2)), env.now, x + 0.1, x + 0.1, 0.0)
+                    job.due_h = int(rng.integers(3))
+                    n += 1
+                    pool.arrive(job)
+            elif op == "capacity":
+                pool.set_capacity(x)
+            else:
+                pool.evict_all()
+            checks.append((pool.queued_work(), expected()))
+
+    env.process(driver())
+    env.run()
+    for got, want in checks:
+        assert got.keys() == want.keys()  # a key with no job left is gone, not a rounding residue
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12)

@@ -1,0 +1,50 @@
+"""The planner's view of the engine: the backlog it hands the LP.
+
+Independent truth: a job that arrived at 9.5 h with a 24 h deadline is due at the end
+of hour 34 (ceil(33.5)); at a window starting at hour 10 it has 23.5 h left, so its
+work sits in the window's hour bucket 23 (ceil(23.5) - 1), in real server-hours
+(simulated server-seconds x the class's real servers per simulated one / 3600).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.policies.lp_params import LpParams
+from sim.policies.planning import make_planner
+from tests.helpers import scenario_of, two_site_config
+
+
+class _QueuesOnly:
+    """An engine view that has nothing but the queued work the planner reads."""
+
+    def __init__(self, work: dict[tuple[int, int, int], float]) -> None:
+        self.work = work
+
+    def waiting_work(self) -> dict[tuple[int, int, int], float]:
+        return self.work
+
+
+def test_the_backlog_is_bucketed_by_the_hours_left_to_each_job_s_deadline() -> None:
+    scn = scenario_of(two_site_config(policy="lp"))
+    planner = make_planner(scn, LpParams.parse({}), np.random.default_rng(0))
+    web, etl = 0, 1
+    assert scn.classes[etl].deadline_h == 24
+    due = math.ceil(9.5 + 24)  # 34
+    late = math.ceil(2.0 + 24)  # 26: arrived at 2 h, 16 h left at hour 10
+    overdue = math.ceil(-20.0 + 24)  # 4: past its deadline, due now
+    view = _QueuesOnly(
+        {(0, etl, due): 7200.0, (1, etl, late): 3600.0, (1, etl, overdue): 1800.0, (0, web, due): 99.0}
+    )
+    out = planner._backlog(view, 10, 24)  # type: ignore[arg-type]
+    per = scn.classes[etl].slot_servers / 3600.0
+    want = np.zeros((2, 2, 24))
+    want[0, etl, 23] = 7200.0 * per
+    want[1, etl, 15] = 3600.0 * per
+    want[1, etl, 0] = 1800.0 * per
+    assert out == pytest.approx(want)  # latency work is no backlog: flows are not queued jobs
+    short = planner._backlog(view, 10, 12)  # type: ignore[arg-type]
+    assert short[0, etl, 11] == pytest.approx(7200.0 * per)  # beyond the window: its last hour
