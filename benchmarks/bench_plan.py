@@ -1,6 +1,7 @@
 """Planner speed: the fast path (a kept, warm-started highspy model) against the cold PuLP reference.
 
     python benchmarks/bench_plan.py [--days N] [--hourly-days M] [--ref-days A] [--ref-windows B]
+    python benchmarks/bench_plan.py --in-run-days N
 
 1. The stress instance (the national day: all regions, 8 classes, 10 clusters, batch
    deferral on, path bandwidth that binds so batch cannot be pooled): build + solve
@@ -15,6 +16,11 @@
    minutes per year, the same with the previous window's basis only, with that basis
    shifted by the hour moved, with pooling off, and the cold PuLP reference on
    ``--ref-windows`` windows of the first two days, with the objective ratios.
+4. ``--in-run-days N`` (only this): ``edwc run configs/baseline.yaml --set policy.name=lp
+   --set policy.replan_h=1`` for N simulated days, the engine passing the queues' real
+   backlog: planner seconds of each day, and a year as the first day + 363 days at the
+   mean of days 2 .. N-1 + the last day (whose windows shrink at the horizon, as a
+   year's last day's do).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -317,6 +324,67 @@ def warm_year() -> None:
     print(f"  model reused / rebuilt {cache.reused} / {cache.rebuilt}; {statuses}")
 
 
+def in_run(days: int) -> None:
+    """Hourly replanning inside a simulation: planner seconds per simulated day, and a year."""
+    from models.paths import configs_dir
+    from sim.config_io import load_config
+    from sim.engine.flowrecords import FlowSink
+    from sim.engine.kernel import Engine
+    from sim.engine.records import JobSink
+    from sim.policies import make_policy
+    from sim.scenario import build_scenario
+
+    days = max(days, 3)
+    sets = ["policy.name=lp", "policy.replan_h=1", f"horizon_h={24 * days}"]
+    scn = build_scenario(load_config(configs_dir() / "baseline.yaml", sets), "baseline.yaml")
+    policy = make_policy(scn)
+    planner = policy.planner  # type: ignore[attr-defined]
+    per_day = [0.0] * days
+    solve_day = [0.0] * days  # HiGHS (update + warm solve) and reading the solution
+    its_day = [0] * days
+    backlog_sh = [0.0] * days  # batch backlog handed to the day's first window
+    replan = planner.replan
+    cache = planner.rolling.cache
+
+    def timed(t0: int, *args: Any) -> Any:
+        t = time.perf_counter()
+        its = cache.iterations
+        out = replan(t0, *args)
+        d = t0 // 24
+        per_day[d] += time.perf_counter() - t
+        solve_day[d] += out.solve_s
+        its_day[d] += cache.iterations - its
+        return out
+
+    window = planner.window
+
+    def seen(t0: int, *args: Any) -> Any:
+        inputs = window(t0, *args)
+        if t0 % 24 == 0 and inputs.backlog_sh is not None:
+            backlog_sh[t0 // 24] = float(inputs.backlog_sh.sum())
+        return inputs
+
+    planner.replan = timed
+    planner.window = seen
+    steps = math.ceil(scn.horizon_s / scn.config.engine.timestep_s)
+    t = time.perf_counter()
+    Engine(scn, JobSink(scn, None), policy, flow_sink=FlowSink(scn, steps, None)).run()
+    wall = time.perf_counter() - t
+    mid = per_day[1:-1]
+    steady = float(np.mean(mid))
+    year_s = per_day[0] + 363 * steady + per_day[-1]
+    print(f"baseline.yaml run, policy lp, replan_h 1, {days} simulated days, {24 * days} windows")
+    print(f"  planner s per day        {', '.join(f'{x:.2f}' for x in per_day)}")
+    print(f"  of which HiGHS s per day {', '.join(f'{x:.2f}' for x in solve_day)}")
+    print(f"  simplex its per solve    {', '.join(f'{x / 24:.0f}' for x in its_day)}")
+    print(f"  backlog at 0 h, k sh     {', '.join(f'{x / 1e3:.0f}' for x in backlog_sh)}")
+    print(f"  days 2..{days - 1}: mean {steady:.2f} s per simulated day (goal <= 5 s)")
+    print(f"  a year: first + 363 x mean + last day = {year_s:.0f} s = {year_s / 60:.1f} min (goal 10 min)")
+    print(f"  planner {sum(per_day):.1f} s of the run's {wall:.1f} s; model reused / rebuilt "
+          f"{cache.reused} / {cache.rebuilt}; period starts {cache.period_starts}; "
+          f"simplex its per solve {cache.iterations / (24 * days):.0f}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--days", type=int, default=365, help="daily replans to time (default 365)")
@@ -324,9 +392,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ref-days", type=int, default=3, help="stress windows also solved cold (reference)")
     ap.add_argument("--ref-windows", type=int, default=6, help="hourly windows also solved cold (reference)")
     ap.add_argument("--warm-year", action="store_true", help="only: a year through the warm-started path")
+    ap.add_argument("--in-run-days", type=int, default=0, help="only: hourly replans inside a run of N days")
     args = ap.parse_args(argv)
     if args.warm_year:
         warm_year()
+        return
+    if args.in_run_days:
+        in_run(args.in_run_days)
         return
     ref = load_reference()
     nat = National(ref, national_topology(ref, metro=False))  # the synthetic instance: the 10 clusters

@@ -392,7 +392,9 @@ def build_lp(inp: PlanInputs, w: PlanWeights, elastic: bool = False) -> SparseLP
         if win.group_deadline[g] == 1:
             col_hi[b_col[g]] = 0.0
     x_r, x_k, x_c, x_t, x_col = x
-    _, xb_r, xb_k, xb_c, xb_j, xb_col = xb
+    bi, xb_r, xb_k, xb_c, xb_j, xb_col = xb
+    if win.bdem_at is not None:  # pinned backlog: served only where it waits
+        col_hi[xb_col] = win.bdem_at[bi, xb_c]
     load_col, a_col, g_col, up_col, dn_col = cl
     layout = Layout(
         x_r=x_r, x_k=x_k, x_c=x_c, x_t=x_t, x_col=x_col,

@@ -49,6 +49,9 @@ class PlanInputs:
     peak_w: float | FloatArray
     rho_max: float = 0.85
     backlog_sh: FloatArray | None = None  # (R, K, D): waiting work due by the end of window hour d
+    # (R, K, C, D): the same backlog by the cluster whose queue holds it. Given, the backlog is
+    # pinned there (an engine does not move queued work); None: the plan may place it anywhere
+    backlog_at_sh: FloatArray | None = None
     allowed: BoolArray | None = None  # (K, C): class k may run on cluster c (its server type); None: all
     # the window is one period of a periodic steady state (a typical day of the expansion):
     # batch backlog at its end is the backlog at its start, and deadlines wrap around
@@ -154,6 +157,17 @@ def validate(inp: PlanInputs, w: PlanWeights) -> None:
             raise PlanError(f"PlanInputs.backlog_sh must be (R, K, D) = ({r}, {k}, D), got {b.shape}")
         if not np.all(np.isfinite(b)) or np.any(b < 0):
             raise PlanError("PlanInputs.backlog_sh must be finite and >= 0")
+    if inp.backlog_at_sh is not None:
+        at = np.asarray(inp.backlog_at_sh, dtype=float)
+        if inp.backlog_sh is None or at.shape != (r, k, c, np.shape(inp.backlog_sh)[2]):
+            raise PlanError(
+                f"PlanInputs.backlog_at_sh must be (R, K, C, D) = ({r}, {k}, {c}, D) beside backlog_sh "
+                f"(R, K, D), got {at.shape}"
+            )
+        if not np.all(np.isfinite(at)) or np.any(at < 0):
+            raise PlanError("PlanInputs.backlog_at_sh must be finite and >= 0")
+        if not np.allclose(at.sum(axis=2), np.asarray(inp.backlog_sh, dtype=float), rtol=1e-9, atol=1e-9):
+            raise PlanError("PlanInputs.backlog_at_sh must sum over its clusters to backlog_sh")
     for name in (
         "carbon_price_cny_per_t",
         "latency_cny_per_ms_sh",

@@ -78,12 +78,19 @@ def pool_batch(inp: PlanInputs) -> PlanInputs:
         backlog = np.zeros((r + 1, *inp.backlog_sh.shape[1:]))
         backlog[:r] = np.where(moved[:, :, None], 0.0, inp.backlog_sh)
         backlog[r] = np.where(moved[:, :, None], inp.backlog_sh, 0.0).sum(axis=0)
+    backlog_at = None
+    if inp.backlog_at_sh is not None:
+        at = np.asarray(inp.backlog_at_sh, dtype=float)
+        backlog_at = np.zeros((r + 1, *at.shape[1:]))
+        backlog_at[:r] = np.where(moved[:, :, None, None], 0.0, at)
+        backlog_at[r] = np.where(moved[:, :, None, None], at, 0.0).sum(axis=0)
     n_c = inp.rtt_ms.shape[1]
     return replace(
         inp,
         region_ids=(*inp.region_ids, POOLED_REGION),
         demand_sh=demand,
         backlog_sh=backlog,
+        backlog_at_sh=backlog_at,
         rtt_ms=np.vstack([inp.rtt_ms, np.zeros((1, n_c))]),
         bandwidth_gbps=np.vstack([inp.bandwidth_gbps, np.full((1, n_c), np.inf)]),
     )
@@ -184,10 +191,13 @@ def pool_latency(inp: PlanInputs, groups: list[list[int]]) -> PlanInputs:
     keep = np.array([k for k in range(len(inp.class_names)) if k not in drop], dtype=np.int64)
     demand = np.array(inp.demand_sh, dtype=float)
     backlog = None if inp.backlog_sh is None else np.array(inp.backlog_sh, dtype=float)
+    backlog_at = None if inp.backlog_at_sh is None else np.array(inp.backlog_at_sh, dtype=float)
     for g in groups:
         demand[:, g[0]] = demand[:, g].sum(axis=1)
         if backlog is not None:
             backlog[:, g[0]] = backlog[:, g].sum(axis=1)
+        if backlog_at is not None:
+            backlog_at[:, g[0]] = backlog_at[:, g].sum(axis=1)
     return replace(
         inp,
         class_names=tuple(inp.class_names[k] for k in keep),
@@ -198,6 +208,7 @@ def pool_latency(inp: PlanInputs, groups: list[list[int]]) -> PlanInputs:
         allowed=None if inp.allowed is None else np.asarray(inp.allowed)[keep],
         demand_sh=demand[:, keep],
         backlog_sh=None if backlog is None else backlog[:, keep],
+        backlog_at_sh=None if backlog_at is None else backlog_at[:, keep],
     )
 
 

@@ -50,6 +50,9 @@ class Window:
         latency) and each group's first virtual arrival hour (<= 0).
     bdem_r, bdem_k, bdem_j, bdem_val
         Backlog demand rows: work of (r, k) due by the end of hour j, and its amount.
+    bdem_at : (B, C) or None
+        With ``PlanInputs.backlog_at_sh``: each backlog row's amount by the cluster whose
+        queue holds it, the bound of its route columns (the backlog is pinned there).
     alpha, beta : (C, T)
         Facility kWh per active and per busy server-hour (PUE x the power law).
     cyclic : bool
@@ -71,6 +74,7 @@ class Window:
     alpha: FloatArray
     beta: FloatArray
     cyclic: bool = False
+    bdem_at: FloatArray | None = None
 
     @property
     def n_groups(self) -> int:
@@ -79,7 +83,7 @@ class Window:
 
 def prepare_window(inp: PlanInputs) -> Window:
     """Derive the shared arrays of :class:`Window` from the inputs (no columns or rows yet)."""
-    nr, nk, _, nt = inp.shape
+    _, nk, _, nt = inp.shape
     lat = np.asarray(inp.is_latency, dtype=bool)
     demand = np.asarray(inp.demand_sh, dtype=float)
     pue = np.asarray(inp.pue, dtype=float)
@@ -98,22 +102,19 @@ def prepare_window(inp: PlanInputs) -> Window:
     for g, d in enumerate(group_deadline):
         class_group[(~lat) & (d_eff == d)] = g
     # backlog: (r, k, j) due by the end of hour j, entered as a virtual arrival at s = j + 1 - D
+    bdem_at = None
     if backlog is not None:
-        bj = np.minimum(np.arange(backlog.shape[2]), nt - 1)
-        bsum = np.zeros((nr, nk, nt))
-        for j in range(backlog.shape[2]):
-            bsum[:, :, bj[j]] += backlog[:, :, j]
-        bsum[:, lat, :] = 0.0
-        for k in np.nonzero(~lat)[0]:  # work due after the class deadline: due at the deadline
-            dk = int(d_eff[k])
-            bsum[:, k, dk - 1] += bsum[:, k, dk:].sum(axis=1)
-            bsum[:, k, dk:] = 0.0
+        bsum = _backlog_by_due_hour(backlog, lat, d_eff, nt)
         # one row per hour j < D for every batch (r, k) with backlog or demand, so that the
         # structure stays the same from window to window (zero rows are cheap)
         pair = (bsum > 0).any(axis=2) | ((demand > 0).any(axis=2) & ~lat[None, :])
         has_b = pair[:, :, None] & (np.arange(nt)[None, None, :] < d_eff[None, :, None])
         bdem_r, bdem_k, bdem_j = (a.astype(np.int64) for a in np.nonzero(has_b))
         bdem_val = bsum[bdem_r, bdem_k, bdem_j]
+        if inp.backlog_at_sh is not None:
+            at = np.moveaxis(np.asarray(inp.backlog_at_sh, dtype=float), 2, 0)  # (C, R, K, D)
+            at_sum = _backlog_by_due_hour(at, lat, d_eff, nt)  # (C, R, K, T)
+            bdem_at = np.ascontiguousarray(at_sum[:, bdem_r, bdem_k, bdem_j].T)  # (B, C)
     else:
         bdem_r = bdem_k = bdem_j = np.zeros(0, np.int64)
         bdem_val = np.zeros(0)
@@ -121,5 +122,20 @@ def prepare_window(inp: PlanInputs) -> Window:
     has_dem = np.broadcast_to((demand > 0).any(axis=2)[:, :, None], demand.shape)
     return Window(
         lat, demand, has_dem, route_mask(inp), d_eff, group_deadline, class_group, s_min,
-        bdem_r, bdem_k, bdem_j, bdem_val, alpha, beta, inp.cyclic,
+        bdem_r, bdem_k, bdem_j, bdem_val, alpha, beta, inp.cyclic, bdem_at,
     )  # fmt: skip
+
+
+def _backlog_by_due_hour(backlog: FloatArray, lat: NDArray[np.bool_], d_eff: IdArray, nt: int) -> FloatArray:
+    """(..., K, D) batch backlog -> (..., K, T): due hours past the window in its last hour, work
+    due after its class's deadline at the deadline, latency backlog none (it joins demand)."""
+    bj = np.minimum(np.arange(backlog.shape[-1]), nt - 1)
+    bsum = np.zeros((*backlog.shape[:-1], nt))
+    for j in range(backlog.shape[-1]):
+        bsum[..., bj[j]] += backlog[..., j]
+    bsum[..., lat, :] = 0.0
+    for k in np.nonzero(~lat)[0]:  # work due after the class deadline: due at the deadline
+        dk = int(d_eff[k])
+        bsum[..., k, dk - 1] += bsum[..., k, dk:].sum(axis=-1)
+        bsum[..., k, dk:] = 0.0
+    return bsum

@@ -383,14 +383,10 @@ class Engine:
         """Jobs waiting in the clusters' queues now."""
         return [job for pool in self.pools for job in pool.queued_jobs()]
 
-    def waiting_work(self) -> dict[tuple[int, int, int], float]:
+    def waiting_work(self) -> dict[tuple[int, int, int, int], float]:
         """Work waiting in the clusters' queues now: the jobs' remaining hold (simulated
-        server-seconds) by (region, class, due hour), read from the pools' running sums."""
-        out: dict[tuple[int, int, int], float] = {}
-        for pool in self.pools:
-            for key, w in pool.queued_work().items():
-                out[key] = out.get(key, 0.0) + w
-        return out
+        server-seconds) by (cluster, region, class, due hour), read from the pools' running sums."""
+        return {(c, *key): w for c, pool in enumerate(self.pools) for key, w in pool.queued_work().items()}
 
     def _on_start(self, job: Job) -> None:
         if math.isnan(job.start):

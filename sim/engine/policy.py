@@ -66,10 +66,10 @@ class EngineView(Protocol):
         """Jobs queued at clusters, not yet started."""
         ...
 
-    def waiting_work(self) -> dict[tuple[int, int, int], float]:
+    def waiting_work(self) -> dict[tuple[int, int, int, int], float]:
         """The queued jobs' remaining hold (simulated server-seconds; x the class's
-        ``slot_servers`` for real ones) by (region, class, due hour), where the due hour is
-        ``ceil(arrival_s / 3600 + deadline_h)``; kept as jobs queue, so cheap to read."""
+        ``slot_servers`` for real ones) by (cluster, region, class, due hour), where the due
+        hour is ``ceil(arrival_s / 3600 + deadline_h)``; kept as jobs queue, so cheap to read."""
         ...
 
     def set_power_target(self, c: int, servers: int | None) -> None:

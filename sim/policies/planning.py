@@ -92,6 +92,7 @@ class Planner:
         # real servers, installed minus failed
         cap_now = np.array(engine.available, dtype=float) if engine is not None else scn.servers.astype(float)
         e = scn.energy
+        backlog = self._backlog(engine, t0, n) if engine is not None else None
         return PlanInputs(
             region_ids=self.topo.region_ids,
             cluster_ids=self.topo.cluster_ids,
@@ -114,19 +115,23 @@ class Planner:
             peak_w=scn.watts("peak_w"),
             allowed=scn.type_mask,
             rho_max=self.rho_max,
-            backlog_sh=self._backlog(engine, t0, n) if engine is not None else None,
+            # pinned: the engine does not move queued jobs, so the plan serves them where they wait
+            backlog_sh=None if backlog is None else backlog.sum(axis=2),
+            backlog_at_sh=backlog,
         )
 
-    def _backlog(self, engine: EngineView, t0: int, n: int) -> np.ndarray | None:
-        """Batch work waiting in queues now, by region, class and hours left to its deadline."""
-        out = np.zeros((self.topo.n_regions, len(self.scn.classes), n))
+    def _backlog(self, engine: EngineView, t0: int, n: int) -> np.ndarray:
+        """Batch work waiting in the clusters' queues now, (R, K, C, n): by region, class, the
+        cluster whose queue holds it and the hours left to its deadline (bucket j: due by the
+        end of window hour j), in real server-hours."""
+        out = np.zeros((self.topo.n_regions, len(self.scn.classes), self.topo.n_clusters, n))
         scale = [c.slot_servers / 3600.0 for c in self.scn.classes]  # real server-hours per simulated s
-        for (r, k, due_h), work in engine.waiting_work().items():
+        for (c, r, k, due_h), work in engine.waiting_work().items():
             if self.is_latency[k]:
                 continue
             # hours left at t0: ceil(arrival / 3600 + deadline_h) - t0
             j = min(n - 1, max(0, due_h - t0 - 1))
-            out[r, k, j] += work * scale[k]
+            out[r, k, c, j] += work * scale[k]
         return out  # zeros too: the LP's structure then stays the same between windows
 
     def replan(self, t0: int, replan_h: int, lookahead: int, engine: EngineView | None) -> PlanResult:

@@ -279,3 +279,41 @@ def test_backlog_is_already_at_the_clusters_and_loads_no_path() -> None:
     assert res.work_sh.sum() == pytest.approx(40.0)
     assert res.terms["transfer_cny"] == pytest.approx(0.0, abs=1e-9)
     assert poolable(inp).all()
+
+
+def _queued_at_the_dear_cluster(pinned: bool) -> PlanInputs:
+    """One region, clusters c0 (1.0 CNY/kWh) and c1 (0.5), no new demand; 40 sh of batch
+    work queued at c0, due by the end of hour 1."""
+    at = np.zeros((1, 1, 2, 3))
+    at[0, 0, 0, 1] = 40.0
+    return make(
+        1,
+        2,
+        3,
+        [False],
+        demand_sh=np.zeros((1, 1, 3)),
+        tariff_cny_per_kwh=np.array([[1.0] * 3, [0.5] * 3]),
+        backlog_sh=at.sum(axis=2),
+        backlog_at_sh=at if pinned else None,
+    )
+
+
+def test_pinned_backlog_is_served_where_it_waits() -> None:
+    """By hand (rho_max 0.5: 2 active servers per busy one; 100 W idle, 300 W peak, PUE 1):
+    a busy server-hour costs 2 x 0.1 + 0.2 = 0.4 kWh. Free to move, the 40 sh run at c1 for
+    40 x 0.4 x 0.5 = 8 CNY; pinned to c0's queue (the engine does not move queued jobs), at
+    c0 for 16 CNY, within their deadline."""
+    free = solve_plan(_queued_at_the_dear_cluster(False), PlanWeights(unserved_cny_per_sh=100.0))
+    pinned = solve_plan(_queued_at_the_dear_cluster(True), PlanWeights(unserved_cny_per_sh=100.0))
+    assert free.work_sh.sum(axis=(0, 1, 3)) == pytest.approx([0.0, 40.0])
+    assert free.terms["energy_cny"] == pytest.approx(8.0)
+    assert pinned.work_sh.sum(axis=(0, 1, 3)) == pytest.approx([40.0, 0.0])
+    assert pinned.work_sh[..., 2].sum() == pytest.approx(0.0, abs=1e-9)  # done by the end of hour 1
+    assert pinned.terms["energy_cny"] == pytest.approx(16.0)
+    assert pinned.backlog_routed_sh[0, 0] == pytest.approx([40.0, 0.0])
+
+
+def test_pinned_backlog_must_add_up_to_the_backlog() -> None:
+    inp = _queued_at_the_dear_cluster(True)
+    with pytest.raises(PlanError, match="sum over its clusters"):
+        solve_plan(replace(inp, backlog_sh=inp.backlog_sh * 2), PlanWeights())

@@ -20,6 +20,8 @@ def pooled_instances(draw: st.DrawFn) -> PlanInputs:
     # region 0's paths are thin enough to bind sometimes; the others are wide
     bw = np.full((nr, nc), 1e6)
     bw[0] = draw(st.sampled_from([1e6, 0.02]))
+    backlog = draw(st.sampled_from(["none", "free", "pinned"]))  # pinned: where it waits
+    at = rng.uniform(0, 5, size=(nr, 3, nc, 2)) * (rng.random((nr, 3, nc, 2)) < 0.5)
     return make(
         nr,
         nc,
@@ -33,7 +35,8 @@ def pooled_instances(draw: st.DrawFn) -> PlanInputs:
         tariff_cny_per_kwh=rng.uniform(0.2, 1.0, size=(nc, nt)),
         green_kw=rng.uniform(0, 5, size=(nc, nt)),
         bandwidth_gbps=bw,
-        backlog_sh=rng.uniform(0, 10, size=(nr, 3, 2)) if draw(st.booleans()) else None,
+        backlog_sh=at.sum(axis=2) if backlog != "none" else None,
+        backlog_at_sh=at if backlog == "pinned" else None,
     )
 
 

@@ -3,7 +3,8 @@
 Independent truth: a job that arrived at 9.5 h with a 24 h deadline is due at the end
 of hour 34 (ceil(33.5)); at a window starting at hour 10 it has 23.5 h left, so its
 work sits in the window's hour bucket 23 (ceil(23.5) - 1), in real server-hours
-(simulated server-seconds x the class's real servers per simulated one / 3600).
+(simulated server-seconds x the class's real servers per simulated one / 3600), at
+the cluster whose queue holds it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from tests.helpers import scenario_of, two_site_config
 class _QueuesOnly:
     """An engine view that has nothing but the queued work the planner reads."""
 
-    def __init__(self, work: dict[tuple[int, int, int], float]) -> None:
+    def __init__(self, work: dict[tuple[int, int, int, int], float]) -> None:
         self.work = work
 
-    def waiting_work(self) -> dict[tuple[int, int, int], float]:
+    def waiting_work(self) -> dict[tuple[int, int, int, int], float]:
         return self.work
 
 
@@ -36,15 +37,21 @@ def test_the_backlog_is_bucketed_by_the_hours_left_to_each_job_s_deadline() -> N
     due = math.ceil(9.5 + 24)  # 34
     late = math.ceil(2.0 + 24)  # 26: arrived at 2 h, 16 h left at hour 10
     overdue = math.ceil(-20.0 + 24)  # 4: past its deadline, due now
+    east, west = 0, 1
     view = _QueuesOnly(
-        {(0, etl, due): 7200.0, (1, etl, late): 3600.0, (1, etl, overdue): 1800.0, (0, web, due): 99.0}
+        {
+            (west, 0, etl, due): 7200.0,
+            (east, 1, etl, late): 3600.0,
+            (west, 1, etl, overdue): 1800.0,
+            (east, 0, web, due): 99.0,
+        }
     )
     out = planner._backlog(view, 10, 24)  # type: ignore[arg-type]
     per = scn.classes[etl].slot_servers / 3600.0
-    want = np.zeros((2, 2, 24))
-    want[0, etl, 23] = 7200.0 * per
-    want[1, etl, 15] = 3600.0 * per
-    want[1, etl, 0] = 1800.0 * per
+    want = np.zeros((2, 2, 2, 24))  # region, class, cluster, hour
+    want[0, etl, west, 23] = 7200.0 * per
+    want[1, etl, east, 15] = 3600.0 * per
+    want[1, etl, west, 0] = 1800.0 * per
     assert out == pytest.approx(want)  # latency work is no backlog: flows are not queued jobs
     short = planner._backlog(view, 10, 12)  # type: ignore[arg-type]
-    assert short[0, etl, 11] == pytest.approx(7200.0 * per)  # beyond the window: its last hour
+    assert short[0, etl, west, 11] == pytest.approx(7200.0 * per)  # beyond the window: its last hour
