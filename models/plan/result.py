@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,29 @@ class PlanResult:
     @property
     def n_hours(self) -> int:
         return int(self.active_servers.shape[1])
+
+    def head(self, hours: int) -> PlanResult:
+        """The plan of its first ``hours`` hours (copies, so the whole window's arrays can go).
+
+        Window totals (``unserved_sh``, ``terms``, ``objective``) and the backlog's
+        placement stay those of the whole window.
+        """
+        h = max(0, min(int(hours), self.n_hours))
+
+        def cut(a: FloatArray) -> FloatArray:
+            return np.array(a[..., :h])
+
+        return replace(
+            self,
+            work_sh=cut(self.work_sh),
+            routed_sh=cut(self.routed_sh),
+            active_servers=cut(self.active_servers),
+            energy_kwh=cut(self.energy_kwh),
+            grid_kwh=cut(self.grid_kwh),
+            cost_cny=cut(self.cost_cny),
+            tco2=cut(self.tco2),
+            capacity_dual=cut(self.capacity_dual),
+        )
 
     def fractions(self, r: int, k: int, t: int) -> FloatArray:
         """(C,) shares of the work of region r, class k arriving in hour t, by cluster.

@@ -39,13 +39,50 @@ def plan_weights(scn: Scenario, params: LpParams) -> PlanWeights:
     return PlanWeights(carbon_price_cny_per_t=cfg.energy.carbon_price_cny_per_t, **kw, **params.caps())
 
 
-@dataclass
+_PLAN_COLUMNS = ["region", "class", "cluster", "hour", "work_sh", "energy_kwh", "cost_cny", "tco2"]
+
+
+@dataclass(frozen=True)
 class Executed:
-    """The executed hours of one solve."""
+    """What the run keeps of one solve: the hours it executed, and the solve's figures.
+
+    Compact on purpose: a year of hourly replans keeps 8,760 of these, where the whole
+    plans would take ~2 MB each on the national baseline (17 GB a year).
+    """
 
     t0_hour: int
-    hours: int
-    plan: PlanResult
+    hours: int  # hours executed before the next replan
+    status: str
+    has_solution: bool
+    n_hours: int  # hours the solve planned (its window)
+    terms: dict[str, float]  # the objective's terms over the window (CNY)
+    n_variables: int
+    n_constraints: int
+    build_s: float
+    solve_s: float
+    slo_dual: dict[str, float]
+    carbon_cap_dual: float | None
+    rows: pd.DataFrame  # plan.parquet rows of the executed hours
+    hourly: dict[str, np.ndarray]  # (C, hours): load_sh, energy_kwh, cost_cny, tco2, dual
+
+    @classmethod
+    def of(cls, t0_hour: int, hours: int, plan: PlanResult) -> Executed:
+        """Keep the executed hours of ``plan`` (which starts at ``plan.t0_hour``)."""
+        head = plan.head(t0_hour + hours - plan.t0_hour)
+        rows = head.to_frame()[_PLAN_COLUMNS] if plan.has_solution else pd.DataFrame(columns=_PLAN_COLUMNS)
+        h = min(hours, plan.n_hours)
+        hourly = {
+            "load_sh": plan.work_sh[..., :h].sum(axis=(0, 1)),
+            "energy_kwh": np.array(plan.energy_kwh[:, :h]),
+            "cost_cny": np.array(plan.cost_cny[:, :h]),
+            "tco2": np.array(plan.tco2[:, :h]),
+            "dual": np.array(plan.capacity_dual[:, :h]),
+        }
+        return cls(
+            t0_hour, hours, plan.status, plan.has_solution, plan.n_hours, dict(plan.terms),
+            plan.n_variables, plan.n_constraints, plan.build_s, plan.solve_s, dict(plan.slo_dual),
+            plan.carbon_cap_dual, rows, hourly,
+        )  # fmt: skip
 
 
 @dataclass
@@ -141,19 +178,14 @@ class Planner:
         self.wall_s += time.perf_counter() - t
         if self.rolling.message:
             self.messages.append(self.rolling.message)
-        self.executed.append(Executed(t0, min(replan_h, self.hours - t0, plan.n_hours), plan))
+        self.executed.append(Executed.of(t0, min(replan_h, self.hours - t0, plan.n_hours), plan))
         return plan
 
     # ------------------------------------------------------------------ outputs
     def frame(self) -> pd.DataFrame:
         """``plan.parquet``: the executed hours, one row per region, class, cluster, hour."""
-        parts = []
-        for ex in self.executed:
-            if not ex.plan.has_solution:
-                continue
-            df = ex.plan.to_frame()
-            parts.append(df[df.hour < ex.t0_hour + ex.hours])
-        cols = ["region", "class", "cluster", "hour", "work_sh", "energy_kwh", "cost_cny", "tco2"]
+        parts = [ex.rows for ex in self.executed if ex.has_solution]
+        cols = _PLAN_COLUMNS
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype=float if c not in cols[:3] else object) for c in cols})
         return pd.concat(parts, ignore_index=True)[cols]
@@ -163,15 +195,11 @@ class Planner:
         c_n, h_n = self.topo.n_clusters, self.hours
         out = {k: np.full((c_n, h_n), np.nan) for k in ("load_sh", "energy_kwh", "cost_cny", "tco2", "dual")}
         for ex in self.executed:
-            p = ex.plan
-            if not p.has_solution:
+            if not ex.has_solution:
                 continue
             sl = slice(ex.t0_hour, ex.t0_hour + ex.hours)
-            out["load_sh"][:, sl] = p.work_sh.sum(axis=(0, 1))[:, : ex.hours]
-            out["energy_kwh"][:, sl] = p.energy_kwh[:, : ex.hours]
-            out["cost_cny"][:, sl] = p.cost_cny[:, : ex.hours]
-            out["tco2"][:, sl] = p.tco2[:, : ex.hours]
-            out["dual"][:, sl] = p.capacity_dual[:, : ex.hours]
+            for k, v in ex.hourly.items():
+                out[k][:, sl] = v
         return out
 
     def shadow_prices(self) -> pd.DataFrame:
@@ -189,28 +217,27 @@ class Planner:
     def window_duals(self) -> pd.DataFrame:
         """``plan_duals.parquet``: per solve, the SLO dual of each latency class and the carbon-cap dual."""
         rows: list[dict[str, Any]] = []
-        for ex in self.executed:
-            p = ex.plan
+        for p in self.executed:
             if not p.has_solution:
                 continue
             for cls, v in p.slo_dual.items():
-                rows.append({"t0_hour": ex.t0_hour, "kind": "slo", "class": cls, "value": float(v),
+                rows.append({"t0_hour": p.t0_hour, "kind": "slo", "class": cls, "value": float(v),
                              "unit": "CNY per server-hour of the class"})  # fmt: skip
             if p.carbon_cap_dual is not None:
-                rows.append({"t0_hour": ex.t0_hour, "kind": "carbon_cap", "class": None,
+                rows.append({"t0_hour": p.t0_hour, "kind": "carbon_cap", "class": None,
                              "value": float(p.carbon_cap_dual), "unit": "CNY per tCO2 of cap"})  # fmt: skip
         cols = ["t0_hour", "kind", "class", "value", "unit"]
         return pd.DataFrame(rows, columns=cols).astype({"t0_hour": "int64", "value": "float64"})
 
     def summary(self) -> dict[str, Any]:
-        plans = [ex.plan for ex in self.executed]
+        plans = self.executed
         statuses: dict[str, int] = {}
         for p in plans:
             statuses[p.status] = statuses.get(p.status, 0) + 1
         terms: dict[str, float] = {}
         for ex in self.executed:
-            for k, v in ex.plan.terms.items():
-                terms[k] = terms.get(k, 0.0) + float(v) * ex.hours / max(ex.plan.n_hours, 1)
+            for k, v in ex.terms.items():
+                terms[k] = terms.get(k, 0.0) + float(v) * ex.hours / max(ex.n_hours, 1)
         hourly = self.hourly()
         dual = hourly["dual"]
         slo: dict[str, list[float]] = {}

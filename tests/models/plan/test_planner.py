@@ -317,3 +317,16 @@ def test_pinned_backlog_must_add_up_to_the_backlog() -> None:
     inp = _queued_at_the_dear_cluster(True)
     with pytest.raises(PlanError, match="sum over its clusters"):
         solve_plan(replace(inp, backlog_sh=inp.backlog_sh * 2), PlanWeights())
+
+
+def test_the_head_of_a_plan_is_its_first_hours() -> None:
+    wide = solve_plan(make(2, 2, 3, [True, False]), PlanWeights())
+    assert wide.status == "optimal" and wide.n_hours == 3
+    head = wide.head(2)
+    assert head.n_hours == 2 and head.work_sh.shape[3] == 2
+    np.testing.assert_array_equal(head.energy_kwh, wide.energy_kwh[:, :2])
+    np.testing.assert_array_equal(head.routed_sh, wide.routed_sh[..., :2])
+    np.testing.assert_array_equal(head.work_sh, wide.work_sh[..., :2])
+    assert head.objective == wide.objective and head.terms == wide.terms  # window totals stay
+    assert not np.shares_memory(head.work_sh, wide.work_sh)  # the whole window's arrays can go
+    assert wide.head(9).n_hours == 3 and wide.head(0).n_hours == 0

@@ -55,3 +55,22 @@ def test_the_backlog_is_bucketed_by_the_hours_left_to_each_job_s_deadline() -> N
     assert out == pytest.approx(want)  # latency work is no backlog: flows are not queued jobs
     short = planner._backlog(view, 10, 12)  # type: ignore[arg-type]
     assert short[0, etl, west, 11] == pytest.approx(7200.0 * per)  # beyond the window: its last hour
+
+
+def test_the_run_keeps_only_the_executed_hours_of_each_plan() -> None:
+    """Hourly replans of 24 h windows: each kept record holds its one executed hour, so a
+    year of them stays small (the whole plans are ~2 MB each on the national baseline),
+    and plan.parquet has one hour of each solve, every hour once."""
+    from tests.helpers import run_in_memory
+
+    doc = two_site_config(policy="lp", horizon_h=6.0)
+    doc["policy"]["replan_h"] = 1
+    scn, out = run_in_memory(doc)
+    executed = out.engine.policy.planner.executed  # type: ignore[attr-defined]
+    assert [ex.t0_hour for ex in executed] == list(range(6))
+    for ex in executed:
+        assert ex.hours == 1 and ex.n_hours == 6 - ex.t0_hour  # the window runs to the horizon
+        assert all(v.shape == (scn.topology.n_clusters, 1) for v in ex.hourly.values())
+        assert set(ex.rows.hour) <= {ex.t0_hour}
+    plan = out.policy.tables["plan.parquet"]
+    assert sorted(set(plan.hour)) == list(range(6))
