@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import sys
 import time
 from pathlib import Path
@@ -380,8 +381,10 @@ def in_run(days: int) -> None:
     print(f"  backlog at 0 h, k sh     {', '.join(f'{x / 1e3:.0f}' for x in backlog_sh)}")
     print(f"  days 2..{days - 1}: mean {steady:.2f} s per simulated day (goal <= 5 s)")
     print(f"  a year: first + 363 x mean + last day = {year_s:.0f} s = {year_s / 60:.1f} min (goal 10 min)")
-    print(f"  planner {sum(per_day):.1f} s of the run's {wall:.1f} s; model reused / rebuilt "
-          f"{cache.reused} / {cache.rebuilt}; period starts {cache.period_starts}; "
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  planner {sum(per_day):.1f} s = {sum(per_day) / 60:.1f} min of the run's {wall:.1f} s; "
+          f"peak RSS {rss_mb:,.0f} MB; model reused / rebuilt {cache.reused} / {cache.rebuilt}; "
+          f"period starts {cache.period_starts}; "
           f"simplex its per solve {cache.iterations / (24 * days):.0f}")  # fmt: skip
 
 
