@@ -18,9 +18,9 @@ class Job:
     Times are seconds since the run's start. ``hold`` is the time the job holds
     one simulated server (its drawn service time x the class's occupancy
     factor); ``served`` accumulates the server-seconds it actually received.
-    ``due_h`` is the hour by whose end it should be done, ``ceil(arrival / 3600
-    + deadline_h)`` (:data:`NO_DUE_H` without a deadline): the key by which the
-    pools keep their queued work (:meth:`sim.engine.pools.FcfsPool.queued_work`).
+    ``due_h`` is its deadline rounded up to a whole hour of the run, ``ceil(arrival
+    / 3600 + deadline_h)`` (:data:`NO_DUE_H` without a deadline): the key by which
+    the pools keep their queued work (:meth:`sim.engine.pools.FcfsPool.queued_work`).
     """
 
     __slots__ = (
