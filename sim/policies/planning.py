@@ -67,17 +67,16 @@ class Executed:
 
     @classmethod
     def of(cls, t0_hour: int, hours: int, plan: PlanResult) -> Executed:
-        """Keep the executed hours of ``plan`` (which starts at ``plan.t0_hour``)."""
-        head = plan.head(t0_hour + hours - plan.t0_hour)
-        rows = head.to_frame()[_PLAN_COLUMNS] if plan.has_solution else pd.DataFrame(columns=_PLAN_COLUMNS)
-        h = min(hours, plan.n_hours)
+        """Keep the first ``hours`` hours of ``plan`` (the RollingPlanner's plans start at ``t0_hour``)."""
+        head = plan.head(hours)  # copies: the whole window's arrays can go
         hourly = {
-            "load_sh": plan.work_sh[..., :h].sum(axis=(0, 1)),
-            "energy_kwh": np.array(plan.energy_kwh[:, :h]),
-            "cost_cny": np.array(plan.cost_cny[:, :h]),
-            "tco2": np.array(plan.tco2[:, :h]),
-            "dual": np.array(plan.capacity_dual[:, :h]),
+            "load_sh": head.work_sh.sum(axis=(0, 1)),
+            "energy_kwh": head.energy_kwh,
+            "cost_cny": head.cost_cny,
+            "tco2": head.tco2,
+            "dual": head.capacity_dual,
         }
+        rows = head.to_frame()[_PLAN_COLUMNS]  # none without a solution: its arrays are zeros
         return cls(
             t0_hour, hours, plan.status, plan.has_solution, plan.n_hours, dict(plan.terms),
             plan.n_variables, plan.n_constraints, plan.build_s, plan.solve_s, dict(plan.slo_dual),
