@@ -134,20 +134,20 @@ def unpool_result(res: PlanResult, inp: PlanInputs) -> PlanResult:
     work[mask] = 0.0
     n_t = d.shape[2]
     for k in np.flatnonzero(batch):
-        for c in range(res.work_sh.shape[2]):
-            z = res.work_sh[r, k, c]
-            if z.sum() <= 0.0:
-                continue
-            slots = [res.routed_sh[r, k, c]]  # (T,) pooled arrivals by hour
-            parts = [routed[:, k, c, :]]  # (R, T) each region's part of them
-            if has_backlog:
-                slots.insert(0, np.array([res.backlog_routed_sh[r, k, c]]))
-                parts.insert(0, backlog_routed[:, k, c][:, None])
-            arr = np.concatenate(slots)
-            part = np.where(mask[:, k][:, None], np.concatenate(parts, axis=1), 0.0)
-            m = fifo_split(arr, z)  # (S, T): part of slot s executed in hour t
-            frac = np.divide(part, arr[None, :], out=np.zeros_like(part), where=arr[None, :] > 0)
-            work[:, k, c, :] += frac @ m[:, :n_t]
+        z = res.work_sh[r, k]  # (C, T) the pool's executions
+        on = np.flatnonzero(z.sum(axis=1) > 0.0)  # clusters that execute some of it
+        if not on.size:
+            continue
+        arr = res.routed_sh[r, k, on]  # (C_on, T) pooled arrivals by hour
+        part = routed[:, k, on, :].transpose(1, 0, 2)  # (C_on, R, T) each region's part of them
+        if has_backlog:
+            arr = np.concatenate([res.backlog_routed_sh[r, k, on][:, None], arr], axis=1)
+            part = np.concatenate([backlog_routed[:, k, on].T[:, :, None], part], axis=2)
+        part = np.where(mask[:, k][None, :, None], part, 0.0)
+        m = fifo_split(arr, z[on])  # (C_on, S, T): part of slot s executed in hour t
+        frac = np.divide(part, arr[:, None, :], out=np.zeros_like(part), where=arr[:, None, :] > 0)
+        for i, c in enumerate(on):
+            work[:, k, c, :] += frac[i] @ m[i, :, :n_t]
 
     # unserved: what each pooled region's demand (each hour's, and its backlog) did not place
     left = d.sum(axis=2) - np.where(mask, routed.sum(axis=(2, 3)), 0.0)

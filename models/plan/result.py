@@ -90,34 +90,38 @@ class PlanResult:
         Cluster-hour energy, cost and carbon are shared out by each row's share of
         the cluster-hour load (idle power included).
         """
+        return pd.DataFrame(self.to_columns())
+
+    def to_columns(self) -> dict[str, np.ndarray]:
+        """:meth:`to_frame`'s columns as arrays (cheaper to keep and to concatenate)."""
         w = self.work_sh
         r, k, c, t = np.nonzero(w > 1e-9)
         load = w.sum(axis=(0, 1))  # (C, T)
         share = w[r, k, c, t] / np.maximum(load[c, t], 1e-12)
-        return pd.DataFrame(
-            {
-                "region": np.asarray(self.region_ids, dtype=object)[r],
-                "class": np.asarray(self.class_names, dtype=object)[k],
-                "cluster": np.asarray(self.cluster_ids, dtype=object)[c],
-                "hour": (t + self.t0_hour).astype(np.int64),
-                "work_sh": w[r, k, c, t],
-                "energy_kwh": self.energy_kwh[c, t] * share,
-                "cost_cny": self.cost_cny[c, t] * share,
-                "tco2": self.tco2[c, t] * share,
-            }
-        )
+        return {
+            "region": np.asarray(self.region_ids, dtype=object)[r],
+            "class": np.asarray(self.class_names, dtype=object)[k],
+            "cluster": np.asarray(self.cluster_ids, dtype=object)[c],
+            "hour": (t + self.t0_hour).astype(np.int64),
+            "work_sh": w[r, k, c, t],
+            "energy_kwh": self.energy_kwh[c, t] * share,
+            "cost_cny": self.cost_cny[c, t] * share,
+            "tco2": self.tco2[c, t] * share,
+        }
 
 
 def fifo_split(arr_sh: FloatArray, z: FloatArray) -> FloatArray:
-    """Split executed work ``z[t]`` over arrival slots in first-in-first-out order.
+    """Split executed work ``z[..., t]`` over arrival slots in first-in-first-out order.
 
-    ``arr_sh[s]`` arrives in slot s (slots sorted by due time); returns M[s, t],
-    the part of slot s executed in hour t.
+    ``arr_sh[..., s]`` arrives in slot s (slots sorted by due time); returns
+    M[..., s, t], the part of slot s executed in hour t. Leading axes are
+    independent queues (e.g. one per cluster), split at once.
     """
-    a_cum = np.concatenate([[0.0], np.cumsum(arr_sh)])
-    z_cum = np.concatenate([[0.0], np.cumsum(z)])
-    hi = np.minimum(a_cum[1:, None], z_cum[None, 1:])
-    lo = np.maximum(a_cum[:-1, None], z_cum[None, :-1])
+    lead = np.zeros((*arr_sh.shape[:-1], 1))
+    a_cum = np.concatenate([lead, np.cumsum(arr_sh, axis=-1)], axis=-1)
+    z_cum = np.concatenate([np.zeros((*z.shape[:-1], 1)), np.cumsum(z, axis=-1)], axis=-1)
+    hi = np.minimum(a_cum[..., 1:, None], z_cum[..., None, 1:])
+    lo = np.maximum(a_cum[..., :-1, None], z_cum[..., None, :-1])
     return np.asarray(np.maximum(hi - lo, 0.0))
 
 
@@ -137,28 +141,30 @@ def read_result(
     lat = np.asarray(inp.is_latency, dtype=bool)
 
     routed = np.zeros((nr, nk, nc, nt))
-    np.add.at(routed, (L.x_r, L.x_k, L.x_c, L.x_t), v[L.x_col])
+    routed[L.x_r, L.x_k, L.x_c, L.x_t] = v[L.x_col] + 0.0  # one column each (+ 0.0: no -0.0)
     work = np.where(lat[None, :, None, None], routed, 0.0)
     broute = np.zeros((nr, nk, nc))
     np.add.at(broute, (L.xb_r, L.xb_k, L.xb_c), v[L.xb_col])
-    # batch: FIFO over each queue's virtual arrival slots recovers the (r, k) of executed work
+    # batch: FIFO over each queue's virtual arrival slots recovers the (r, k) of executed work,
+    # all clusters of a deadline group at once
     for g, d in enumerate(L.group_deadline):
         s0 = int(L.s_min[g])
         ks = np.nonzero(L.class_group == g)[0]
-        for c in range(nc):
-            slots = np.zeros((nr, len(ks), nt - s0))  # (r, k, s - s0)
-            slots[:, :, -s0 if s0 < 0 else 0 :] = routed[:, ks, c, :]
-            sel = (L.class_group[L.xb_k] == g) & (L.xb_c == c)
-            if sel.any():
-                kk = np.searchsorted(ks, L.xb_k[sel])
-                np.add.at(slots, (L.xb_r[sel], kk, L.xb_j[sel] + 1 - int(d) - s0), v[L.xb_col[sel]])
-            tot = slots.sum(axis=(0, 1))
-            z = v[L.z_col[g, c]]
-            if tot.sum() <= 0:
-                continue
-            m = fifo_split(tot, z)  # (S, T)
-            frac = slots / np.maximum(tot, 1e-300)  # (R, Kg, S)
-            work[:, ks, c, :] += np.einsum("rks,st->rkt", frac, m)
+        slots = np.zeros((nc, nr, len(ks), nt - s0))  # (c, r, k, s - s0)
+        slots[..., -s0 if s0 < 0 else 0 :] = routed[:, ks].transpose(2, 0, 1, 3)
+        sel = L.class_group[L.xb_k] == g
+        if sel.any():
+            kk = np.searchsorted(ks, L.xb_k[sel])
+            at = (L.xb_c[sel], L.xb_r[sel], kk, L.xb_j[sel] + 1 - int(d) - s0)
+            np.add.at(slots, at, v[L.xb_col[sel]])
+        tot = slots.sum(axis=(1, 2))  # (C, S)
+        on = np.flatnonzero(tot.sum(axis=1) > 0)  # clusters that execute some of the group
+        if not on.size:
+            continue
+        m = fifo_split(tot[on], v[L.z_col[g, on]])  # (C_on, S, T)
+        frac = slots[on] / np.maximum(tot[on, None, None, :], 1e-300)  # (C_on, R, Kg, S)
+        for i, c in enumerate(on):
+            work[:, ks, c, :] += np.einsum("rks,st->rkt", frac[i], m[i])
 
     unserved = np.zeros((nr, nk))
     if np.all(L.u_col >= 0) and len(L.u_col):
@@ -218,20 +224,13 @@ def _slo_dual(inp: PlanInputs, w: PlanWeights, lp: SparseLP, y: FloatArray) -> d
     L = lp.layout
     rtt = np.asarray(inp.rtt_ms, dtype=float)
     rcost = route_cost(inp, w)
+    regions = np.arange(rtt.shape[0])
     out: dict[str, float] = {}
     for k in np.nonzero(np.asarray(inp.is_latency, dtype=bool))[0]:
-        slo = float(inp.slo_ms[k])
-        masked = np.where(rtt > slo, rtt, np.inf)
-        best = 0.0
-        for r in range(rtt.shape[0]):
-            c = int(np.argmin(masked[r]))
-            if not np.isfinite(masked[r, c]):
-                continue
-            rows = L.dem_row[r, k]
-            ok = rows >= 0
-            if not ok.any():
-                continue
-            rc = rcost[r, k, c] - y[rows[ok]] + y[L.load_row[c][ok]]
-            best = max(best, float(np.max(-rc)))
-        out[inp.class_names[k]] = best
+        masked = np.where(rtt > float(inp.slo_ms[k]), rtt, np.inf)
+        c = np.argmin(masked, axis=1)  # (R,) each region's nearest excluded cluster
+        rows = L.dem_row[:, k]  # (R, T)
+        ok = (rows >= 0) & np.isfinite(masked[regions, c])[:, None]
+        rc = rcost[regions, k, c][:, None] - y[rows] + y[L.load_row[c]]  # (R, T) reduced costs
+        out[inp.class_names[k]] = max(0.0, float(np.max(-rc[ok]))) if ok.any() else 0.0
     return out

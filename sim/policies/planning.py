@@ -62,7 +62,7 @@ class Executed:
     solve_s: float
     slo_dual: dict[str, float]
     carbon_cap_dual: float | None
-    rows: pd.DataFrame  # plan.parquet rows of the executed hours
+    rows: dict[str, np.ndarray]  # plan.parquet columns of the executed hours
     hourly: dict[str, np.ndarray]  # (C, hours): load_sh, energy_kwh, cost_cny, tco2, dual
 
     @classmethod
@@ -76,7 +76,7 @@ class Executed:
             "tco2": head.tco2,
             "dual": head.capacity_dual,
         }
-        rows = head.to_frame()[_PLAN_COLUMNS]  # none without a solution: its arrays are zeros
+        rows = head.to_columns()  # none without a solution: its arrays are zeros
         return cls(
             t0_hour, hours, plan.status, plan.has_solution, plan.n_hours, dict(plan.terms),
             plan.n_variables, plan.n_constraints, plan.build_s, plan.solve_s, dict(plan.slo_dual),
@@ -187,7 +187,7 @@ class Planner:
         cols = _PLAN_COLUMNS
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype=float if c not in cols[:3] else object) for c in cols})
-        return pd.concat(parts, ignore_index=True)[cols]
+        return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in cols})
 
     def hourly(self) -> dict[str, np.ndarray]:
         """Planned (C, H) arrays over the run: load, energy, cost (facility x tariff), carbon, duals."""

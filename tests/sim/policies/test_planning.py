@@ -71,6 +71,6 @@ def test_the_run_keeps_only_the_executed_hours_of_each_plan() -> None:
     for ex in executed:
         assert ex.hours == 1 and ex.n_hours == 6 - ex.t0_hour  # the window runs to the horizon
         assert all(v.shape == (scn.topology.n_clusters, 1) for v in ex.hourly.values())
-        assert set(ex.rows.hour) <= {ex.t0_hour}
+        assert set(ex.rows["hour"].tolist()) <= {ex.t0_hour}
     plan = out.policy.tables["plan.parquet"]
     assert sorted(set(plan.hour)) == list(range(6))
