@@ -20,7 +20,8 @@
    --set policy.replan_h=1`` for N simulated days, the engine passing the queues' real
    backlog: planner seconds of each day, and a year as the first day + 363 days at the
    mean of days 2 .. N-1 + the last day (whose windows shrink at the horizon, as a
-   year's last day's do).
+   year's last day's do). ``--start`` moves the run's start (e.g. across a change of the
+   time-of-use tariff schedule: ``--in-run-days 6 --start 2025-08-29T00:00:00+08:00``).
 """
 
 from __future__ import annotations
@@ -325,7 +326,7 @@ def warm_year() -> None:
     print(f"  model reused / rebuilt {cache.reused} / {cache.rebuilt}; {statuses}")
 
 
-def in_run(days: int) -> None:
+def in_run(days: int, start: str | None = None) -> None:
     """Hourly replanning inside a simulation: planner seconds per simulated day, and a year."""
     from models.paths import configs_dir
     from sim.config_io import load_config
@@ -337,6 +338,8 @@ def in_run(days: int) -> None:
 
     days = max(days, 3)
     sets = ["policy.name=lp", "policy.replan_h=1", f"horizon_h={24 * days}"]
+    if start:
+        sets.append(f"start={start}")
     scn = build_scenario(load_config(configs_dir() / "baseline.yaml", sets), "baseline.yaml")
     policy = make_policy(scn)
     planner = policy.planner  # type: ignore[attr-defined]
@@ -384,7 +387,8 @@ def in_run(days: int) -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  planner {sum(per_day):.1f} s = {sum(per_day) / 60:.1f} min of the run's {wall:.1f} s; "
           f"peak RSS {rss_mb:,.0f} MB; model reused / rebuilt {cache.reused} / {cache.rebuilt}; "
-          f"period starts {cache.period_starts}; "
+          f"period starts {cache.period_starts} ({cache.restarts} not near), "
+          f"skipped for changed tariffs {cache.tariff_skips}; "
           f"simplex its per solve {cache.iterations / (24 * days):.0f}")  # fmt: skip
 
 
@@ -396,12 +400,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ref-windows", type=int, default=6, help="hourly windows also solved cold (reference)")
     ap.add_argument("--warm-year", action="store_true", help="only: a year through the warm-started path")
     ap.add_argument("--in-run-days", type=int, default=0, help="only: hourly replans inside a run of N days")
+    ap.add_argument("--start", help="with --in-run-days: the run's start, e.g. 2025-08-29T00:00:00+08:00")
     args = ap.parse_args(argv)
     if args.warm_year:
         warm_year()
         return
     if args.in_run_days:
-        in_run(args.in_run_days)
+        in_run(args.in_run_days, args.start)
         return
     ref = load_reference()
     nat = National(ref, national_topology(ref, metro=False))  # the synthetic instance: the 10 clusters

@@ -63,7 +63,10 @@ class PlanCache:
     ``basis_period_h`` > 0, from the optimal basis of the window that started
     that many hours earlier (the same hours of the day: its demand, tariff and
     PUE profiles line up with this window's, where the previous window's are
-    an hour out of step), when there is one of the same structure.
+    an hour out of step), when there is one of the same structure and its
+    tariffs were within ``TARIFF_RTOL`` of this window's, hour for hour (a
+    time-of-use schedule that changed, e.g. on the first day of a season,
+    makes that basis a poor start: the previous window's is then used at once).
     """
 
     def __init__(self, shift_basis: bool = False, basis_period_h: int = 0) -> None:
@@ -73,11 +76,15 @@ class PlanCache:
         self.shift_h = 0  # hours the window moved since the last solve (set by RollingPlanner)
         self.basis_period_h = basis_period_h
         self.t0_hour: int | None = None  # the window's start (set by RollingPlanner)
-        self.bases: OrderedDict[tuple[int, ...], Any] = OrderedDict()  # (phase, structure) -> basis
+        self.tariff: np.ndarray | None = None  # the window's (C, T) tariffs (set by RollingPlanner)
+        # (phase, structure) -> (optimal basis, the tariffs of its window)
+        self.bases: OrderedDict[tuple[int, ...], tuple[Any, np.ndarray | None]] = OrderedDict()
         self.reused = 0
         self.rebuilt = 0
         self.iterations = 0
         self.period_starts = 0  # solves warm-started from the basis one period earlier
+        self.tariff_skips = 0  # period bases not used: their window's tariffs were not this one's
+        self.restarts = 0  # period starts that were not near (see HighspyModel.solve)
 
     def period_key(self, lp: SparseLP) -> tuple[int, ...] | None:
         """The window's phase in the period and its structure, or None when off."""
@@ -96,13 +103,30 @@ class PlanCache:
         window's (replans every period or a multiple of it keep their previous basis as before)."""
         if key is None or self.shift_h % self.basis_period_h == 0:
             return None
-        return self.bases.get(key)
+        kept = self.bases.get(key)
+        if kept is None:
+            return None
+        basis, tariff = kept
+        if not _same_tariffs(tariff, self.tariff):
+            self.tariff_skips += 1
+            return None
+        return basis
 
     def remember(self, key: tuple[int, ...], basis: Any) -> None:
-        self.bases[key] = basis
+        self.bases[key] = (basis, self.tariff)
         self.bases.move_to_end(key)
         while len(self.bases) > 4 * self.basis_period_h:  # a few structures' worth
             self.bases.popitem(last=False)
+
+
+TARIFF_RTOL = 0.1  # a period basis is used when its window's tariffs were within 10 %, hour for hour
+
+
+def _same_tariffs(kept: np.ndarray | None, now: np.ndarray | None) -> bool:
+    """Tariffs of two windows alike, hour for hour, to within ``TARIFF_RTOL``."""
+    if kept is None or now is None:
+        return kept is now
+    return kept.shape == now.shape and bool(np.all(np.abs(now - kept) <= TARIFF_RTOL * np.abs(kept)))
 
 
 def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: PlanCache | None) -> RawSolution:
@@ -121,8 +145,10 @@ def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: Plan
             if basis is not None:
                 cache.highs.set_basis(basis)
             cache.rebuilt += 1
+        restarts = cache.highs.restarts
         sol = cache.highs.solve(time_limit_s, near_optimal=basis is not None)
         cache.iterations += cache.highs.iterations
+        cache.restarts += cache.highs.restarts - restarts
         if key is not None and sol.status == "optimal":
             cache.remember(key, cache.highs.basis())
         return sol
@@ -158,25 +184,30 @@ def solve_plan(
     """
     validate(inp, w)
     check_solver(solver)
+    return _plan(inp, w, solver, time_limit_s, cache, pool, outer=True)
+
+
+def _plan(
+    inp: PlanInputs,
+    w: PlanWeights,
+    solver: str,
+    time_limit_s: float | None,
+    cache: PlanCache | None,
+    pool: bool,
+    outer: bool,
+) -> PlanResult:
+    """:func:`solve_plan` on validated inputs. A pooled form is solved by an inner call
+    (``outer=False``), which leaves the diagnosis to the outer one: only it knows the real
+    regions and classes."""
     groups = latency_groups(inp) if pool else []
     if groups:
-        merged = solve_plan(pool_latency(inp, groups), w, solver, time_limit_s, cache, pool=True)
+        merged = _plan(pool_latency(inp, groups), w, solver, time_limit_s, cache, True, False)
         if merged.has_solution:
-            res = unpool_latency(merged, inp, groups)
-            diag = diagnose_unserved(inp, res.unserved_sh, res.cap_duals)
-            if merged.status != "optimal":
-                stop = f"solver stopped early ({merged.status}); plan is the best found"
-                diag = f"{stop}; {diag}" if diag else stop
-            return replace(res, diagnosis=diag)
+            return _diagnosed(unpool_latency(merged, inp, groups), inp, merged.status, outer)
     if pool and can_pool_batch(inp, w):
-        pooled = solve_plan(pool_batch(inp), w, solver, time_limit_s, cache, pool=False)
+        pooled = _plan(pool_batch(inp), w, solver, time_limit_s, cache, False, False)
         if pooled.has_solution:
-            res = unpool_result(pooled, inp)
-            diag = diagnose_unserved(inp, res.unserved_sh, res.cap_duals)
-            if pooled.status != "optimal":
-                stop = f"solver stopped early ({pooled.status}); plan is the best found"
-                diag = f"{stop}; {diag}" if diag else stop
-            return replace(res, diagnosis=diag)
+            return _diagnosed(unpool_result(pooled, inp), inp, pooled.status, outer)
         # no plan: solve the full model, whose diagnosis names the real regions
     t0 = time.perf_counter()
     lp = build_lp(inp, w)
@@ -185,14 +216,22 @@ def solve_plan(
     # the PuLP path's solve time includes building its model; split it out for the report
     build_s = build_np + (time.perf_counter() - t0 - build_np - sol.solve_s)
     if sol.has_solution:
-        res = read_result(inp, w, lp, sol, solver, build_s)
-        diag = diagnose_unserved(inp, res.unserved_sh, res.cap_duals)
-        if sol.status != "optimal":
-            stop = f"solver stopped early ({sol.status}); plan is the best found"
-            diag = f"{stop}; {diag}" if diag else stop
-        return replace(res, diagnosis=diag)
-    diag = diagnose_failure(inp, w, sol.status, lambda m: _solve_lp(m, solver, time_limit_s, None))
+        return _diagnosed(read_result(inp, w, lp, sol, solver, build_s), inp, sol.status, outer)
+    diag = None
+    if outer:
+        diag = diagnose_failure(inp, w, sol.status, lambda m: _solve_lp(m, solver, time_limit_s, None))
     return read_result(inp, w, lp, sol, solver, build_s, diagnosis=diag)
+
+
+def _diagnosed(res: PlanResult, inp: PlanInputs, status: str, outer: bool) -> PlanResult:
+    """``res`` with its diagnosis: the work it leaves unserved and why, and an early stop."""
+    if not outer:
+        return res
+    diag = diagnose_unserved(inp, res.unserved_sh, res.cap_duals)
+    if status != "optimal":
+        stop = f"solver stopped early ({status}); plan is the best found"
+        diag = f"{stop}; {diag}" if diag else stop
+    return replace(res, diagnosis=diag)
 
 
 def _shift(a: np.ndarray, by: int, axis: int) -> np.ndarray:
@@ -216,8 +255,8 @@ class RollingPlanner:
     windows, updated in place (costs, bounds, right-hand sides, changed
     coefficients) and warm-started from the optimal basis of the window
     ``basis_period_h`` (24) hours earlier, which planned the same hours of the
-    day, or else from the previous window's; it is rebuilt only when the
-    window's structure changes. ``basis_period_h=0`` keeps only the previous
+    day, when its tariffs were this window's (:class:`PlanCache`), or else from
+    the previous window's; it is rebuilt only when the window's structure changes. ``basis_period_h=0`` keeps only the previous
     window's basis. ``solver="highs"`` is the cold PuLP reference.
     ``shift_basis`` moves the kept basis by the hours the window moved before
     the solve (measured slower on the baseline: ``docs/lp.md``).
@@ -245,6 +284,7 @@ class RollingPlanner:
         """Plan the window starting at ``t0_hour``, warm-started from the last window's model."""
         self.cache.shift_h = t0_hour - self.plan.t0_hour if self.plan is not None else 0
         self.cache.t0_hour = t0_hour
+        self.cache.tariff = np.array(inputs_window.tariff_cny_per_kwh, dtype=float)
         new = solve_plan(inputs_window, self.weights, self.solver, self.time_limit_s, self.cache, self.pool)
         new = replace(new, t0_hour=t0_hour)
         if new.has_solution:

@@ -38,13 +38,14 @@ def test_warm_started_windows_match_cold_solves() -> None:
     assert (warm.cache.rebuilt, warm.cache.reused) == (1, 3)
 
 
-def _day(hours: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """A day of hourly arrays for 3 regions, 3 classes (one batch), 3 clusters."""
+def _day(hours: int, rng: np.random.Generator, peak_from_h: int = 8) -> dict[str, np.ndarray]:
+    """A day of hourly arrays for 3 regions, 3 classes (one batch), 3 clusters; tariffs 30 %
+    dearer from hour ``peak_from_h`` of the day."""
     t = np.arange(hours)
     shape = 1.0 + 0.5 * np.cos(2 * np.pi * (t - 14) / 24)
     return {
         "demand": rng.uniform(5, 40, size=(3, 3, 1)) * shape[None, None, :],
-        "tariff": rng.uniform(0.2, 1.0, size=(3, 1)) * (1.0 + 0.3 * (t % 24 >= 8)[None, :]),
+        "tariff": rng.uniform(0.2, 1.0, size=(3, 1)) * (1.0 + 0.3 * (t % 24 >= peak_from_h)[None, :]),
         "pue": 1.2 + 0.05 * np.sin(2 * np.pi * t / 24)[None, :] * np.ones((3, 1)),
     }
 
@@ -80,11 +81,17 @@ def _hourly_window(
 
 
 def _replan_against_cold(
-    warm: RollingPlanner, w: PlanWeights, lookahead: int, n: int, seed: int, backlog: str
+    warm: RollingPlanner,
+    w: PlanWeights,
+    lookahead: int,
+    n: int,
+    seed: int,
+    backlog: str,
+    peak_from_h: int = 8,
 ) -> None:
     """Replan ``n`` hourly windows of one day with ``warm``; each optimum equals the cold PuLP one."""
     rng = np.random.default_rng(seed)
-    day = _day(lookahead + n, rng)
+    day = _day(lookahead + n, rng, peak_from_h)
     for t0 in range(n):
         win = _hourly_window(day, t0, lookahead, rng, backlog)
         got = warm.replan(t0, win)
@@ -114,17 +121,32 @@ def test_windows_started_from_the_basis_one_period_earlier_match_the_cold_refere
     """Hourly windows, ``basis_period_h=4``: from hour 4 on each window starts from the optimal
     basis of the window 4 hours earlier (Dantzig pricing first). Every optimum equals the cold
     PuLP one; with ``NEAR_ITERATIONS = 1`` the Dantzig pass stops at once and the solve
-    restarts from the previous window's basis with the default pricing, with the same optima."""
+    restarts from the previous window's basis with the default pricing, with the same optima.
+    The tariffs are the same all day (a peak from hour 24), so every window's match those of
+    the window 4 hours earlier."""
     import models.plan.solve as solve_mod
 
     monkeypatch.setattr(solve_mod, "NEAR_ITERATIONS", near_iterations)
     n = 12
     warm = RollingPlanner(WEIGHTS, solver="highspy", basis_period_h=4)
-    _replan_against_cold(warm, WEIGHTS, lookahead=6, n=n, seed=23, backlog="none")
-    assert warm.cache.period_starts == n - 4
+    _replan_against_cold(warm, WEIGHTS, lookahead=6, n=n, seed=23, backlog="none", peak_from_h=24)
+    assert (warm.cache.period_starts, warm.cache.tariff_skips) == (n - 4, 0)
     assert warm.cache.highs is not None
     restarts = warm.cache.highs.restarts
     assert restarts > 0 if near_iterations == 1 else restarts == 0
+
+
+def test_a_changed_tariff_schedule_starts_from_the_previous_windows_basis() -> None:
+    """``basis_period_h=4``, 6 h windows, tariffs 30 % dearer from hour 8 (as when a time-of-use
+    schedule changes): window t0 and window t0 - 4 differ at the hours j where t0 + j >= 8 >
+    t0 - 4 + j. Windows 4..11 all cross that step, so none takes the kept basis (the previous
+    window's is in place instead, no Dantzig detour), and every optimum equals the cold one.
+    By hand: windows 12 and 13 (hours 12..19 against 8..15, all dearer) match again."""
+    n = 14
+    warm = RollingPlanner(WEIGHTS, solver="highspy", basis_period_h=4)
+    _replan_against_cold(warm, WEIGHTS, lookahead=6, n=n, seed=23, backlog="none", peak_from_h=8)
+    assert (warm.cache.period_starts, warm.cache.tariff_skips) == (2, 8)
+    assert warm.cache.highs is not None and warm.cache.highs.restarts == 0
 
 
 def test_replans_every_period_keep_the_previous_basis() -> None:
