@@ -63,10 +63,15 @@ class PlanCache:
     ``basis_period_h`` > 0, from the optimal basis of the window that started
     that many hours earlier (the same hours of the day: its demand, tariff and
     PUE profiles line up with this window's, where the previous window's are
-    an hour out of step), when there is one of the same structure and its
-    tariffs were within ``TARIFF_RTOL`` of this window's, hour for hour (a
-    time-of-use schedule that changed, e.g. on the first day of a season,
-    makes that basis a poor start: the previous window's is then used at once).
+    an hour out of step), when there is one of the same structure.
+
+    Where that window's tariffs were not within ``TARIFF_RTOL`` of this one's,
+    hour for hour (a time-of-use schedule that changed, e.g. on the first day of
+    a season), its basis may be a poor start. It is tried; once such a start
+    was not near (it restarted, see :meth:`HighspyModel.solve`), windows with
+    changed tariffs start from the previous window's basis at once, without the
+    detour, for one period, then try again. Tariffs that change every day but
+    keep the period bases near (an hourly price profile) thus keep them.
     """
 
     def __init__(self, shift_basis: bool = False, basis_period_h: int = 0) -> None:
@@ -83,7 +88,9 @@ class PlanCache:
         self.rebuilt = 0
         self.iterations = 0
         self.period_starts = 0  # solves warm-started from the basis one period earlier
-        self.tariff_skips = 0  # period bases not used: their window's tariffs were not this one's
+        self.tariff_skips = 0  # period bases not used: tariffs changed, and such a start was not near
+        self.trial = False  # this window's period start is on changed tariffs
+        self.trial_failed_h: int | None = None  # the window of the last such start that was not near
         self.restarts = 0  # period starts that were not near (see HighspyModel.solve)
 
     def period_key(self, lp: SparseLP) -> tuple[int, ...] | None:
@@ -107,10 +114,17 @@ class PlanCache:
         if kept is None:
             return None
         basis, tariff = kept
-        if not _same_tariffs(tariff, self.tariff):
+        self.trial = not _same_tariffs(tariff, self.tariff)
+        failed = self.trial_failed_h
+        if self.trial and failed is not None and (self.t0_hour or 0) - failed < self.basis_period_h:
             self.tariff_skips += 1
             return None
         return basis
+
+    def tried(self, restarted: bool) -> None:
+        """The outcome of a period start on changed tariffs (``trial``): near, or not."""
+        if self.trial:
+            self.trial_failed_h = self.t0_hour if restarted else None
 
     def remember(self, key: tuple[int, ...], basis: Any) -> None:
         self.bases[key] = (basis, self.tariff)
@@ -119,7 +133,7 @@ class PlanCache:
             self.bases.popitem(last=False)
 
 
-TARIFF_RTOL = 0.1  # a period basis is used when its window's tariffs were within 10 %, hour for hour
+TARIFF_RTOL = 0.1  # tariffs within 10 %, hour for hour, are the same schedule (PlanCache)
 
 
 def _same_tariffs(kept: np.ndarray | None, now: np.ndarray | None) -> bool:
@@ -134,6 +148,7 @@ def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: Plan
         if cache is None:
             return solve_highspy(lp, time_limit_s)
         key = cache.period_key(lp)
+        cache.trial = False
         basis = cache.period_basis(key)
         if basis is not None:
             cache.period_starts += 1
@@ -149,6 +164,8 @@ def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: Plan
         sol = cache.highs.solve(time_limit_s, near_optimal=basis is not None)
         cache.iterations += cache.highs.iterations
         cache.restarts += cache.highs.restarts - restarts
+        if basis is not None:
+            cache.tried(restarted=cache.highs.restarts > restarts)
         if key is not None and sol.status == "optimal":
             cache.remember(key, cache.highs.basis())
         return sol
@@ -255,8 +272,9 @@ class RollingPlanner:
     windows, updated in place (costs, bounds, right-hand sides, changed
     coefficients) and warm-started from the optimal basis of the window
     ``basis_period_h`` (24) hours earlier, which planned the same hours of the
-    day, when its tariffs were this window's (:class:`PlanCache`), or else from
-    the previous window's; it is rebuilt only when the window's structure changes. ``basis_period_h=0`` keeps only the previous
+    day (unless its tariffs differ and such starts were not near: :class:`PlanCache`),
+    or else from the previous window's; it is rebuilt only when the window's
+    structure changes. ``basis_period_h=0`` keeps only the previous
     window's basis. ``solver="highs"`` is the cold PuLP reference.
     ``shift_basis`` moves the kept basis by the hours the window moved before
     the solve (measured slower on the baseline: ``docs/lp.md``).

@@ -136,17 +136,34 @@ def test_windows_started_from_the_basis_one_period_earlier_match_the_cold_refere
     assert restarts > 0 if near_iterations == 1 else restarts == 0
 
 
-def test_a_changed_tariff_schedule_starts_from_the_previous_windows_basis() -> None:
+@pytest.mark.parametrize("near_iterations", [1000, 1])
+def test_a_changed_tariff_schedule_starts_from_the_previous_windows_basis(
+    monkeypatch: pytest.MonkeyPatch, near_iterations: int
+) -> None:
     """``basis_period_h=4``, 6 h windows, tariffs 30 % dearer from hour 8 (as when a time-of-use
     schedule changes): window t0 and window t0 - 4 differ at the hours j where t0 + j >= 8 >
-    t0 - 4 + j. Windows 4..11 all cross that step, so none takes the kept basis (the previous
-    window's is in place instead, no Dantzig detour), and every optimum equals the cold one.
-    By hand: windows 12 and 13 (hours 12..19 against 8..15, all dearer) match again."""
+    t0 - 4 + j, i.e. for windows 4..11; windows 12 and 13 (hours 12..19 against 8..15, all
+    dearer) match again. By hand:
+
+    - period starts that stay near (1,000 Dantzig pivots are plenty here): every window from
+      4 on takes its period basis, none is skipped;
+    - starts that are never near (``NEAR_ITERATIONS = 1``): window 4 tries, restarts, and
+      windows 5..7 then start from the previous window's basis at once (skipped); window 8,
+      one period later, tries again and fails, 9..11 are skipped; 12 and 13 have the same
+      tariffs and take theirs: 4 period starts, all restarted, 6 skipped.
+
+    Every optimum equals the cold one."""
+    import models.plan.solve as solve_mod
+
+    monkeypatch.setattr(solve_mod, "NEAR_ITERATIONS", near_iterations)
     n = 14
     warm = RollingPlanner(WEIGHTS, solver="highspy", basis_period_h=4)
     _replan_against_cold(warm, WEIGHTS, lookahead=6, n=n, seed=23, backlog="none", peak_from_h=8)
-    assert (warm.cache.period_starts, warm.cache.tariff_skips) == (2, 8)
-    assert warm.cache.highs is not None and warm.cache.highs.restarts == 0
+    c = warm.cache
+    if near_iterations == 1:
+        assert (c.period_starts, c.tariff_skips, c.restarts) == (4, 6, 4)
+    else:
+        assert (c.period_starts, c.tariff_skips, c.restarts) == (n - 4, 0, 0)
 
 
 def test_replans_every_period_keep_the_previous_basis() -> None:
