@@ -89,7 +89,6 @@ class PlanCache:
         self.iterations = 0
         self.period_starts = 0  # solves warm-started from the basis one period earlier
         self.tariff_skips = 0  # period bases not used: tariffs changed, and such a start was not near
-        self.trial = False  # this window's period start is on changed tariffs
         self.trial_failed_h: int | None = None  # the window of the last such start that was not near
         self.restarts = 0  # period starts that were not near (see HighspyModel.solve)
 
@@ -105,26 +104,26 @@ class PlanCache:
             hash(lp.indices.tobytes()),
         )
 
-    def period_basis(self, key: tuple[int, ...] | None) -> Any:
+    def period_basis(self, key: tuple[int, ...] | None) -> tuple[Any, bool]:
         """The basis to start this window from, one period earlier, if it is not the previous
-        window's (replans every period or a multiple of it keep their previous basis as before)."""
+        window's (replans every period or a multiple of it keep their previous basis as before),
+        and whether that start is a trial (its window's tariffs were not this one's)."""
         if key is None or self.shift_h % self.basis_period_h == 0:
-            return None
+            return None, False
         kept = self.bases.get(key)
         if kept is None:
-            return None
+            return None, False
         basis, tariff = kept
-        self.trial = not _same_tariffs(tariff, self.tariff)
+        trial = not _same_tariffs(tariff, self.tariff)
         failed = self.trial_failed_h
-        if self.trial and failed is not None and (self.t0_hour or 0) - failed < self.basis_period_h:
+        if trial and failed is not None and (self.t0_hour or 0) - failed < self.basis_period_h:
             self.tariff_skips += 1
-            return None
-        return basis
+            return None, False
+        return basis, trial
 
     def tried(self, restarted: bool) -> None:
-        """The outcome of a period start on changed tariffs (``trial``): near, or not."""
-        if self.trial:
-            self.trial_failed_h = self.t0_hour if restarted else None
+        """The outcome of a trial period start: near, or not (it restarted)."""
+        self.trial_failed_h = self.t0_hour if restarted else None
 
     def remember(self, key: tuple[int, ...], basis: Any) -> None:
         self.bases[key] = (basis, self.tariff)
@@ -148,8 +147,7 @@ def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: Plan
         if cache is None:
             return solve_highspy(lp, time_limit_s)
         key = cache.period_key(lp)
-        cache.trial = False
-        basis = cache.period_basis(key)
+        basis, trial = cache.period_basis(key)
         if basis is not None:
             cache.period_starts += 1
         if cache.highs is not None and same_structure(cache.highs.lp, lp):
@@ -164,7 +162,7 @@ def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: Plan
         sol = cache.highs.solve(time_limit_s, near_optimal=basis is not None)
         cache.iterations += cache.highs.iterations
         cache.restarts += cache.highs.restarts - restarts
-        if basis is not None:
+        if trial:
             cache.tried(restarted=cache.highs.restarts > restarts)
         if key is not None and sol.status == "optimal":
             cache.remember(key, cache.highs.basis())

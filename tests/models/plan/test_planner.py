@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from models.plan.build import SparseLP, build_lp
 from models.plan.planner import PlanError, PlanInputs, PlanWeights, RollingPlanner, solve_plan
 from models.plan.solve import solver_available
 
@@ -330,3 +331,32 @@ def test_the_head_of_a_plan_is_its_first_hours() -> None:
     assert head.objective == wide.objective and head.terms == wide.terms  # window totals stay
     assert not np.shares_memory(head.work_sh, wide.work_sh)  # the whole window's arrays can go
     assert wide.head(9).n_hours == 3 and wide.head(0).n_hours == 0
+
+
+def test_the_csr_pattern_kept_from_the_last_build_never_leaks_into_another() -> None:
+    """``build_lp`` reuses the last window's CSR pattern when the triplets sit where they did.
+    Builds of three structures in turn equal builds from scratch (the kept pattern cleared),
+    array for array: another size, and the same size with the routes elsewhere (region 0's
+    RTTs to clusters 0 and 2 swapped: its one cluster within each SLO moves), which a pattern
+    kept by its size alone would get wrong."""
+    import models.plan.sparse as sparse
+    from tests.models.plan.lp_instances import random_instance
+
+    w = PlanWeights(unserved_cny_per_sh=30.0)
+    a = random_instance(3)
+    rtt = a.rtt_ms.copy()
+    rtt[0, [0, 2]] = rtt[0, [2, 0]]
+    inputs = {"a": a, "b": random_instance(4, nr=2, nc=3), "c": replace(a, rtt_ms=rtt)}
+
+    def fresh(inp: PlanInputs) -> SparseLP:
+        sparse._last_pattern = None
+        return build_lp(inp, w)
+
+    want = {name: fresh(inp) for name, inp in inputs.items()}
+    sizes = {name: (lp.n_rows, lp.n_cols, lp.data.size) for name, lp in want.items()}
+    assert sizes["a"] == sizes["c"] and not np.array_equal(want["a"].indices, want["c"].indices)
+    sparse._last_pattern = None
+    for name in ("a", "b", "a", "a", "c", "a", "c"):
+        got = build_lp(inputs[name], w)
+        for field in ("indptr", "indices", "data", "cost", "col_hi", "row_lo", "row_hi"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(want[name], field))
