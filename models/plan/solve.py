@@ -6,6 +6,11 @@ the batch path behind ``pulp.lpSum_vars``), so no Python expression objects are
 made per term. :class:`PulpModel` keeps the built problem; when the next window
 has the same sparsity structure only changed coefficients, right-hand sides,
 bounds and the objective are rewritten (the rolling-horizon reuse).
+
+The fast path, :class:`HighspyModel`, is defined through PuLP as well: PuLP's
+HiGHS adapter writes the :class:`PulpModel` into a ``highspy.Highs``
+(:func:`pulp_highs_model`), which is then kept across windows and changed in
+place, warm-started from a previous basis.
 """
 
 from __future__ import annotations
@@ -99,9 +104,16 @@ def check_solver(solver: str) -> None:
 
 
 class PulpModel:
-    """A PuLP problem built from a :class:`SparseLP`, updatable in place."""
+    """A PuLP problem built from a :class:`SparseLP`, updatable in place.
+
+    A PuLP constraint has one right-hand side, so every row must be an equality or
+    have one infinite side (``build_lp``'s rows do); a ranged row is refused.
+    """
 
     def __init__(self, lp: SparseLP) -> None:
+        ranged = np.isfinite(lp.row_lo) & np.isfinite(lp.row_hi) & (lp.row_lo != lp.row_hi)
+        if ranged.any():
+            raise ValueError(f"row {int(np.flatnonzero(ranged)[0])} has two finite bounds: PuLP keeps one")
         pulp = _pulp()
         rc = pulp._rustcore
         self.prob = pulp.LpProblem("edwc_plan", pulp.LpMinimize)
@@ -197,15 +209,20 @@ def _status_from_pulp(s: str) -> str:
     return table.get(s, s)
 
 
+def _configure(h: Any) -> None:
+    """The options of every HiGHS model the planner solves."""
+    h.setOptionValue("output_flag", False)
+    # scale by powers of two to max value 1 (docs/lp.md: 16 % fewer warm iterations than the default)
+    h.setOptionValue("simplex_scale_strategy", 4)
+
+
 def highspy_model(lp: SparseLP) -> Any:
     """A ``highspy.Highs`` holding ``lp`` (row-wise matrix passed in one call)."""
     import highspy
 
     _swallow_highs_banner()
     h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    # scale by powers of two to max value 1 (docs/lp.md: 16 % fewer warm iterations than the default)
-    h.setOptionValue("simplex_scale_strategy", 4)
+    _configure(h)
     m = highspy.HighsLp()
     m.num_col_ = lp.n_cols
     m.num_row_ = lp.n_rows
@@ -221,6 +238,25 @@ def highspy_model(lp: SparseLP) -> Any:
     m.a_matrix_.index_ = lp.indices.astype(np.int32)
     m.a_matrix_.value_ = lp.data
     h.passModel(m)
+    return h
+
+
+def pulp_highs_model(lp: SparseLP) -> Any:
+    """A ``highspy.Highs`` holding ``lp`` as defined through PuLP, not yet solved.
+
+    The problem is :class:`PulpModel`'s; PuLP's own HiGHS adapter
+    (``pulp.HiGHS.createAndConfigureSolver`` and ``buildSolverModel``, the steps of
+    its ``actualSolve`` before the solve) writes it into HiGHS. Columns and rows keep
+    ``lp``'s order, so the kept model is then updated from ``lp``'s arrays. The same
+    model as :func:`highspy_model` (tested): bounds, costs and coefficients equal.
+    """
+    pulp = _pulp()
+    model = PulpModel(lp)
+    adapter = pulp.HiGHS(msg=False)
+    adapter.createAndConfigureSolver(model.prob)
+    adapter.buildSolverModel(model.prob)
+    h = model.prob.solverModel
+    _configure(h)
     return h
 
 
@@ -240,6 +276,8 @@ NEAR_ITERATIONS = 1000  # Dantzig pivots tried from a near-optimal basis before 
 class HighspyModel:
     """A ``highspy.Highs`` kept between windows of the same structure.
 
+    The model is defined through PuLP (:func:`pulp_highs_model`) when the structure
+    is new; from then on HiGHS's copy is the one kept and changed in place.
     :meth:`update` rewrites costs, bounds and the coefficients that changed;
     HiGHS then starts the next solve from the previous optimal basis (a warm
     start), which on consecutive rolling-horizon windows needs a fraction of
@@ -248,7 +286,7 @@ class HighspyModel:
 
     def __init__(self, lp: SparseLP) -> None:
         self.lp = lp
-        self.h = highspy_model(lp)
+        self.h = pulp_highs_model(lp)
         self.iterations = 0  # simplex iterations of the last solve
         self._fallback: Any = None  # basis to restart from when a near-optimal start is not
         self.restarts = 0  # near-optimal starts that did not reach the optimum in NEAR_ITERATIONS

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+from models.plan.build import SparseLP, build_lp
 from models.plan.planner import PlanInputs, PlanWeights, RollingPlanner, solve_plan
+from models.plan.solve import HighspyModel, highspy_model, pulp_highs_model
 from tests.models.plan.test_planner import make
 
 
@@ -176,3 +180,38 @@ def test_replans_every_period_keep_the_previous_basis() -> None:
         win = make(3, 3, 6, [True, False], demand_sh=rng.uniform(5, 40, size=(3, 2, 6)))
         assert warm.replan(24 * d, win).status == "optimal"
     assert warm.cache.period_starts == 0
+
+
+def _dense(h: Any) -> tuple[np.ndarray, ...]:
+    """A HiGHS model's costs, bounds and matrix (dense), whichever way it stores the matrix."""
+    import highspy
+
+    lp = h.getLp()
+    a = lp.a_matrix_
+    start, index, value = (np.asarray(x) for x in (a.start_, a.index_, a.value_))
+    dense = np.zeros((lp.num_row_, lp.num_col_))
+    outer = np.repeat(np.arange(len(start) - 1), np.diff(start))
+    if a.format_ == highspy.MatrixFormat.kRowwise:
+        dense[outer, index] = value
+    else:
+        dense[index, outer] = value
+    bounds = (lp.col_cost_, lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_)
+    return (*(np.asarray(x) for x in bounds), dense)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_kept_highs_model_is_defined_through_pulp_as_the_lp_is(seed: int) -> None:
+    """The fast path's model, written into HiGHS by PuLP's adapter, is the LP's: the same
+    costs, bounds and coefficients as the arrays passed straight to HiGHS, and the same
+    optimum as the cold PuLP reference."""
+    from tests.models.plan.lp_instances import random_instance
+
+    inp = random_instance(seed)
+    lp: SparseLP = build_lp(inp, WEIGHTS)
+    via_pulp, direct = _dense(pulp_highs_model(lp)), _dense(highspy_model(lp))
+    for got, want in zip(via_pulp, direct, strict=True):
+        np.testing.assert_array_equal(got, want)
+    kept = HighspyModel(lp).solve(None)
+    cold = solve_plan(inp, WEIGHTS, solver="highs", pool=False)
+    assert kept.status == cold.status == "optimal"
+    assert float(lp.cost @ kept.col_value) == pytest.approx(cold.objective, rel=1e-9)
