@@ -104,7 +104,8 @@ class Engine:
         self.base_slots = [int(s) for s in scn.slots]  # simulated batch servers before faults
         self.base_servers = [int(s) for s in scn.servers]  # real servers
         self.available = list(self.base_servers)  # real servers installed minus failed
-        self.latency_load = np.zeros(n_c)  # real servers busy with latency flows now
+        # real servers busy with latency flows now (a list: read per job, as plain floats)
+        self.latency_load: list[float] = [0.0] * n_c
         self.latency_shed = np.zeros(n_c)  # latency load (erlangs) shed at each cluster now
         self.up = [True] * n_c
         self.in_transfer = [0] * n_c
@@ -204,7 +205,7 @@ class Engine:
     # -- PowerHost: what the power manager reads and sets (real servers)
     def busy_servers(self, c: int) -> float:
         """Real servers of cluster ``c`` busy now: latency load + batch jobs."""
-        return float(self.latency_load[c]) + float(self.pools[c].busy) * self.scale[c]
+        return self.latency_load[c] + float(self.pools[c].busy) * self.scale[c]
 
     def waiting(self, c: int) -> int:
         """Work waiting for a server, in servers: batch jobs queued and latency load shed here."""
@@ -272,7 +273,7 @@ class Engine:
         online = np.asarray(self.power.online, dtype=np.int64)
         load = self.flows.open(now, online, self.up, np.asarray(self.rtt_factor), reroute=reroute)
         self._flows_open = True
-        self.latency_load[:] = load
+        self.latency_load[:] = load.tolist()
         self.latency_shed[:] = self.flows.shed
         for c in range(len(self.pools)):
             self._set_batch_capacity(c)
@@ -280,7 +281,7 @@ class Engine:
 
     def _set_batch_capacity(self, c: int) -> None:
         """Batch servers of cluster ``c``: what the latency load leaves of the online ones."""
-        free = max(0.0, self.power.online[c] - float(self.latency_load[c]))
+        free = max(0.0, self.power.online[c] - self.latency_load[c])
         slots = free / self.scale[c]  # a fraction is a partial server (pools.FcfsPool)
         pool = self.pools[c]
         if slots != pool.size:
