@@ -158,12 +158,13 @@ def _solve_lp(lp: SparseLP, solver: str, time_limit_s: float | None, cache: Plan
             if basis is not None:
                 cache.highs.set_basis(basis)
             cache.rebuilt += 1
-        restarts = cache.highs.restarts
+        before = cache.highs.restarts
         sol = cache.highs.solve(time_limit_s, near_optimal=basis is not None)
         cache.iterations += cache.highs.iterations
-        cache.restarts += cache.highs.restarts - restarts
+        restarted = cache.highs.restarts > before
+        cache.restarts += int(restarted)
         if trial:
-            cache.tried(restarted=cache.highs.restarts > restarts)
+            cache.tried(restarted)
         if key is not None and sol.status == "optimal":
             cache.remember(key, cache.highs.basis())
         return sol

@@ -117,8 +117,7 @@ def fifo_split(arr_sh: FloatArray, z: FloatArray) -> FloatArray:
     M[..., s, t], the part of slot s executed in hour t. Leading axes are
     independent queues (e.g. one per cluster), split at once.
     """
-    lead = np.zeros((*arr_sh.shape[:-1], 1))
-    a_cum = np.concatenate([lead, np.cumsum(arr_sh, axis=-1)], axis=-1)
+    a_cum = np.concatenate([np.zeros((*arr_sh.shape[:-1], 1)), np.cumsum(arr_sh, axis=-1)], axis=-1)
     z_cum = np.concatenate([np.zeros((*z.shape[:-1], 1)), np.cumsum(z, axis=-1)], axis=-1)
     hi = np.minimum(a_cum[..., 1:, None], z_cum[..., None, 1:])
     lo = np.maximum(a_cum[..., :-1, None], z_cum[..., None, :-1])
