@@ -15,6 +15,7 @@ from typing import Any
 import simpy
 
 from models.demand.workload import Jobs
+from sim.engine.calls import call_later
 
 OnArrival = Callable[[int, int, float, float, float], None]  # class, region, time s, service s, GB
 
@@ -38,7 +39,7 @@ class ArrivalFeed:
 
     def start(self) -> None:
         """Take the first arrivals once the clock runs (time 0)."""
-        self.env.timeout(0.0).callbacks.append(self._fire)
+        call_later(self.env, 0.0, self._fire)
 
     def _load(self) -> bool:
         """The next non-empty chunk, or False when there is none."""
@@ -65,7 +66,7 @@ class ArrivalFeed:
             if t >= self.horizon_s:
                 return
             if t > now:
-                self.env.timeout(t - now).callbacks.append(self._fire)
+                call_later(self.env, t - now, self._fire)
                 return
             self._j = j + 1
             self._on(self._k[j], self._r[j], t, self._s[j], self._gb[j])

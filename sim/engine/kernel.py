@@ -37,6 +37,7 @@ import simpy
 from models.demand.workload import Jobs
 from sim.config import Fault
 from sim.engine.arrivals import ArrivalFeed
+from sim.engine.calls import Call, call_later
 from sim.engine.flowrecords import FlowSink
 from sim.engine.flows import FlowModel
 from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
@@ -191,7 +192,10 @@ class Engine:
         work, not how much it can take.
         """
         avail = self.available[c]
-        return self.busy_servers(c) / avail if avail > 0 else 1.0
+        if avail <= 0:
+            return 1.0
+        # busy_servers(c), inlined: policies read this per job
+        return (self.latency_load[c] + float(self.pools[c].busy) * self.scale[c]) / avail
 
     def online(self, c: int) -> int:
         """Real servers of cluster ``c`` that can serve work now: available, powered and booted.
@@ -331,8 +335,7 @@ class Engine:
             self._mark(c)
             self.links[self.link_of[r][c]].add(job, job.data_gb * 8.0, self.weight[job.k])
         elif one_way > 0.0:
-            ev = self.env.timeout(one_way, value=job)
-            ev.callbacks.append(self._arrive_ev)
+            call_later(self.env, one_way, self._arrive_ev, job)
         else:
             self._arrive(job)
 
@@ -342,12 +345,11 @@ class Engine:
         self._mark(c)
         one_way = job.net_out
         if one_way > 0.0:
-            ev = self.env.timeout(one_way, value=job)
-            ev.callbacks.append(self._arrive_ev)
+            call_later(self.env, one_way, self._arrive_ev, job)
         else:
             self._arrive(job)
 
-    def _arrive_ev(self, ev: simpy.Event) -> None:
+    def _arrive_ev(self, ev: Call) -> None:
         self._arrive(ev._value)
 
     def _arrive(self, job: Job) -> None:
@@ -364,13 +366,12 @@ class Engine:
             release = self.policy.release_s(job, now)
             if release > now:
                 self.held += 1
-                ev = self.env.timeout(release - now, value=job)
-                ev.callbacks.append(self._release_ev)
+                call_later(self.env, release - now, self._release_ev, job)
                 return
         self.pools[c].arrive(job)
         self._mark(c)
 
-    def _release_ev(self, ev: simpy.Event) -> None:
+    def _release_ev(self, ev: Call) -> None:
         job: Job = ev._value
         c = job.c
         if not self.up[c]:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import simpy
 
+from sim.engine.calls import Call, call_later
 from sim.engine.job import Job
 from sim.engine.sharing import ProcessorSharing
 
@@ -111,14 +112,14 @@ class FcfsPool(Pool):
         self._n_whole = 0
         self.n_queued = 0
         self._part: Job | None = None  # the job on the partial server
-        self._part_ev: simpy.Event | None = None
+        self._part_ev: Call | None = None
         self._share = list(class_share) if class_share is not None else [1.0] * n_classes
         self._prio = list(priority) if priority is not None else [0] * n_classes
         self._preemptive = preemptive and len(set(self._prio)) > 1
         self._queues: list[deque[Job]] = [deque() for _ in range(n_classes)]
         self._work: dict[tuple[int, int, int], list[float]] = {}  # queued: key -> [jobs, work]
         self._busy_k = [0] * n_classes
-        self._running: list[dict[Job, simpy.Event]] = [{} for _ in range(n_classes)]
+        self._running: list[dict[Job, Call]] = [{} for _ in range(n_classes)]
         self._seq = 0
         self._simple = all(s >= 1.0 for s in self._share) and len(set(self._prio)) == 1
         self._caps: list[int] = []
@@ -198,18 +199,16 @@ class FcfsPool(Pool):
         job.seg_start = self.env.now
         if self._n_whole < self.capacity:
             self._n_whole += 1
-            ev = self.env.timeout(job.remaining, value=job)
-            ev.callbacks.append(self._finish)
+            ev = call_later(self.env, job.remaining, self._finish, job)
             self._running[k][job] = ev
         else:  # the partial server
-            ev = self.env.timeout(job.remaining / self.frac, value=job)
-            ev.callbacks.append(self._finish_part)
+            ev = call_later(self.env, job.remaining / self.frac, self._finish_part, job)
             self._part = job
             self._part_ev = ev
         self._sync_busy()
         self.on_start(job)
 
-    def _finish(self, ev: simpy.Event) -> None:
+    def _finish(self, ev: Call) -> None:
         job: Job = ev._value
         running = self._running[job.k]
         if running.get(job) is not ev:  # preempted or evicted meanwhile
@@ -227,7 +226,7 @@ class FcfsPool(Pool):
             self._dispatch()
         self.settled()
 
-    def _finish_part(self, ev: simpy.Event) -> None:
+    def _finish_part(self, ev: Call) -> None:
         if ev is not self._part_ev:  # moved, preempted or evicted meanwhile
             return
         job = self._stop_part()

@@ -26,6 +26,8 @@ from typing import Any
 
 import simpy
 
+from sim.engine.calls import Call, call_later
+
 INF = float("inf")
 
 
@@ -119,10 +121,9 @@ class ProcessorSharing:
         if rate <= 0.0:
             return
         delay = max(0.0, (self._heap[0][0] - self.v) / rate)
-        ev = self.env.timeout(delay, value=self._version)
-        ev.callbacks.append(self._fire)
+        call_later(self.env, delay, self._fire, self._version)
 
-    def _fire(self, ev: simpy.Event) -> None:
+    def _fire(self, ev: Call) -> None:
         if ev._value != self._version:  # a later change re-armed the clock
             return
         self._advance()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.engine.policy import EngineView
 from sim.policies.base import Policy, hourly_rankings, ranked_candidates
 from sim.policies.params import SpillWestParams
 from sim.scenario import Scenario
@@ -186,21 +187,31 @@ class SpillWest(Policy):
         ]
         self._ranked = ranked
         self._flow_cache: dict[tuple[object, ...], np.ndarray] = {}
+        self._util: Callable[[int], float] = self.utilisation
+
+    def bind(self, engine: EngineView) -> None:
+        super().bind(engine)
+        # called per job: read the engine's own measure unless a subclass redefines it
+        if type(self).utilisation is Policy.utilisation:
+            self._util = engine.utilisation
 
     def _hub_utilisation(self, clusters: list[int]) -> float:
-        if self.engine is None:
+        eng = self.engine
+        if eng is None:
             return 0.0
-        busy = sum(self.engine.busy_servers(c) for c in clusters)
-        cap = sum(self.engine.available[c] for c in clusters)
+        busy_servers, avail = eng.busy_servers, eng.available
+        busy = sum([busy_servers(c) for c in clusters])
+        cap = sum([avail[c] for c in clusters])
         return busy / cap if cap > 0 else 1.0
 
     def route(self, region: int, klass: int, now_s: float) -> int:
-        home = [c for c in self._home_ranked[klass][region] if self.up[c]]
-        home_c = min(home, key=self.utilisation) if self._balanced and home else self._below_threshold(home)
+        up = self.up
+        home = [c for c in self._home_ranked[klass][region] if up[c]]
+        home_c = min(home, key=self._util) if self._balanced and home else self._below_threshold(home)
         hub = self._home_typed[self._type_of[klass]][region]
         if home_c >= 0 and self._hub_utilisation(hub) < self.threshold:
             return home_c
-        west = [c for c in self._west_ranked[klass][region] if self.up[c]]
+        west = [c for c in self._west_ranked[klass][region] if up[c]]
         if west:
             return self._below_threshold(west)
         return home_c if home_c >= 0 else self.first_up(self._ranked[klass][region])
@@ -273,7 +284,8 @@ class SpillWest(Policy):
 
     def _below_threshold(self, ranked: list[int]) -> int:
         """The first of ``ranked`` under the threshold, else the least utilised; -1 if empty."""
+        util, threshold = self._util, self.threshold
         for c in ranked:
-            if self.utilisation(c) < self.threshold:
+            if util(c) < threshold:
                 return c
-        return min(ranked, key=self.utilisation) if ranked else -1
+        return min(ranked, key=util) if ranked else -1
