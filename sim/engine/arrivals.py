@@ -55,18 +55,19 @@ class ArrivalFeed:
         return False
 
     def _fire(self, _ev: Any = None) -> None:
-        now = self.env.now
+        now, horizon, on = self.env.now, self.horizon_s, self._on
         while True:
-            j = self._j
-            if j >= len(self._t):
-                if not self._load():
+            ts, ks, rs, ss, gbs = self._t, self._k, self._r, self._s, self._gb
+            for j in range(self._j, len(ts)):
+                t = ts[j]
+                if t >= horizon:
+                    self._j = j
                     return
-                j = 0
-            t = self._t[j]
-            if t >= self.horizon_s:
+                if t > now:
+                    self._j = j
+                    call_later(self.env, t - now, self._fire)
+                    return
+                self._j = j + 1
+                on(ks[j], rs[j], t, ss[j], gbs[j])
+            if not self._load():
                 return
-            if t > now:
-                call_later(self.env, t - now, self._fire)
-                return
-            self._j = j + 1
-            self._on(self._k[j], self._r[j], t, self._s[j], self._gb[j])

@@ -10,6 +10,7 @@ however long the horizon.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Protocol
 
 import numpy as np
@@ -112,7 +113,9 @@ class StepLog:
     def integrate(self, t_end: float, edges: np.ndarray) -> np.ndarray:
         """Integrals per bin of the entries since the last call, up to ``t_end``; then forget them."""
         times = np.asarray(self.t, dtype=float)
-        values = to_real(np.asarray(self.v, dtype=float).reshape(-1, N_SERIES), self.scale)
+        # flattened by fromiter: twice as fast as asarray on a list of mixed int/float tuples
+        flat = np.fromiter(chain.from_iterable(self.v), dtype=float, count=N_SERIES * len(self.v))
+        values = to_real(flat.reshape(-1, N_SERIES), self.scale)
         out = step_integral(self.last_t, self.last_v, times, values, t_end, edges)
         if values.size:
             self.last_v = values[-1].copy()
