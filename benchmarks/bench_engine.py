@@ -7,7 +7,9 @@
    batch ``engine.job_scale`` (goal: simulation <= 2 s on 2 cores) and
    for a simulated year (goal: <= 60 s) at the batch ``engine.job_scale``
    chosen by the check below, each in its own process, with its peak RSS.
-   Latency classes are request flows and do not depend on the scale.
+   Latency classes are request flows and do not depend on the scale. Beside
+   the year, its floor: the time the bare loop of (1), at its measured rate,
+   would take to queue the year's batch jobs and nothing else.
 3. The scale check: bundling S real batch jobs into one simulated job on
    ``servers / S`` simulated servers keeps the real pool's queueing only if the
    bundles keep its variability (models/demand/bundles.py: every S-th real
@@ -22,6 +24,10 @@
    backlog, not by Erlang C) are counted apart. Server types: the CPU pools
    are checked for ``engine.job_scale``, the GPU pools (``<site>_gpu``) for
    ``engine.gpu_job_scale``, each with its own ladder.
+
+The runs use the edwc this Python has installed, and the first line says which engine
+that is: compiled with mypyc (a wheel, ``pip install .``: ``hatch_build.py``) or
+interpreted (an editable install, or ``EDWC_PURE_PYTHON=1``).
 
     python benchmarks/bench_engine.py [--jobs N] [--skip-year]
 """
@@ -105,7 +111,18 @@ def edwc_engine(arrival: np.ndarray, service: np.ndarray, servers: int) -> float
     return time.perf_counter() - t0
 
 
-def engine_vs_bare(n_jobs: int) -> None:
+def engine_kind() -> str:
+    """Which engine this Python imports: compiled by the wheel's build hook, or interpreted."""
+    import sim.engine.kernel
+
+    where = Path(sim.engine.kernel.__file__ or "")
+    if where.suffix == ".py":
+        return f"interpreted ({where.parent}; an editable or EDWC_PURE_PYTHON install)"
+    return f"compiled with mypyc (hatch_build.py; {where.parent})"
+
+
+def engine_vs_bare(n_jobs: int) -> float:
+    """Print both rates and their ratio; return the bare loop's jobs per second."""
     rng = np.random.default_rng(1)
     servers, lam, mean_s = 100, 90 / 60.0, 60.0  # rho = 0.9
     arrival = np.cumsum(rng.exponential(1 / lam, n_jobs))
@@ -116,6 +133,7 @@ def engine_vs_bare(n_jobs: int) -> None:
     print(f"  bare simpy loop : {n_jobs / bare:10,.0f} jobs/s  ({bare:.2f} s)")
     print(f"  edwc engine     : {n_jobs / ours:10,.0f} jobs/s  ({ours:.2f} s)")
     print(f"  cost ratio edwc / bare = {ours / bare:.2f}   (goal <= 1.5)")
+    return n_jobs / bare
 
 
 def national(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]:
@@ -148,6 +166,7 @@ def national(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]
         # simulated jobs of the GPU classes (they bundle engine.gpu_job_scale real ones)
         "gpu_jobs": sum(_jobs(s["classes"][w.name]) for w in cfg.workloads if w.server_type == "gpu"),
         "out": str(out),
+        "engine": engine_kind(),
     }
 
 
@@ -157,11 +176,15 @@ def _jobs(cls: Mapping[str, Any]) -> int:
 
 
 def child(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]:
+    # ROOT last: the run imports the installed edwc (compiled or not), the bench code from ROOT
     code = (
-        f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench_engine import national; "
+        f"import json, sys; sys.path.append({str(ROOT)!r}); from benchmarks.bench_engine import national; "
         f"print(json.dumps(national({horizon_h!r}, {job_scale!r}, {gpu_scale!r})))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    # -P: the working folder (ROOT) is not put first on the path, so its sources do not shadow
+    # an installed (compiled) edwc
+    cmd = [sys.executable, "-P", "-c", code]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -315,7 +338,9 @@ def main() -> None:
         help="engine.gpu_job_scale of the year (default: the check's choice)",
     )
     args = ap.parse_args()
-    engine_vs_bare(args.jobs)
+    print(f"engine: {engine_kind()}")
+    print()
+    bare_rate = engine_vs_bare(args.jobs)
     print()
     print("national baseline (configs/baseline.yaml), each run in its own process")
     head = (
@@ -335,6 +360,8 @@ def main() -> None:
     base_scale = int(engine_cfg["job_scale"])
     base_gpu = int(engine_cfg.get("gpu_job_scale", base_scale))
     day = child(24.0, base_scale, base_gpu)
+    if day["engine"] != engine_kind():
+        raise SystemExit(f"the day ran another engine: {day['engine']}")
     show(24.0, day)
     print("goal: a day's simulation <= 2 s")
     ladder = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000]
@@ -380,6 +407,11 @@ def main() -> None:
     show(8760.0, year)
     print(f"  (GPU scale {gpu_scale:,}: {year['gpu_jobs']:,} of the batch jobs)")
     print("goal: a simulated year <= 60 s")
+    floor = year["jobs"] / bare_rate
+    print(
+        f"floor: the bare simpy loop above, at its {bare_rate:,.0f} jobs/s, would take {floor:,.0f} s "
+        "to queue these batch jobs alone (no routing, network, flows or records)"
+    )
 
 
 if __name__ == "__main__":

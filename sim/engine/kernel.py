@@ -486,7 +486,8 @@ class Engine:
         pending = [j for j in self._live if j.fate == PENDING]
         self.backlog_jobs = len(pending)
         per_k = [c.slot_servers for c in self.scn.classes]  # a class's jobs hold servers of its type
-        self.backlog_s = float(sum(max(0.0, j.remaining) * per_k[j.k] for j in pending))
+        # fsum: exact, so the compiled engine (hatch_build.py) sums alike
+        self.backlog_s = math.fsum([max(0.0, j.remaining) * per_k[j.k] for j in pending])
         self._fold_logs(self.horizon)
         self.sink.add(self._live)
         self._live = []
