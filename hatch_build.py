@@ -37,7 +37,6 @@ ENGINE_MODULES = [
     "sim/engine/power.py",
     "sim/engine/flows.py",
     "sim/engine/kernel.py",
-    "models/queueing.py",  # Erlang C of the latency flows' admission
 ]
 
 # mypy's view for compiling: the engine's own annotations; what the build environment

@@ -29,7 +29,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import Any
+from operator import index
+from typing import Any, SupportsFloat, SupportsIndex
 
 import numpy as np
 import simpy
@@ -184,32 +185,37 @@ class Engine:
         self.logs[c].mark(self.env.now)
         self.power.changed(c)
 
-    def utilisation(self, c: int) -> float:
+    # The methods a policy calls (EngineView) take any integer for a cluster, numpy's too: the
+    # compiled engine (hatch_build.py) would refuse a numpy integer where an int is declared.
+
+    def utilisation(self, c: SupportsIndex) -> float:
         """Busy share of cluster ``c``'s available servers now (1 when it has none).
 
         Measured against available (installed, not failed) servers, not the
         powered ones: power management changes how fast a cluster can take
         work, not how much it can take.
         """
-        avail = self.available[c]
+        i = index(c)
+        avail = self.available[i]
         if avail <= 0:
             return 1.0
         # busy_servers(c), inlined: policies read this per job
-        return (self.latency_load[c] + float(self.pools[c].busy) * self.scale[c]) / avail
+        return (self.latency_load[i] + float(self.pools[i].busy) * self.scale[i]) / avail
 
-    def online(self, c: int) -> int:
+    def online(self, c: SupportsIndex) -> int:
         """Real servers of cluster ``c`` that can serve work now: available, powered and booted.
 
         The one capacity figure of a cluster: latency flows are admitted and
         queue on all of them (they come first), batch jobs get what the
         latency load leaves.
         """
-        return self.power.online[c]
+        return self.power.online[index(c)]
 
     # -- PowerHost: what the power manager reads and sets (real servers)
-    def busy_servers(self, c: int) -> float:
+    def busy_servers(self, c: SupportsIndex) -> float:
         """Real servers of cluster ``c`` busy now: latency load + batch jobs."""
-        return self.latency_load[c] + float(self.pools[c].busy) * self.scale[c]
+        i = index(c)
+        return self.latency_load[i] + float(self.pools[i].busy) * self.scale[i]
 
     def waiting(self, c: int) -> int:
         """Work waiting for a server, in servers: batch jobs queued and latency load shed here."""
@@ -318,7 +324,8 @@ class Engine:
         if not self.has_candidates[k][r]:
             job.fate = DROPPED
             return
-        c = self.policy.route(r, k, self.env.now)
+        route: Callable[[int, int, float], SupportsIndex] = self.policy.route  # any integer
+        c = index(route(r, k, self.env.now))
         if c < 0 or not self.up[c]:
             job.fate = DROPPED
             return
@@ -363,7 +370,8 @@ class Engine:
         if math.isnan(job.queued):
             job.queued = now
         if self._holds:
-            release = self.policy.release_s(job, now)
+            release_s: Callable[[Job, float], SupportsFloat] = self.policy.release_s
+            release = float(release_s(job, now))
             if release > now:
                 self.held += 1
                 call_later(self.env, release - now, self._release_ev, job)
@@ -402,7 +410,8 @@ class Engine:
     def _displace(self, job: Job, mode: str) -> None:
         """A job whose cluster is down: re-route it by the policy, or lose it."""
         if mode == "reroute":
-            c = self.policy.route(job.r, job.k, self.env.now) if self.has_candidates[job.k][job.r] else -1
+            route: Callable[[int, int, float], SupportsIndex] = self.policy.route  # any integer
+            c = index(route(job.r, job.k, self.env.now)) if self.has_candidates[job.k][job.r] else -1
             if c >= 0 and self.up[c]:
                 job.reroutes += 1
                 job.remaining = job.hold  # work restarts on the new cluster
@@ -429,7 +438,7 @@ class Engine:
         self.loss[c].remove(fraction)
         self._apply_capacity(c, evict=False)
 
-    def set_power_target(self, c: int, servers: int | None) -> None:
+    def set_power_target(self, c: SupportsIndex, servers: SupportsIndex | None) -> None:
         """Keep ``servers`` real servers of cluster ``c`` powered (None: all available).
 
         Followed with ``energy.power_management: planned`` only
@@ -437,7 +446,7 @@ class Engine:
         those servers at once (busy ones finish first); switching on takes
         ``energy.power_control.boot_s``. Transitions are counted.
         """
-        self.power.set_target(c, servers)
+        self.power.set_target(index(c), None if servers is None else index(servers))
 
     def _apply_capacity(self, c: int, evict: bool) -> None:
         keep = 1.0
