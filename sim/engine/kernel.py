@@ -41,6 +41,7 @@ from sim.engine.arrivals import ArrivalFeed
 from sim.engine.calls import Call, call_later
 from sim.engine.flowrecords import FlowSink
 from sim.engine.flows import FlowModel
+from sim.engine.gcpause import collect_young, paused_gc
 from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
 from sim.engine.policy import Policy
 from sim.engine.pools import FcfsPool, Pool, PsPool
@@ -245,8 +246,9 @@ class Engine:
         env.process(self._flow_steps())
         if self.progress is not None:
             env.process(self._tick())
-        env.run(until=self.horizon)
-        self._finish_run()
+        with paused_gc():  # reference counting frees the run's garbage (sim/engine/gcpause.py)
+            env.run(until=self.horizon)
+            self._finish_run()
 
     def _tick(self) -> Generator[Any, Any, None]:
         step = max(self.horizon / 200.0, 1.0)
@@ -260,6 +262,7 @@ class Engine:
             yield self.env.timeout(DAY_S)
             self._fold_logs(self.env.now)
             self._flush_finished()
+            collect_young()  # what a policy may have left in cycles today
             self.flow_sink.flush()
 
     # ------------------------------------------------------------------ latency flows
