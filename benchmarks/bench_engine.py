@@ -4,7 +4,8 @@
    job, timeouts; no routing, no records) driven by the same arrivals and
    service times. Prints both rates and the ratio (goal: <= 1.5).
 2. The national baseline (configs/baseline.yaml) for a simulated day at its own
-   batch ``engine.job_scale`` (goal: simulation <= 2 s on 2 cores) and
+   batch ``engine.job_scale`` (goal: simulation <= 2 s on 2 cores; the median of
+   five runs, each printed) and
    for a simulated year (goal: <= 60 s) at the batch ``engine.job_scale``
    chosen by the check below, each in its own process, with its peak RSS.
    Latency classes are request flows and do not depend on the scale. Beside
@@ -49,6 +50,7 @@ import numpy as np
 import simpy
 
 ROOT = Path(__file__).resolve().parents[1]
+DAY_RUNS = 5  # the national day's runs; the median is reported
 
 
 def bare_simpy(arrival: np.ndarray, service: np.ndarray, servers: int) -> float:
@@ -359,10 +361,15 @@ def main() -> None:
     engine_cfg = yaml.safe_load((ROOT / "configs" / "baseline.yaml").read_text())["engine"]
     base_scale = int(engine_cfg["job_scale"])
     base_gpu = int(engine_cfg.get("gpu_job_scale", base_scale))
-    day = child(24.0, base_scale, base_gpu)
-    if day["engine"] != engine_kind():
-        raise SystemExit(f"the day ran another engine: {day['engine']}")
+    # the day is short enough to be at the machine's mercy: the median of DAY_RUNS runs
+    days = [child(24.0, base_scale, base_gpu) for _ in range(DAY_RUNS)]
+    if any(d["engine"] != engine_kind() for d in days):
+        raise SystemExit(f"a day ran another engine: {days[0]['engine']}")
+    days.sort(key=lambda d: d["sim_s"])
+    day = days[len(days) // 2]
     show(24.0, day)
+    runs = ", ".join(f"{d['sim_s']:.2f}" for d in days)
+    print(f"  (median of {DAY_RUNS} runs, each in its own process; sim s: {runs})")
     print("goal: a day's simulation <= 2 s")
     ladder = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000]
     chosen: dict[str, int] = {}

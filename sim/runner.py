@@ -15,6 +15,7 @@ import pyarrow as pa
 from sim.config import Config
 from sim.config_io import resolved_yaml
 from sim.engine.flowrecords import FlowSink
+from sim.engine.gcpause import paused_gc
 from sim.engine.kernel import Engine
 from sim.engine.policy import PolicyOutputs
 from sim.engine.records import JobSink
@@ -69,16 +70,17 @@ def simulate(
     Batch jobs go to ``jobs_path`` and latency flows to ``flows_path`` (Parquet),
     or stay in memory when a path is None.
     """
-    sink = JobSink(scn, jobs_path)
-    n_steps = max(1, math.ceil(scn.horizon_s / scn.config.engine.timestep_s))
-    flow_sink = FlowSink(scn, n_steps, flows_path)
-    eng = Engine(scn, sink, make_policy(scn), progress=progress, flow_sink=flow_sink)
-    eng.run()
-    jobs = sink.close()
-    flows = flow_sink.close()
-    policy_out = eng.policy.outputs() or PolicyOutputs()
-    ts, stats = timeseries_table(eng, policy_out.planned)
-    summary = summary_dict(eng, stats, policy_out)
+    with paused_gc():  # as in the engine's run: nothing here makes reference cycles to collect
+        sink = JobSink(scn, jobs_path)
+        n_steps = max(1, math.ceil(scn.horizon_s / scn.config.engine.timestep_s))
+        flow_sink = FlowSink(scn, n_steps, flows_path)
+        eng = Engine(scn, sink, make_policy(scn), progress=progress, flow_sink=flow_sink)
+        eng.run()
+        jobs = sink.close()
+        flows = flow_sink.close()
+        policy_out = eng.policy.outputs() or PolicyOutputs()
+        ts, stats = timeseries_table(eng, policy_out.planned)
+        summary = summary_dict(eng, stats, policy_out)
     return Outputs(engine=eng, jobs=jobs, timeseries=ts, summary=summary, policy=policy_out, flows=flows)
 
 
@@ -100,7 +102,8 @@ def run(
     t0 = time.perf_counter()
     out = out_dir if out_dir is not None else default_out_dir(cfg)
     layout.check_out_dir(out, force)
-    scn = build_scenario(cfg, source, base_dir=base_dir)
+    with paused_gc():
+        scn = build_scenario(cfg, source, base_dir=base_dir)
     out.mkdir(parents=True, exist_ok=True)
     # a folder being rewritten is not complete until the new summary.json lands
     (out / layout.SUMMARY).unlink(missing_ok=True)

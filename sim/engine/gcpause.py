@@ -4,11 +4,13 @@ A run allocates millions of short-lived objects (jobs, scheduled calls, step-log
 samples). Each 700 allocations CPython's cyclic collector scans the young
 objects, and as the survivors pile up it scans every object of the process: on
 the national day 620 collections took about 0.3 s of 2.5 s. The engine makes no
-reference cycles (``tests/sim/engine/test_gcpause.py`` runs a day with the
-collector off and finds no cyclic garbage), so reference counting frees all of
-its garbage and the collector has nothing to find. :func:`paused_gc` turns it off
-for the run; :func:`collect_young` (once a simulated day) still collects what a
-user's policy might leave in cycles, at the cost of a young-generation pass.
+reference cycles (``tests/sim/engine/test_gcpause.py`` runs four national hours
+with the collector off and finds no cyclic garbage), so reference counting frees
+all of its garbage and the collector has nothing to find. :func:`paused_gc` turns
+it off for the run (and ``sim.runner`` for building the scenario and summarising
+the run, whose few cycles are collected once it is back on); :func:`collect_young`
+(once a simulated day) still collects what a user's policy might leave in cycles,
+at the cost of a young-generation pass.
 
 Runs in several threads at once share the process's one collector: it is off
 while any of them runs and back on (if it was on) when the last one ends.
