@@ -1,27 +1,20 @@
 """The discrete-event engine: arrive -> route -> transfer -> queue -> serve.
 
-One simpy process feeds jobs into the simulation in arrival order, a chunk
-(one simulated day) at a time. Each job is a small :class:`~sim.engine.job.Job`
-record moved along by event callbacks rather than a process of its own, which
-keeps the cost per job close to a bare simpy loop:
+Batch jobs enter in arrival order (:class:`~sim.engine.arrivals.ArrivalFeed`, a chunk at a
+time); each is a small :class:`~sim.engine.job.Job` record moved along by scheduled
+callbacks (:mod:`sim.engine.calls`), not a process of its own:
 
-1. the policy picks a cluster among the class's candidates (clusters whose
-   RTT meets a latency class's SLO; any cluster for batch work), or the job is
-   dropped and counted;
-2. a latency request pays half its RTT on the way in and half on the way
-   back; a batch job first moves its data over the region -> cluster link,
-   whose capacity is shared by the transfers on it (:mod:`sim.engine.sharing`), then
-   pays the one-way delay;
-3. the cluster's pool (:mod:`sim.engine.pools`) queues and serves it;
-4. once a simulated day, jobs that have completed or been dropped go to the
-   :class:`~sim.engine.records.JobSink` (in arrival order within each batch), and
-   every cluster's busy / queued / in-transfer counts, logged on change, are
-   folded into time-step integrals (:mod:`sim.engine.steplog`). Memory therefore
-   holds a day of jobs plus the jobs still in the system, whatever the
-   horizon.
+1. the policy picks a cluster among the class's candidates, or the job is dropped;
+2. the job moves its data over the region -> cluster link, shared by the transfers on it
+   (:mod:`sim.engine.sharing`), then pays the one-way delay;
+3. the cluster's pool (:mod:`sim.engine.pools`) queues and serves it on what the latency
+   flows leave (:mod:`sim.engine.flows`: request flows per time step, Erlang C waits);
+4. once a simulated day, finished jobs go to the :class:`~sim.engine.records.JobSink` and the
+   clusters' logged counts are folded into time-step integrals (:mod:`sim.engine.steplog`),
+   so memory holds a day of jobs plus those still in the system, whatever the horizon.
 
-Faults (:mod:`sim.faults` semantics, config ``faults``) change capacities,
-evict jobs from a failed cluster and degrade links while they last.
+Faults (config ``faults``) change capacities, evict jobs from a failed cluster and degrade
+links while they last.
 """
 
 from __future__ import annotations
