@@ -3,7 +3,8 @@
 ``pip install .`` builds a wheel, and this hook compiles :data:`ENGINE_MODULES` (the
 discrete-event engine's per-job and per-step code, already strictly typed) to C
 extensions with mypyc. The compiled engine is the same code and gives byte-identical
-outputs (``.ci/run`` checks it on a run of the baseline); it is about a fifth faster.
+outputs (``.ci/run`` checks four runs: ``tests/test_compiled_engine.py``); it is about a
+fifth faster.
 If compiling fails for any reason (no C compiler, no Python headers), the hook says
 so and the wheel is pure Python: the same engine, interpreted. Editable installs
 (``pip install -e .``, the developers' and CI's) and ``EDWC_PURE_PYTHON=1`` skip it.

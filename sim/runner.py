@@ -70,7 +70,7 @@ def simulate(
     Batch jobs go to ``jobs_path`` and latency flows to ``flows_path`` (Parquet),
     or stay in memory when a path is None.
     """
-    with paused_gc():  # as in the engine's run: nothing here makes reference cycles to collect
+    with paused_gc():  # as in the engine's run; what is left in cycles goes once it is back on
         sink = JobSink(scn, jobs_path)
         n_steps = max(1, math.ceil(scn.horizon_s / scn.config.engine.timestep_s))
         flow_sink = FlowSink(scn, n_steps, flows_path)

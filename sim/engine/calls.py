@@ -37,11 +37,6 @@ class Call:
         self.callbacks: list[Callable[[Any], None]] | None = [fn]
         self._value = value
 
-    @property
-    def value(self) -> Any:
-        """The value the call was scheduled with."""
-        return self._value
-
 
 def call_later(env: simpy.Environment, delay: float, fn: Callable[[Any], None], value: Any = None) -> Call:
     """Schedule ``fn(call)`` at ``env.now + delay`` (``delay >= 0``); return the call."""

@@ -179,9 +179,7 @@ class Engine:
         self.logs[c].mark(self.env.now)
         self.power.changed(c)
 
-    # The methods a policy calls (EngineView) take any integer for a cluster, numpy's too: the
-    # compiled engine (hatch_build.py) would refuse a numpy integer where an int is declared.
-
+    # What a policy calls takes any integer, numpy's too (compiled code refuses those as int)
     def utilisation(self, c: SupportsIndex) -> float:
         """Busy share of cluster ``c``'s available servers now (1 when it has none).
 
@@ -320,12 +318,16 @@ class Engine:
         if not self.has_candidates[k][r]:
             job.fate = DROPPED
             return
-        route: Callable[[int, int, float], SupportsIndex] = self.policy.route  # any integer
-        c = index(route(r, k, self.env.now))
+        c = self._ask_route(r, k)
         if c < 0 or not self.up[c]:
             job.fate = DROPPED
             return
         self._send(job, c)
+
+    def _ask_route(self, r: int, k: int) -> int:
+        """The policy's cluster for a job of class ``k`` from region ``r`` now (any integer type)."""
+        route: Callable[[int, int, float], SupportsIndex] = self.policy.route
+        return index(route(r, k, self.env.now))
 
     def _send(self, job: Job, c: int) -> None:
         job.c = c
@@ -406,8 +408,7 @@ class Engine:
     def _displace(self, job: Job, mode: str) -> None:
         """A job whose cluster is down: re-route it by the policy, or lose it."""
         if mode == "reroute":
-            route: Callable[[int, int, float], SupportsIndex] = self.policy.route  # any integer
-            c = index(route(job.r, job.k, self.env.now)) if self.has_candidates[job.k][job.r] else -1
+            c = self._ask_route(job.r, job.k) if self.has_candidates[job.k][job.r] else -1
             if c >= 0 and self.up[c]:
                 job.reroutes += 1
                 job.remaining = job.hold  # work restarts on the new cluster

@@ -35,7 +35,6 @@ class ProcessorSharing:
     """Weighted processor sharing with a per-job rate cap and changeable capacity."""
 
     __slots__ = (
-        "_arm",
         "_heap",
         "_last_t",
         "_seq",
@@ -63,7 +62,6 @@ class ProcessorSharing:
         self._tags: dict[int, tuple[float, float, float]] = {}  # id(job) -> (tag, weight, v_start)
         self._seq = 0
         self._version = 0
-        self._arm: simpy.Event | None = None
 
     def __len__(self) -> int:
         return len(self._tags)
