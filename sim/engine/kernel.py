@@ -301,7 +301,7 @@ class Engine:
 
     def _fold_logs(self, t_end: float) -> None:
         for c, log in enumerate(self.logs):
-            self.bin_integrals[c] += log.integrate(t_end, self.edges)
+            log.integrate_into(self.bin_integrals[c], t_end, self.edges)
 
     def _new_job(self, k: int, r: int, t: float, service_s: float, data_gb: float) -> None:
         job = Job(self._next_id, k, r, t, service_s * self.occupancy[k], service_s, data_gb)
