@@ -48,6 +48,7 @@ from sim.scenario import Scenario
 _ONE = 1.0 - 1e-12
 _DETERMINISTIC_N = 1e15  # above this many expected requests, counts are rounded expectations
 _LAW_CACHE = 64  # routing and admission results kept for reuse
+_CLUSTER_CACHE = 4096  # one cluster's admission decisions kept for reuse
 
 
 def service_cv2(dist: str, cv: float, alpha: float | None) -> float:
@@ -138,6 +139,7 @@ class FlowModel:
         self.shed = np.zeros(n_c)  # latency erlangs shed (rejected) at each cluster in the open segment
         self._laws_seen: dict[tuple[object, ...], SegmentLaw] = {}  # recent inputs -> their law
         self._laws = 0
+        self._judged: dict[tuple[object, ...], np.ndarray] = {}  # one cluster's inputs -> its decision
         self._last: _Admission | None = None  # the last full admission (see _decide)
         self._shares: np.ndarray | None = None  # the policy's shares of the open step
 
@@ -297,7 +299,7 @@ class FlowModel:
         # had admitted (tighter budgets first), so chains can be longer than the candidates of one flow
         for _ in range(off.size + 1):
             for c in np.flatnonzero(changed):
-                frac[:, c] = self._admit_cluster(off[:, c], bool(usable[c]), int(servers[c]), budget_fc[:, c])
+                frac[:, c] = self._judge(off[:, c], bool(usable[c]), int(servers[c]), budget_fc[:, c])
             if (frac >= _ONE).all():
                 break
             excess = off * (1.0 - frac)
@@ -324,11 +326,25 @@ class FlowModel:
         else:
             # (unreachable by the bound above; kept as a guard) judge the last arrivals, reject the rest
             for c in np.flatnonzero(changed):
-                keep = self._admit_cluster(off[:, c], bool(usable[c]), int(servers[c]), budget_fc[:, c])
+                keep = self._judge(off[:, c], bool(usable[c]), int(servers[c]), budget_fc[:, c])
                 rej_at[:, c] += off[:, c] * (1.0 - keep)
                 shed_any[c] |= bool((keep < _ONE).any())
                 off[:, c] *= keep
         return off, rej_at, shed_any
+
+    def _judge(self, lam_f: np.ndarray, usable: bool, servers: int, budget_f: np.ndarray) -> np.ndarray:
+        """:meth:`_admit_cluster`, remembered: a cluster is judged on the same offer again and
+        again (within an hour most steps offer most clusters what they were offered before; four
+        in five judgements of the national baseline repeat one). Read-only result."""
+        key = (lam_f.tobytes(), usable, servers, budget_f.tobytes())
+        out = self._judged.get(key)
+        if out is None:
+            out = self._admit_cluster(lam_f, usable, servers, budget_f)
+            out.setflags(write=False)
+            if len(self._judged) >= _CLUSTER_CACHE:
+                self._judged.pop(next(iter(self._judged)))
+            self._judged[key] = out
+        return out
 
     def _admit_cluster(
         self, lam_f: np.ndarray, usable: bool, servers: int, budget_f: np.ndarray
