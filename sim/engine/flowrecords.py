@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from models.queueing import WaitTail
 from sim.engine.histogram import H_BINS, add_exp_tails, add_shifted_wait, bin_edges, hist_index
 from sim.runfolder import layout
+from sim.runfolder.stream import ParquetStream
 from sim.scenario import Scenario
 
 FLOW_SCHEMA = layout.FLOWS_SCHEMA
@@ -130,7 +131,7 @@ class FlowSink:
         # served requests per waiting-time law, folded into the histograms at each flush
         self._hist_mass: dict[int, np.ndarray] = {}
         self._laws: dict[int, SegmentLaw] = {}
-        self._writer: pq.ParquetWriter | None = None
+        self._writer: ParquetStream | None = None  # written beside the run, on a thread of its own
         self.batches: list[pa.RecordBatch] = []
         self.rows = 0
 
@@ -278,8 +279,8 @@ class FlowSink:
             self.batches.append(batch)
             return
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, FLOW_SCHEMA, compression="zstd", use_dictionary=True)
-        self._writer.write_batch(batch)
+            self._writer = ParquetStream(self.path, FLOW_SCHEMA, compression="zstd", use_dictionary=True)
+        self._writer.write(batch)
 
     def close(self) -> pa.Table:
         """Finish the file (or return the in-memory table)."""

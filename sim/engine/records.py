@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from sim.engine.histogram import H_BINS, hist_index, hist_percentile
 from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
 from sim.runfolder import layout
+from sim.runfolder.stream import ParquetStream
 from sim.scenario import Scenario
 
 __all__ = ["STATUS", "ClassStats", "JobSink", "hist_percentile"]
@@ -72,7 +73,7 @@ class JobSink:
         self.scn = scn
         self.path = path
         self.batches: list[pa.RecordBatch] = []
-        self._writer: pq.ParquetWriter | None = None
+        self._writer: ParquetStream | None = None  # written beside the run, on a thread of its own
         self.stats = [ClassStats() for _ in scn.classes]
         self.total = 0
         self.network_gb = np.zeros(scn.topology.n_clusters)  # real GB moved to each cluster
@@ -144,10 +145,10 @@ class JobSink:
             self.batches.append(batch)
             return
         if self._writer is None:
-            self._writer = pq.ParquetWriter(
+            self._writer = ParquetStream(
                 self.path, _SCHEMA, compression="zstd", use_dictionary=True, write_statistics=True
             )
-        self._writer.write_batch(batch)
+        self._writer.write(batch)
 
     def _fold(
         self,
