@@ -16,6 +16,7 @@ mixed exactly from each segment's waiting-time law
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,9 @@ class SegmentLaw:
         self.e_exceed = np.where(self.e_served, np.where(budget < 0, 1.0, tail), 0.0)
 
 
+Segment = tuple[int, float, float, SegmentLaw]  # (time step, start s, duration s, law) of a segment
+
+
 class FlowClassStats:
     """Running totals of one latency class (request counts; waits in seconds)."""
 
@@ -137,61 +141,103 @@ class FlowSink:
 
     def add(self, step: int, t0: float, dt: float, law: SegmentLaw, counts: np.ndarray) -> None:
         """One segment: ``counts`` of requests per entry of ``law``."""
+        self.add_segments([(step, t0, dt, law)], counts)
+
+    def add_segments(self, segments: Sequence[Segment], counts: np.ndarray) -> None:
+        """Segments in time order, ``(step, t0, dt, law)``; ``counts``: their entries' request counts,
+        one segment after the other.
+
+        A simulated day's segments are folded at once (a few array operations per day, not per
+        segment). Every total is the one segment-by-segment folding gives, bit for bit: request
+        counts are whole numbers (exact sums below 2**53), and the waits and violations are
+        summed per segment and class, then added to the class's totals segment by segment.
+        """
+        if not segments:
+            return
         n_c = self.n_c
         kl = len(self.lat)
-        step_i = min(step, self.requests_cs.shape[1] - 1)
-        served = law.e_served
+        n_s = len(segments)
+        laws = [law for _, _, _, law in segments]
+        sizes = np.array([law.e_rate.size for law in laws], dtype=np.int64)
+        seg_of = np.repeat(np.arange(n_s), sizes)  # each entry's segment
         cnt = counts.astype(float)
-        at = law.e_cluster >= 0
-        self.requests_cs[:, step_i] += np.bincount(law.e_cluster[at], weights=cnt[at], minlength=n_c)
+        e_cluster = np.concatenate([law.e_cluster for law in laws])
+        served = np.concatenate([law.e_served for law in laws])
+        e_flow = np.concatenate([law.e_flow for law in laws])
+        c = np.maximum(e_cluster, 0)
+        # requests and rejections per cluster and time step
+        last = self.requests_cs.shape[1] - 1
+        steps = np.array([min(step, last) for step, _, _, _ in segments], dtype=np.int64)
+        s0 = int(steps.min())
+        span = int(steps.max()) - s0 + 1
+        at = e_cluster >= 0
+        cell = (steps[seg_of] - s0) * n_c + c
+        per_cell = np.bincount(cell[at], weights=cnt[at], minlength=span * n_c)
+        self.requests_cs[:, s0 : s0 + span] += per_cell.reshape(span, n_c).T
         rej_at = at & ~served
-        self.rejected_cs[:, step_i] += np.bincount(law.e_cluster[rej_at], weights=cnt[rej_at], minlength=n_c)
-        klass = self.class_pos[law.e_flow]
-        c = np.maximum(law.e_cluster, 0)
+        per_cell = np.bincount(cell[rej_at], weights=cnt[rej_at], minlength=span * n_c)
+        self.rejected_cs[:, s0 : s0 + span] += per_cell.reshape(span, n_c).T
+        # per class: counts (whole numbers) for the period, waits per segment
+        klass = self.class_pos[e_flow]
         s_cnt = np.where(served, cnt, 0.0)
         n_served = np.bincount(klass, weights=s_cnt, minlength=kl)
         n_all = np.bincount(klass, weights=cnt, minlength=kl)
-        waited = np.bincount(klass, weights=s_cnt * law.p_wait[c], minlength=kl)
-        wait_sum = np.bincount(klass, weights=s_cnt * law.mean_w[c], minlength=kl)
-        viol = np.bincount(klass, weights=s_cnt * law.e_exceed, minlength=kl)
-        acc = self._hist_mass.get(law.law_id)
-        if acc is None:
-            acc = self._hist_mass[law.law_id] = np.zeros(counts.size)
-            self._laws[law.law_id] = law
-        acc += s_cnt
+        sk = seg_of * kl + klass
+        p_wait = np.concatenate([law.p_wait[np.maximum(law.e_cluster, 0)] for law in laws])
+        mean_w = np.concatenate([law.mean_w[np.maximum(law.e_cluster, 0)] for law in laws])
+        exceed = np.concatenate([law.e_exceed for law in laws])
+        waited = np.bincount(sk, weights=s_cnt * p_wait, minlength=n_s * kl).reshape(n_s, kl).tolist()
+        wait_sum = np.bincount(sk, weights=s_cnt * mean_w, minlength=n_s * kl).reshape(n_s, kl).tolist()
+        viol = np.bincount(sk, weights=s_cnt * exceed, minlength=n_s * kl).reshape(n_s, kl).tolist()
         for i, k in enumerate(self.lat):
             st = self.stats[k]
             ns, na = round(float(n_served[i])), round(float(n_all[i]))
             st.requests += na
             st.served += ns
             st.rejected += na - ns
-            st.waited += float(waited[i])
-            st.wait_sum_s += float(wait_sum[i])
-            st.violations += float(viol[i])
-        n_rows = law.row_flow.size
-        r_srv = np.bincount(law.e_row, weights=s_cnt, minlength=n_rows)
-        r_all = np.bincount(law.e_row, weights=cnt, minlength=n_rows)
+            for j in range(n_s):
+                st.waited += waited[j][i]
+                st.wait_sum_s += wait_sum[j][i]
+                st.violations += viol[j][i]
+        # served requests per waiting-time law (for the histograms)
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        for j, law in enumerate(laws):
+            acc = self._hist_mass.get(law.law_id)
+            if acc is None:
+                acc = self._hist_mass[law.law_id] = np.zeros(law.e_rate.size)
+                self._laws[law.law_id] = law
+            acc += s_cnt[bounds[j] : bounds[j + 1]]
+        # rows: one per segment and (flow, cluster or none) that saw requests
+        n_rows = np.array([law.row_flow.size for law in laws], dtype=np.int64)
+        row_base = np.concatenate([[0], np.cumsum(n_rows)[:-1]])
+        row = row_base[seg_of] + np.concatenate([law.e_row for law in laws])
+        total_rows = int(n_rows.sum())
+        r_srv = np.bincount(row, weights=s_cnt, minlength=total_rows)
+        r_all = np.bincount(row, weights=cnt, minlength=total_rows)
         keep = r_all > 0
         m = int(keep.sum())
         if m == 0:
             return
         srv = np.rint(r_srv[keep]).astype(np.int64)
         req = np.rint(r_all[keep]).astype(np.int64)
-        fl = law.row_flow[keep]
-        cl = law.row_cluster[keep]
+        fl = np.concatenate([law.row_flow for law in laws])[keep]
+        cl = np.concatenate([law.row_cluster for law in laws])[keep]
+        row_seg = np.repeat(np.arange(n_s), n_rows)[keep]
         has = srv > 0
         cols = self._cols
-        cols["step"].append(np.full(m, step, dtype=np.int32))
-        cols["time_s"].append(np.full(m, t0))
-        cols["duration_s"].append(np.full(m, dt))
+        cols["step"].append(np.array([step for step, _, _, _ in segments], dtype=np.int32)[row_seg])
+        cols["time_s"].append(np.array([t0 for _, t0, _, _ in segments], dtype=float)[row_seg])
+        cols["duration_s"].append(np.array([dt for _, _, dt, _ in segments], dtype=float)[row_seg])
         cols["region"].append(self.region_of[fl])
         cols["class"].append(self.class_index[fl])
         cols["cluster"].append(cl)
         cols["requests"].append(req)
         cols["served"].append(srv)
         cols["rejected"].append(req - srv)
-        cols["mean_wait_s"].append(np.where(has, law.mean_w[np.maximum(cl, 0)], np.nan))
-        cols["p95_wait_s"].append(np.where(has, law.p95_w[np.maximum(cl, 0)], np.nan))
+        row_mean = np.concatenate([law.mean_w[np.maximum(law.row_cluster, 0)] for law in laws])[keep]
+        row_p95 = np.concatenate([law.p95_w[np.maximum(law.row_cluster, 0)] for law in laws])[keep]
+        cols["mean_wait_s"].append(np.where(has, row_mean, np.nan))
+        cols["p95_wait_s"].append(np.where(has, row_p95, np.nan))
 
     def fold_histograms(self) -> None:
         """Fold the served requests gathered per waiting-time law into the class histograms."""

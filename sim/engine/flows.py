@@ -27,9 +27,10 @@ Then, per cluster:
 
 The served load ``a`` is what the cluster's servers carry for latency work in
 the segment; batch jobs get the rest (:class:`~sim.engine.kernel.Engine`).
-Request counts are drawn at the end of each segment (a Poisson count per flow
-and outcome: served or rejected at each cluster) from the run's ``flows``
-stream; the waits follow from the rates, so they are exact at any scale.
+Request counts are drawn for each segment (a Poisson count per flow and
+outcome: served or rejected at each cluster) from the run's ``flows`` stream,
+a simulated day's segments at a time; the waits follow from the rates, so they
+are exact at any scale.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from functools import lru_cache
 import numpy as np
 
 from models.queueing import WaitTail, wait_tail
-from sim.engine.flowrecords import FlowSink, SegmentLaw
+from sim.engine.flowrecords import FlowSink, Segment, SegmentLaw
 from sim.engine.policy import Policy
 from sim.scenario import Scenario
 
@@ -142,6 +143,7 @@ class FlowModel:
         self._judged: dict[tuple[object, ...], np.ndarray] = {}  # one cluster's inputs -> its decision
         self._last: _Admission | None = None  # the last full admission (see _decide)
         self._shares: np.ndarray | None = None  # the policy's shares of the open step
+        self._ended: list[Segment] = []  # segments ended, their counts not yet drawn (drain)
 
     # ------------------------------------------------------------------ rates
     def rates(self, t0: float) -> np.ndarray:
@@ -418,7 +420,7 @@ class FlowModel:
         return _mix_tail(servers, lam, load, sq).exceed(budget) <= self.tail
 
     def close(self, t1: float) -> None:
-        """Draw the segment's request counts and hand them to the sink."""
+        """End the open segment at ``t1``; its request counts are drawn by :meth:`drain`."""
         seg = self.cur
         if seg is None:
             return
@@ -426,17 +428,29 @@ class FlowModel:
         dt = t1 - seg.t0
         if dt <= 0.0 or self.n_f == 0:
             return
-        law = seg.law
-        # A Poisson total split multinomially over the outcomes is the same as an
-        # independent Poisson count per outcome (thinning): one vectorised draw.
-        mean = law.e_rate * dt
+        self._ended.append((seg.step, seg.t0, dt, seg.law))
+
+    def drain(self) -> None:
+        """Draw the request counts of the segments ended since the last call, in time order, and
+        hand them to the sink (the engine calls this once a simulated day and at the horizon).
+
+        A Poisson total split multinomially over the outcomes is the same as an
+        independent Poisson count per outcome (thinning): one vectorised draw for all
+        the segments, element by element in time order, so the same counts as a draw
+        per segment.
+        """
+        ended = self._ended
+        if not ended:
+            return
+        self._ended = []
+        mean = np.concatenate([law.e_rate * dt for _, _, dt, law in ended])
         big = mean > _DETERMINISTIC_N
         if big.any():
             counts = np.rint(mean).astype(np.int64)
             counts[~big] = self.rng.poisson(mean[~big])
         else:
             counts = self.rng.poisson(mean)
-        self.sink.add(seg.step, seg.t0, dt, law, counts)
+        self.sink.add_segments(ended, counts)
 
 
 def _mix_tail(c: int, lam: float, load: float, sq: float) -> WaitTail:

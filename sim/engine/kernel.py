@@ -254,6 +254,7 @@ class Engine:
             self._fold_logs(self.env.now)
             self._flush_finished()
             collect_young()  # what a policy may have left in cycles today
+            self.flows.drain()
             self.flow_sink.flush()
 
     # ------------------------------------------------------------------ latency flows
@@ -486,6 +487,7 @@ class Engine:
         if self._flows_open:
             self.flows.close(self.horizon)
             self._flows_open = False
+        self.flows.drain()
         for pool in self.pools:
             pool.close()
         # work still owed: what the jobs in the system have not yet received
