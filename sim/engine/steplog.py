@@ -10,7 +10,6 @@ however long the horizon.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import chain
 from typing import Protocol
 
 import numpy as np
@@ -89,26 +88,71 @@ def step_integral(
 N_SERIES = 6  # busy, queued, in transfer, powered, booting (real servers / jobs), latency busy
 
 
+def _real_rows(raw: list[np.ndarray], scale: float) -> np.ndarray:
+    """:func:`to_real`, on the raw series one row each: shape ``(N_SERIES, n)``, the same numbers."""
+    lat = raw[5]
+    busy = lat + raw[0] * scale
+    out = np.empty((N_SERIES, lat.size))
+    out[0] = busy
+    out[1] = raw[1] * scale
+    out[2] = raw[2] * scale
+    out[3] = np.maximum(raw[3], busy)
+    out[4] = raw[4]
+    out[5] = lat
+    return out
+
+
+def _integral_rows(
+    t0: float, v0: np.ndarray, times: np.ndarray, rows: np.ndarray, t_end: float, edges: np.ndarray
+) -> np.ndarray:
+    """:func:`step_integral` with the values as rows (``rows``: shape ``(m, n)``): the same
+    operations on each element in the same order, so the same numbers, read along memory."""
+    tt = np.concatenate(([t0], times, [t_end]))
+    m, n = rows.shape
+    vv = np.empty((m, n + 1))
+    vv[:, 0] = v0
+    vv[:, 1:] = rows
+    cum = np.zeros((m, n + 2))
+    np.cumsum(np.diff(tt)[None, :] * vv, axis=1, out=cum[:, 1:])
+    e = np.clip(edges, t0, t_end)
+    j = np.clip(np.searchsorted(tt, e, side="right") - 1, 0, n)
+    f = cum[:, j] + (e - tt[j])[None, :] * vv[:, j]
+    out: np.ndarray = np.diff(f, axis=1).T
+    return out
+
+
 class StepLog:
     """Change points of one cluster's (busy, queued, in-transfer, powered, booting, latency busy) counts.
 
     ``read`` returns raw counts (:func:`state_reader`); they are converted to real
-    units with ``scale`` when the log is integrated, not on the hot path.
+    units with ``scale`` when the log is integrated, not on the hot path. Each
+    series is kept in a list of its own, so that a fold reads it as one array.
     """
 
-    __slots__ = ("_read", "last_t", "last_v", "scale", "t", "v")
+    __slots__ = ("_read", "last_t", "last_v", "s0", "s1", "s2", "s3", "s4", "s5", "scale", "t")
 
     def __init__(self, read: Callable[[], Raw], scale: float = 1.0, t0: float = 0.0) -> None:
         self._read = read
         self.scale = float(scale)
         self.t: list[float] = []
-        self.v: list[Raw] = []
+        self.s0: list[float] = []
+        self.s1: list[float] = []
+        self.s2: list[float] = []
+        self.s3: list[float] = []
+        self.s4: list[float] = []
+        self.s5: list[float] = []
         self.last_t = t0
         self.last_v = to_real(np.asarray([read()], dtype=float), self.scale)[0]
 
     def mark(self, now: float) -> None:
         self.t.append(now)
-        self.v.append(self._read())
+        v = self._read()
+        self.s0.append(v[0])
+        self.s1.append(v[1])
+        self.s2.append(v[2])
+        self.s3.append(v[3])
+        self.s4.append(v[4])
+        self.s5.append(v[5])
 
     def integrate_into(self, acc: np.ndarray, t_end: float, edges: np.ndarray) -> None:
         """Add the integrals per bin of the entries since the last call, up to ``t_end``, to
@@ -118,18 +162,19 @@ class StepLog:
         ``t_end`` are computed (the others would get exactly zero): a fold costs what its
         entries and its stretch of time cost, not what the whole horizon does (a year has
         105,120 five-minute bins; folding each day over all of them cost the year 160 s).
+        The numbers are those of :func:`step_integral` on :func:`to_real` of the entries.
         """
+        series = (self.s0, self.s1, self.s2, self.s3, self.s4, self.s5)
         times = np.asarray(self.t, dtype=float)
-        # flattened by fromiter: twice as fast as asarray on a list of mixed int/float tuples
-        flat = np.fromiter(chain.from_iterable(self.v), dtype=float, count=N_SERIES * len(self.v))
-        values = to_real(flat.reshape(-1, N_SERIES), self.scale)
+        rows = _real_rows([np.asarray(s, dtype=float) for s in series], self.scale)
         n_bins = edges.size - 1
         lo = min(max(int(np.searchsorted(edges, self.last_t, side="right")) - 1, 0), n_bins)
         hi = min(max(int(np.searchsorted(edges, t_end, side="left")), lo), n_bins)
         if hi > lo:
-            acc[lo:hi] += step_integral(self.last_t, self.last_v, times, values, t_end, edges[lo : hi + 1])
-        if values.size:
-            self.last_v = values[-1].copy()
+            acc[lo:hi] += _integral_rows(self.last_t, self.last_v, times, rows, t_end, edges[lo : hi + 1])
+        if times.size:
+            self.last_v = rows[:, -1].copy()
         self.last_t = t_end
         self.t.clear()
-        self.v.clear()
+        for s in series:
+            s.clear()
