@@ -69,3 +69,35 @@ class Job:
         self.reroutes = 0
         self.fate = PENDING
         self.seq = 0
+
+
+def job_columns(jobs: list[Job]) -> tuple[list[list[int]], list[list[float]]]:
+    """The fields the records need, a column each, in the jobs' order.
+
+    Integer columns: ``id, k, r, c, fate, reroutes``; float columns: ``arrival,
+    queued, start, end, net_in, net_out, service, hold, served, data_gb``. One
+    pass of attribute reads (compiled with the engine, ``hatch_build.py``),
+    instead of a tuple per job.
+    """
+    ints: list[list[int]] = [[], [], [], [], [], []]
+    floats: list[list[float]] = [[], [], [], [], [], [], [], [], [], []]
+    i_id, i_k, i_r, i_c, i_fate, i_rr = ints
+    f_arr, f_q, f_start, f_end, f_in, f_out, f_svc, f_hold, f_srv, f_gb = floats
+    for j in jobs:
+        i_id.append(j.id)
+        i_k.append(j.k)
+        i_r.append(j.r)
+        i_c.append(j.c)
+        i_fate.append(j.fate)
+        i_rr.append(j.reroutes)
+        f_arr.append(j.arrival)
+        f_q.append(j.queued)
+        f_start.append(j.start)
+        f_end.append(j.end)
+        f_in.append(j.net_in)
+        f_out.append(j.net_out)
+        f_svc.append(j.service)
+        f_hold.append(j.hold)
+        f_srv.append(j.served)
+        f_gb.append(j.data_gb)
+    return ints, floats

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.engine.histogram import H_BINS, hist_index, hist_percentile
-from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
+from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job, job_columns
 from sim.runfolder import layout
 from sim.runfolder.stream import ParquetStream
 from sim.scenario import Scenario
@@ -60,12 +59,6 @@ def _arrow(values: Any, dtype: pa.DataType) -> pa.Array:
     return values if isinstance(values, pa.Array) else pa.array(values, dtype)
 
 
-_FIELDS = attrgetter(
-    "id", "k", "r", "c", "fate", "reroutes",
-    "arrival", "queued", "start", "end", "net_in", "net_out", "service", "hold", "served", "data_gb",
-)  # fmt: skip
-
-
 class JobSink:
     """Receives finished chunks; writes ``jobs.parquet`` (``path``) or keeps batches in memory."""
 
@@ -92,11 +85,13 @@ class JobSink:
     def add(self, jobs: Sequence[Job]) -> None:
         if not jobs:
             return
-        # one pass over the jobs (ids and counts are exact in float64 up to 2**53)
-        m = np.array(list(map(_FIELDS, jobs)), dtype=float).T
-        ids, k, r, c, fate, reroutes = (m[i].astype(np.int64) for i in range(6))
+        ints, floats = job_columns(jobs if isinstance(jobs, list) else list(jobs))
+        n = len(jobs)
+        ids, k, r, c, fate, reroutes = (np.fromiter(col, dtype=np.int64, count=n) for col in ints)
         reroutes = reroutes.astype(np.int32)
-        arrival, queued, start, end, net_in, net_out, service, hold, served, data = m[6:]
+        arrival, queued, start, end, net_in, net_out, service, hold, served, data = (
+            np.fromiter(col, dtype=float, count=n) for col in floats
+        )
         c = np.where(fate == DROPPED, -1, c)
 
         done = fate == COMPLETED
