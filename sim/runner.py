@@ -76,11 +76,14 @@ def simulate(
         flow_sink = FlowSink(scn, n_steps, flows_path)
         eng = Engine(scn, sink, make_policy(scn), progress=progress, flow_sink=flow_sink)
         eng.run()
-        jobs = sink.close()
-        flows = flow_sink.close()
+        # the last flow rows go to their writer now: the records are written (on the sinks'
+        # threads, sim/runfolder/stream.py) while the time series and the summary are computed
+        flow_sink.flush()
         policy_out = eng.policy.outputs() or PolicyOutputs()
         ts, stats = timeseries_table(eng, policy_out.planned)
         summary = summary_dict(eng, stats, policy_out)
+        jobs = sink.close()
+        flows = flow_sink.close()
     return Outputs(engine=eng, jobs=jobs, timeseries=ts, summary=summary, policy=policy_out, flows=flows)
 
 
