@@ -139,10 +139,6 @@ class FlowSink:
         self.batches: list[pa.RecordBatch] = []
         self.rows = 0
 
-    def add(self, step: int, t0: float, dt: float, law: SegmentLaw, counts: np.ndarray) -> None:
-        """One segment: ``counts`` of requests per entry of ``law``."""
-        self.add_segments([(step, t0, dt, law)], counts)
-
     def add_segments(self, segments: Sequence[Segment], counts: np.ndarray) -> None:
         """Segments in time order, ``(step, t0, dt, law)``; ``counts``: their entries' request counts,
         one segment after the other.

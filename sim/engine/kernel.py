@@ -13,8 +13,7 @@ callbacks (:mod:`sim.engine.calls`), not a process of its own:
    clusters' logged counts are folded into time-step integrals (:mod:`sim.engine.steplog`),
    so memory holds a day of jobs plus those still in the system, whatever the horizon.
 
-Faults (config ``faults``) change capacities, evict jobs from a failed cluster and degrade
-links while they last.
+Faults (config ``faults``) change capacities, evict jobs and degrade links while they last.
 """
 
 from __future__ import annotations
@@ -215,9 +214,8 @@ class Engine:
 
     def set_online(self, c: int, servers: int) -> None:
         if self._flows_open and self.env.now < self.horizon:
-            self._reflow(
-                reroute=False
-            )  # latency flows re-admit on the new capacity (the step's routing kept)
+            # latency flows re-admit on the new capacity (the step's routing kept)
+            self._reflow(reroute=False)
         else:
             self._set_batch_capacity(c)
 

@@ -37,7 +37,7 @@ def state_reader(
 
     Returns (simulated busy, simulated queued, simulated in transfer, online real
     servers, booting real servers, latency busy real servers), read as they are;
-    :func:`to_real` converts a block of them to the series the log integrates.
+    :func:`to_real` converts them to the series the log integrates.
     """
 
     def read() -> Raw:
@@ -46,50 +46,17 @@ def state_reader(
     return read
 
 
-def to_real(raw: np.ndarray, scale: float) -> np.ndarray:
-    """Raw samples (n, 6) -> (busy, queued, in transfer, powered, booting, latency busy) in real units.
+N_SERIES = 6  # busy, queued, in transfer, powered, booting (real servers / jobs), latency busy
+
+
+def to_real(raw: Sequence[np.ndarray], scale: float) -> np.ndarray:
+    """Raw series (one array each, in :func:`state_reader`'s order) -> the (busy, queued, in
+    transfer, powered, booting, latency busy) series in real units, one row each: shape
+    ``(N_SERIES, n)``.
 
     Batch counts are simulated ones times ``scale``; powered servers are the online
     ones, or more while batch jobs above them finish.
     """
-    out = np.empty_like(raw)
-    lat = raw[:, 5]
-    busy = lat + raw[:, 0] * scale
-    out[:, 0] = busy
-    out[:, 1] = raw[:, 1] * scale
-    out[:, 2] = raw[:, 2] * scale
-    out[:, 3] = np.maximum(raw[:, 3], busy)
-    out[:, 4] = raw[:, 4]
-    out[:, 5] = lat
-    return out
-
-
-def step_integral(
-    t0: float, v0: np.ndarray, times: np.ndarray, values: np.ndarray, t_end: float, edges: np.ndarray
-) -> np.ndarray:
-    """Integral over each bin ``[edges[j], edges[j+1])`` of a right-continuous step function.
-
-    The function equals ``v0`` on ``[t0, times[0])``, ``values[i]`` on
-    ``[times[i], times[i+1])`` and ``values[-1]`` up to ``t_end``; it is taken
-    as zero outside ``[t0, t_end)``. ``values`` may have several columns
-    (shape ``(n, m)``); the result has shape ``(len(edges) - 1, m)``.
-    """
-    tt = np.concatenate(([t0], times, [t_end]))
-    vv = np.vstack([v0[None, :], values]) if values.size else v0[None, :]
-    seg = np.diff(tt)[:, None] * vv  # integral of each constant piece
-    cum = np.vstack([np.zeros((1, vv.shape[1])), np.cumsum(seg, axis=0)])
-
-    e = np.clip(edges, t0, t_end)
-    j = np.clip(np.searchsorted(tt, e, side="right") - 1, 0, len(vv) - 1)
-    f = cum[j] + (e - tt[j])[:, None] * vv[j]
-    return np.diff(f, axis=0)
-
-
-N_SERIES = 6  # busy, queued, in transfer, powered, booting (real servers / jobs), latency busy
-
-
-def _real_rows(raw: list[np.ndarray], scale: float) -> np.ndarray:
-    """:func:`to_real`, on the raw series one row each: shape ``(N_SERIES, n)``, the same numbers."""
     lat = raw[5]
     busy = lat + raw[0] * scale
     out = np.empty((N_SERIES, lat.size))
@@ -102,18 +69,23 @@ def _real_rows(raw: list[np.ndarray], scale: float) -> np.ndarray:
     return out
 
 
-def _integral_rows(
+def step_integral(
     t0: float, v0: np.ndarray, times: np.ndarray, rows: np.ndarray, t_end: float, edges: np.ndarray
 ) -> np.ndarray:
-    """:func:`step_integral` with the values as rows (``rows``: shape ``(m, n)``): the same
-    operations on each element in the same order, so the same numbers, read along memory."""
+    """Integral over each bin ``[edges[j], edges[j+1])`` of right-continuous step functions.
+
+    Row ``k`` of ``rows`` (shape ``(m, n)``) is one function: it equals ``v0[k]`` on
+    ``[t0, times[0])``, ``rows[k, i]`` on ``[times[i], times[i+1])`` and ``rows[k, -1]``
+    up to ``t_end``, and is taken as zero outside ``[t0, t_end)``. The result has shape
+    ``(len(edges) - 1, m)``. Each row is read along memory (cumulative sums of its pieces).
+    """
     tt = np.concatenate(([t0], times, [t_end]))
     m, n = rows.shape
     vv = np.empty((m, n + 1))
     vv[:, 0] = v0
     vv[:, 1:] = rows
     cum = np.zeros((m, n + 2))
-    np.cumsum(np.diff(tt)[None, :] * vv, axis=1, out=cum[:, 1:])
+    np.cumsum(np.diff(tt)[None, :] * vv, axis=1, out=cum[:, 1:])  # integral up to each change
     e = np.clip(edges, t0, t_end)
     j = np.clip(np.searchsorted(tt, e, side="right") - 1, 0, n)
     f = cum[:, j] + (e - tt[j])[None, :] * vv[:, j]
@@ -142,7 +114,7 @@ class StepLog:
         self.s4: list[float] = []
         self.s5: list[float] = []
         self.last_t = t0
-        self.last_v = to_real(np.asarray([read()], dtype=float), self.scale)[0]
+        self.last_v = to_real([np.asarray([x], dtype=float) for x in read()], self.scale)[:, 0]
 
     def mark(self, now: float) -> None:
         self.t.append(now)
@@ -162,16 +134,15 @@ class StepLog:
         ``t_end`` are computed (the others would get exactly zero): a fold costs what its
         entries and its stretch of time cost, not what the whole horizon does (a year has
         105,120 five-minute bins; folding each day over all of them cost the year 160 s).
-        The numbers are those of :func:`step_integral` on :func:`to_real` of the entries.
         """
         series = (self.s0, self.s1, self.s2, self.s3, self.s4, self.s5)
         times = np.asarray(self.t, dtype=float)
-        rows = _real_rows([np.asarray(s, dtype=float) for s in series], self.scale)
+        rows = to_real([np.asarray(s, dtype=float) for s in series], self.scale)
         n_bins = edges.size - 1
         lo = min(max(int(np.searchsorted(edges, self.last_t, side="right")) - 1, 0), n_bins)
         hi = min(max(int(np.searchsorted(edges, t_end, side="left")), lo), n_bins)
         if hi > lo:
-            acc[lo:hi] += _integral_rows(self.last_t, self.last_v, times, rows, t_end, edges[lo : hi + 1])
+            acc[lo:hi] += step_integral(self.last_t, self.last_v, times, rows, t_end, edges[lo : hi + 1])
         if times.size:
             self.last_v = rows[:, -1].copy()
         self.last_t = t_end
