@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.runfolder import layout
@@ -165,6 +166,15 @@ def _attach_sites(data: RunData) -> None:
 def new_figure(width: float, height: float) -> Figure:
     plt.style.use(STYLE)
     return plt.figure(figsize=(width, height), dpi=DPI)
+
+
+def legend_or_note(ax: Axes, note: str, **legend: Any) -> None:
+    """A legend when ``ax`` has labelled artists; else ``note`` in its middle, so that an empty
+    panel says why it is empty."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**legend)
+    else:
+        ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
 def save(fig: Figure, path: Path) -> Path:

@@ -16,6 +16,7 @@ from sim.report.common import (
     WEST_COLOUR,
     RunData,
     hours_axis_label,
+    legend_or_note,
     new_figure,
     save,
 )
@@ -111,7 +112,14 @@ def latency_cdf(data: RunData, path: Path) -> Path:
         ax.set_xlabel(xlabel)
         ax.set_ylabel("share of served requests" if kind == "latency" else "share of completed jobs")
         ax.set_title(title)
-        ax.legend(loc="lower right", ncol=1, title="class (dashed line: its target)", title_fontsize=8)
+        legend_or_note(
+            ax,
+            f"no {kind} work served in this run",
+            loc="lower right",
+            ncol=1,
+            title="class (dashed line: its target)",
+            title_fontsize=8,
+        )
     fig.suptitle("Latency CDF per class (dashed: SLO / deadline)", fontsize=13, fontweight="bold")
     fig.tight_layout()
     return save(fig, path)
@@ -126,8 +134,10 @@ def _hist_cdf(data: RunData, cls: str) -> tuple[np.ndarray, np.ndarray]:
     total = float(mine["requests"].sum())
     if total <= 0:
         return np.zeros(0), np.zeros(0)
-    xs = np.maximum(mine["hi_ms"].to_numpy(dtype=float), 1e-3)
-    return xs, np.cumsum(mine["requests"].to_numpy(dtype=float)) / total
+    # from 0 at the first bin's lower edge (a class whose requests all fall in one bin is a step)
+    lo = max(float(mine["lo_ms"].iloc[0]), 1e-3)
+    xs = np.concatenate([[lo], np.maximum(mine["hi_ms"].to_numpy(dtype=float), 1e-3)])
+    return xs, np.concatenate([[0.0], np.cumsum(mine["requests"].to_numpy(dtype=float)) / total])
 
 
 def _flows_hourly(data: RunData, cls: str) -> pd.DataFrame:
@@ -161,7 +171,7 @@ def rejected_over_time(data: RunData, path: Path) -> Path | None:
     ax.set_xlabel(hours_axis_label(data))
     ax.set_ylabel("rejected (% of the hour's requests)")
     ax.set_title("Latency requests rejected by admission control (no cluster within the SLO could take them)")
-    ax.legend(loc="upper right", fontsize=9)
+    legend_or_note(ax, "no latency requests in this run", loc="upper right", fontsize=9)
     fig.tight_layout()
     return save(fig, path)
 

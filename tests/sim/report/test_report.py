@@ -177,3 +177,21 @@ def test_report_in_headless_chromium(
     assert not re.search(r"CONSOLE\(\d+\)\].*(error|failed)", log, re.I), log[-2000:]
     assert shot.is_file(), log[-2000:]
     assert _variance(shot) > 1e-3
+
+
+def test_latency_cdf_starts_at_zero_and_shows_a_single_bin() -> None:
+    """The CDF drawn from latency_hist.parquet rises from 0 at the first bin's lower edge to 1
+    at the last bin's upper edge: a class whose requests all fall in one bin is a visible step."""
+    from types import SimpleNamespace
+
+    from sim.report.run import _hist_cdf
+
+    one = pd.DataFrame({"class": ["web"], "lo_ms": [1.999], "hi_ms": [2.004], "requests": [4e7]})
+    xs, ys = _hist_cdf(SimpleNamespace(latency_hist=one), "web")  # type: ignore[arg-type]
+    assert xs.tolist() == [1.999, 2.004] and ys.tolist() == [0.0, 1.0]
+    three = pd.DataFrame(
+        {"class": ["a"] * 3, "lo_ms": [0.0, 1.0, 2.0], "hi_ms": [1.0, 2.0, 4.0], "requests": [1.0, 2.0, 1.0]}
+    )
+    xs, ys = _hist_cdf(SimpleNamespace(latency_hist=three), "a")  # type: ignore[arg-type]
+    assert xs.tolist() == [1e-3, 1.0, 2.0, 4.0]  # the log axis's floor for a lower edge of 0
+    assert ys.tolist() == [0.0, 0.25, 0.75, 1.0]
