@@ -56,8 +56,10 @@ def policy_names() -> list[str]:
 
 
 def policy_class(name: str, source: str) -> type[Policy]:
-    _builtin_lp()
-    cls = _REGISTRY.get(name) or _load_entry_point(name)
+    cls = _REGISTRY.get(name)
+    if cls is None:  # the planner is imported only when it may be the one asked for
+        _builtin_lp()
+        cls = _REGISTRY.get(name) or _load_entry_point(name)
     if cls is None:
         raise InputError(source, "policy.name", f"unknown policy '{name}'; expected one of {policy_names()}")
     return cls
