@@ -36,6 +36,7 @@ ENGINE_MODULES = [
     "sim/engine/arrivals.py",
     "sim/engine/steplog.py",
     "sim/engine/power.py",
+    "sim/engine/admission.py",
     "sim/engine/flows.py",
     "sim/engine/kernel.py",
 ]

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.queueing import wait_tail
+from sim.engine.admission import AdmissionRule
 from sim.engine.flows import FlowModel
 from tests.helpers import scenario_of
 
@@ -44,6 +45,7 @@ def _config() -> dict[str, Any]:
 
 
 MODEL = FlowModel(scenario_of(_config()), None, np.random.default_rng(0), None)  # type: ignore[arg-type]
+RULE: AdmissionRule = MODEL.admission
 N_F = MODEL.n_f
 
 
@@ -60,7 +62,7 @@ def test_admission_conserves_requests_and_never_overfills_a_cluster(
     srv = np.array(servers, dtype=np.int64)
     usable = np.array([not d and s > 0 for d, s in zip(down, servers, strict=True)])
     shift = MODEL.rtt_s[MODEL.region_of]
-    acc, rej, _ = MODEL._admit(off, usable, srv, shift)
+    acc, rej, _ = RULE.admit(off, usable, srv, shift)
     assert (acc >= -1e-9).all() and (rej >= -1e-9).all()
     np.testing.assert_allclose(acc.sum(axis=1) + rej.sum(axis=1), off.sum(axis=1), rtol=1e-9, atol=1e-6)
     load = (acc * MODEL.mean_s[:, None]).sum(axis=0)
@@ -76,7 +78,7 @@ def test_admission_conserves_requests_and_never_overfills_a_cluster(
         budget = MODEL.slo_s - shift[:, c]
         for f in np.flatnonzero(a_f > 0):
             # (a flow admitted in part was judged with all of it in the mix: allow 2 % on the tail)
-            assert budget[f] >= 0 and tail.exceed(float(budget[f])) <= MODEL.tail * 1.02 + 1e-12, (c, f)
+            assert budget[f] >= 0 and tail.exceed(float(budget[f])) <= RULE.tail * 1.02 + 1e-12, (c, f)
 
 
 def _fresh() -> FlowModel:
@@ -115,10 +117,10 @@ def test_the_share_admitted_in_part_is_the_largest_whose_mix_meets_the_budget() 
     """By hand with wait_tail: the mix (admitted flow + share x of the next) meets the tight
     budget at x and breaks it a hair above; the share is searched on the mix's own moments."""
     servers, budget = 100, 0.012
-    m = MODEL
+    m = RULE
     prev = (3000.0, 3000.0 * 0.02, 3000.0 * 0.02**2 * 5.0)  # loose flow: 60 erlangs, lognormal cv 2
     flow = (4000.0, 4000.0 * 0.01, 4000.0 * 0.01**2 * 2.0)  # tight flow: 40 erlangs, exponential
-    x = m._admissible_share(servers, prev, flow, budget)
+    x = m.admissible_share(servers, prev, flow, budget)
     assert 0.0 < x < 1.0
 
     def exceed(share: float) -> float:
