@@ -74,16 +74,21 @@ def simulate(
         sink = JobSink(scn, jobs_path)
         n_steps = max(1, math.ceil(scn.horizon_s / scn.config.engine.timestep_s))
         flow_sink = FlowSink(scn, n_steps, flows_path)
-        eng = Engine(scn, sink, make_policy(scn), progress=progress, flow_sink=flow_sink)
-        eng.run()
-        # the last flow rows go to their writer now: the records are written (on the sinks'
-        # threads, sim/runfolder/stream.py) while the time series and the summary are computed
-        flow_sink.flush()
-        policy_out = eng.policy.outputs() or PolicyOutputs()
-        ts, stats = timeseries_table(eng, policy_out.planned)
-        summary = summary_dict(eng, stats, policy_out)
-        jobs = sink.close()
-        flows = flow_sink.close()
+        try:
+            eng = Engine(scn, sink, make_policy(scn), progress=progress, flow_sink=flow_sink)
+            eng.run()
+            # the last flow rows go to their writer now: the records are written (on the sinks'
+            # threads, sim/runfolder/stream.py) while the time series and the summary are computed
+            flow_sink.flush()
+            policy_out = eng.policy.outputs() or PolicyOutputs()
+            ts, stats = timeseries_table(eng, policy_out.planned)
+            summary = summary_dict(eng, stats, policy_out)
+            jobs = sink.close()
+            flows = flow_sink.close()
+        except BaseException:  # a failed run (or ^C) stops its writer threads too
+            sink.abort()
+            flow_sink.abort()
+            raise
     return Outputs(engine=eng, jobs=jobs, timeseries=ts, summary=summary, policy=policy_out, flows=flows)
 
 

@@ -324,6 +324,11 @@ class FlowSink:
             self._writer = ParquetStream(self.path, FLOW_SCHEMA, compression="zstd", use_dictionary=True)
         self._writer.write(batch)
 
+    def abort(self) -> None:
+        """Stop writing after a failed run (the file is left incomplete, for the caller to remove)."""
+        if self._writer is not None:
+            self._writer.abort()
+
     def close(self) -> pa.Table:
         """Finish the file (or return the in-memory table)."""
         self.flush()

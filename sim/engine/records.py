@@ -175,6 +175,11 @@ class JobSink:
             np.add.at(st.response_hist, hist_index(response[d]), 1)
             np.add.at(st.added_hist, hist_index(added[d]), 1)
 
+    def abort(self) -> None:
+        """Stop writing after a failed run (the file is left incomplete, for the caller to remove)."""
+        if self._writer is not None:
+            self._writer.abort()
+
     def close(self) -> pa.Table:
         """Finish the file (or return the in-memory table)."""
         if self.path is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,8 @@ class ParquetStream:
     Notes
     -----
     An error of the writer (a full disk, say) is raised by the next :meth:`write`
-    or by :meth:`close`. Call :meth:`close` once, to finish the file.
+    or by :meth:`close`. Call :meth:`close` once, to finish the file, or
+    :meth:`abort` when the run failed (the file is then incomplete).
     """
 
     def __init__(self, path: Path, schema: pa.Schema, **options: Any) -> None:
@@ -68,5 +70,17 @@ class ParquetStream:
                 self._pending.popleft().result()
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            if self._writer is not None:
-                self._writer.close()
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.close()
+
+    def abort(self) -> None:
+        """Stop after the batch being written: drop the queued ones, close the file (incomplete:
+        the caller removes it) and stop the thread. The writer's own errors are not raised (the
+        error that made the caller abort is the one to report)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with suppress(OSError, ValueError, pa.ArrowException):
+                writer.close()

@@ -46,3 +46,23 @@ def test_a_writer_error_is_raised_not_lost(tmp_path: Path) -> None:
     stream.write(wrong)  # fails on the writer's thread
     with pytest.raises((ValueError, pa.ArrowException)):
         stream.close()
+
+
+def test_abort_drops_the_queue_and_stops_the_thread(tmp_path: Path) -> None:
+    stream = ParquetStream(tmp_path / "out.parquet", SCHEMA, **OPTIONS)
+    for b in _batches(12):
+        stream.write(b)
+    stream.abort()
+    assert not any(t.is_alive() for t in stream._pool._threads)
+    assert not stream._pending
+    # what was written before the abort is a closed, readable file of whole batches
+    steps = pq.read_table(tmp_path / "out.parquet").column("step").to_pylist()
+    assert len(steps) % 1000 == 0 and steps[::1000] == list(range(len(steps) // 1000))
+
+
+def test_abort_after_a_writer_error_reports_nothing_new(tmp_path: Path) -> None:
+    stream = ParquetStream(tmp_path / "out.parquet", SCHEMA, **OPTIONS)
+    stream.write(_batches(1)[0])
+    stream.write(pa.RecordBatch.from_arrays([pa.array(["a"])], names=["other"]))
+    stream.abort()  # the caller's own error is the one it reports
+    assert not any(t.is_alive() for t in stream._pool._threads)
