@@ -7,9 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.clock import TZ, hour_index, reference_year
 from models.energy.renewables import (
+    WindParams,
+    _unit_weibull,
     clear_sky_ghi_w_m2,
     expected_wind_cf,
     green_supply_kw,
@@ -62,6 +66,26 @@ def test_weibull_scale_solves_capacity_factor() -> None:
         assert expected_wind_cf(weibull_scale_for(cf)) == pytest.approx(cf, abs=1e-6)
     with pytest.raises(ValueError):
         weibull_scale_for(0.99)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    scale=st.floats(0.01, 40.0),
+    shape=st.sampled_from([1.5, 2.0, 2.4, 3.0]),
+    cut_in=st.floats(0.5, 5.0),
+    ramp=st.floats(0.5, 15.0),
+    rated_span=st.floats(0.0, 20.0),
+)
+def test_expected_wind_cf_is_the_power_curves_mean_bit_for_bit(
+    scale: float, shape: float, cut_in: float, ramp: float, rated_span: float
+) -> None:
+    """The sliced evaluation gives exactly the mean of the whole power curve (the wind scale's
+    bisection, and so every green supply, depends on it to the last bit)."""
+    w = WindParams(
+        weibull_shape=shape, cut_in_ms=cut_in, rated_ms=cut_in + ramp, cut_out_ms=cut_in + ramp + rated_span
+    )
+    want = float(power_curve(scale * _unit_weibull(shape), w).mean())
+    assert expected_wind_cf(scale, w) == want
 
 
 def test_wind_utilisation_hours_are_matched_over_twenty_years() -> None:
