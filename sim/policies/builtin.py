@@ -175,6 +175,16 @@ class SpillWest(Policy):
         self._home_typed = [
             [[c for c in home if topo.types[c] == t] for home in self._home] for t in types
         ]  # [type][region] -> home-hub clusters of that type
+        # the distinct ones (regions share hubs): route_flows reads each hub's load once
+        self._hub_lists: list[list[int]] = []
+        self._hub_of: list[list[int]] = []  # [type][region] -> index into _hub_lists
+        for typed in self._home_typed:
+            row = []
+            for clusters in typed:
+                if clusters not in self._hub_lists:
+                    self._hub_lists.append(clusters)
+                row.append(self._hub_lists.index(clusters))
+            self._hub_of.append(row)
         ranked = ranked_candidates(scenario, np.zeros(topo.n_clusters))
         west = topo.cluster_west
         self._home_ranked = [
@@ -230,9 +240,8 @@ class SpillWest(Policy):
         n_c = scn.topology.n_clusters
         out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
         util = [self.utilisation(c) for c in range(n_c)]
-        hub_below = [
-            [self._hub_utilisation(home) < self.threshold for home in typed] for typed in self._home_typed
-        ]
+        below_u = [self._hub_utilisation(hub) < self.threshold for hub in self._hub_lists]
+        hub_below = [[below_u[i] for i in row] for row in self._hub_of]
         thr = self.threshold
         up = self.up
         eng = self.engine
