@@ -196,7 +196,6 @@ class SpillWest(Policy):
             for k in range(len(scenario.classes))
         ]
         self._ranked = ranked
-        self._flow_cache: dict[tuple[object, ...], np.ndarray] = {}
         self._util: Callable[[int], float] = self.utilisation
 
     def bind(self, engine: EngineView) -> None:
@@ -237,8 +236,8 @@ class SpillWest(Policy):
         from step to step.)
         """
         scn = self.scenario
-        n_c = scn.topology.n_clusters
-        out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
+        n_c, n_r = scn.topology.n_clusters, scn.topology.n_regions
+        out = np.zeros((len(scn.classes), n_r, n_c))
         util = [self.utilisation(c) for c in range(n_c)]
         below_u = [self._hub_utilisation(hub) < self.threshold for hub in self._hub_lists]
         hub_below = [[below_u[i] for i in row] for row in self._hub_of]
@@ -246,17 +245,6 @@ class SpillWest(Policy):
         up = self.up
         eng = self.engine
         online = [float(eng.online(c)) if eng is not None else float(scn.servers[c]) for c in range(n_c)]
-        # the rule reads only these: reuse the shares while they repeat
-        key = (
-            tuple(up),
-            tuple(u < thr for u in util),
-            tuple(tuple(b) for b in hub_below),
-            tuple(np.argsort(util).tolist()),
-            tuple(online) if self._balanced else (),
-        )
-        cached = self._flow_cache.get(key)
-        if cached is not None:
-            return cached
 
         def pick(ranked: list[int]) -> int:
             for c in ranked:
@@ -268,15 +256,16 @@ class SpillWest(Policy):
             if not spec.is_latency:
                 continue
             below = hub_below[self._type_of[k]]
-            for r in range(scn.topology.n_regions):
+            for r in range(n_r):
                 if scn.candidates[k][r].size == 0:
                     continue
                 home = [c for c in self._home_ranked[k][r] if up[c]]
-                cap = sum(online[c] for c in home)
-                if self._balanced and home and cap > 0 and below[r]:
-                    for c in home:
-                        out[k, r, c] = online[c] / cap
-                    continue
+                if self._balanced and home and below[r]:
+                    cap = sum(online[c] for c in home)
+                    if cap > 0:
+                        for c in home:
+                            out[k, r, c] = online[c] / cap
+                        continue
                 c = pick(home)
                 if not (c >= 0 and below[r]):
                     west = [x for x in self._west_ranked[k][r] if up[x]]
@@ -286,9 +275,6 @@ class SpillWest(Policy):
                         c = self.first_up(self._ranked[k][r])
                 if c >= 0:
                     out[k, r, c] = 1.0
-        if len(self._flow_cache) > 256:
-            self._flow_cache.clear()
-        self._flow_cache[key] = out
         return out
 
     def _below_threshold(self, ranked: list[int]) -> int:
