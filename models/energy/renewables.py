@@ -130,12 +130,16 @@ def solar_kw_per_kw(
 # --------------------------------------------------------------------------- wind
 
 
+def _ramp(v: FloatArray, w: WindParams) -> FloatArray:
+    """The power curve between cut-in and rated speed: output grows with the cube of the speed."""
+    return np.asarray((v**3 - w.cut_in_ms**3) / (w.rated_ms**3 - w.cut_in_ms**3), dtype=float)
+
+
 def power_curve(speed_ms: FloatArray, p: WindParams | None = None) -> FloatArray:
     """Turbine output as a fraction of rated power at wind speed ``speed_ms``."""
     w = p or WindParams()
     v = np.asarray(speed_ms, dtype=float)
-    ramp = (v**3 - w.cut_in_ms**3) / (w.rated_ms**3 - w.cut_in_ms**3)
-    out = np.where(v < w.cut_in_ms, 0.0, np.where(v < w.rated_ms, ramp, 1.0))
+    out = np.where(v < w.cut_in_ms, 0.0, np.where(v < w.rated_ms, _ramp(v, w), 1.0))
     return np.asarray(np.where(v >= w.cut_out_ms, 0.0, out), dtype=float)
 
 
@@ -164,8 +168,7 @@ def expected_wind_cf(scale_ms: float, p: WindParams | None = None) -> float:
         return float(power_curve(v, w).mean())
     i_in, i_rated, i_out = np.searchsorted(v, [w.cut_in_ms, w.rated_ms, w.cut_out_ms], side="left")
     out = np.zeros(v.size)
-    ramp = v[i_in:i_rated]
-    out[i_in:i_rated] = (ramp**3 - w.cut_in_ms**3) / (w.rated_ms**3 - w.cut_in_ms**3)
+    out[i_in:i_rated] = _ramp(v[i_in:i_rated], w)
     out[i_rated:i_out] = 1.0
     return float(out.mean())
 
