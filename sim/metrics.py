@@ -15,15 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from models.demand.workload import ClassSpec, draw_sizes
+from models.demand.sizes import size_cdf
+from models.demand.workload import ClassSpec
 from sim.engine.flowrecords import FlowClassStats
-from sim.engine.histogram import H_LO, H_PER_DECADE, hist_percentile
+from sim.engine.histogram import hist_percentile, hist_sum_percentiles
 from sim.engine.kernel import Engine
 from sim.engine.policy import PolicyOutputs
 from sim.engine.records import ClassStats
 from sim.runfolder import layout
-
-RESPONSE_SAMPLES = 200_000  # draws of (added latency, service time) for response percentiles
 
 
 def summary_dict(
@@ -35,12 +34,11 @@ def summary_dict(
     per_class: dict[str, layout.ClassSummary | layout.LatencyClassSummary] = {}
     tot = {"jobs": 0, "completed": 0, "dropped": 0, "lost": 0}
     req = {"requests": 0, "served": 0, "rejected": 0}
-    rng = scn.streams.flows  # after the run: only the response-time draws below use it
     eng.flow_sink.fold_histograms()
     for k, spec in enumerate(scn.classes):
         if spec.is_latency:
             fst = eng.flow_sink.stats[k]
-            per_class[spec.name] = _latency_class(spec, fst, rng)
+            per_class[spec.name] = _latency_class(spec, fst)
             for key in req:
                 req[key] += getattr(fst, key)
             continue
@@ -350,16 +348,14 @@ def _batch_class(spec: ClassSpec, st: ClassStats) -> layout.ClassSummary:
     }
 
 
-def _latency_class(
-    spec: ClassSpec, st: FlowClassStats, rng: np.random.Generator
-) -> layout.LatencyClassSummary:
+def _latency_class(spec: ClassSpec, st: FlowClassStats) -> layout.LatencyClassSummary:
     """A latency class's requests, rejections, waits and latency percentiles.
 
     ``added_latency_ms`` (RTT + wait) is read from the class's histogram, mixed
     exactly from every step's waiting-time law. ``latency_ms`` adds the service
-    time, which is independent of the wait: its percentiles come from
-    ``RESPONSE_SAMPLES`` draws of (added latency from the histogram, service time
-    from the class's distribution). The SLO-violation rate counts the rejected
+    time, which is independent of the wait: its percentiles are those of the exact
+    mixture of the service law shifted by each bin of the histogram
+    (:func:`~sim.engine.histogram.hist_sum_percentiles`). The SLO-violation rate counts the rejected
     requests and the served ones whose RTT + wait exceeds the SLO.
     """
     served = st.served
@@ -372,27 +368,19 @@ def _latency_class(
         "rejected_share": st.rejected / st.requests if st.requests else None,
         "p_wait": st.waited / served if served else None,
         "mean_wait_s": st.wait_sum_s / served if served else None,
-        "latency_ms": _response_percentiles(spec, st, rng),
+        "latency_ms": _response_percentiles(spec, st),
         "added_latency_ms": {f"p{q}": _ms(hist_percentile(st.added_hist, q)) for q in (50, 95, 99)},
         "slo_violation_rate": (st.violations + st.rejected) / st.requests if st.requests else None,
     }
 
 
-def _response_percentiles(
-    spec: ClassSpec, st: FlowClassStats, rng: np.random.Generator
-) -> dict[str, float | None]:
-    hist = st.added_hist
-    total = float(hist.sum())
-    if total <= 0:
-        return {f"p{q}": None for q in (50, 95, 99)}
-    cum = np.cumsum(hist) / total
-    j = np.minimum(np.searchsorted(cum, rng.random(RESPONSE_SAMPLES), side="right"), hist.size - 1)
-    added = np.where(j == 0, 0.0, H_LO * 10.0 ** ((j + 0.5) / H_PER_DECADE))
-    service = draw_sizes(
-        rng, spec.service_dist, spec.service_mean_s, spec.service_cv, RESPONSE_SAMPLES, spec.service_alpha
-    )
-    pct = np.percentile(added + service, [50, 95, 99])
-    return {f"p{q}": float(v) * 1000.0 for q, v in zip((50, 95, 99), pct, strict=True)}
+def _response_percentiles(spec: ClassSpec, st: FlowClassStats) -> dict[str, float | None]:
+    def service_cdf(x: np.ndarray) -> np.ndarray:
+        return size_cdf(spec.service_dist, spec.service_mean_s, spec.service_cv, x, spec.service_alpha)
+
+    qs = (50, 95, 99)
+    pct = hist_sum_percentiles(st.added_hist, service_cdf, qs)
+    return {f"p{q}": _ms(v) for q, v in zip(qs, pct, strict=True)}
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -1,13 +1,15 @@
 """Size laws of jobs: service times and data volumes, one real job or a bundle of S.
 
 :func:`draw_sizes` draws one real job's size; :func:`draw_bundle_sizes` draws
-the mean of S real sizes, the size of a bundle (see :mod:`models.demand.bundles`).
+the mean of S real sizes, the size of a bundle (see :mod:`models.demand.bundles`);
+:func:`size_cdf` is the distribution function of the law :func:`draw_sizes` draws.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
 
 FloatArray = NDArray[np.float64]
 
@@ -45,6 +47,58 @@ def draw_sizes(
             raise ValueError(f"a Pareto distribution needs alpha > 1 for a finite mean (got {a})")
         return (rng.pareto(a, n) + 1.0) * (mean * (a - 1.0) / a)
     raise ValueError(f"unknown size distribution {dist!r}; expected one of {SIZE_DISTS}")
+
+
+def size_cdf(dist: str, mean: float, cv: float, x: ArrayLike, alpha: float | None = None) -> FloatArray:
+    """P(size <= x) for the law :func:`draw_sizes` draws, at each ``x``.
+
+    Parameters
+    ----------
+    dist : str
+        ``exponential``, ``fixed``, ``lognormal`` or ``pareto``.
+    mean, cv : float
+        Mean and coefficient of variation (``cv`` is read by ``lognormal``, and by
+        ``pareto`` when ``alpha`` is None).
+    x : array_like
+        Sizes, in the unit of ``mean`` (any sign).
+    alpha : float, optional
+        Pareto tail index (derived from ``cv`` when None).
+
+    Returns
+    -------
+    numpy.ndarray
+        The distribution function at each ``x``: 0 below the law's support, 1 at
+        and above ``mean`` for ``fixed`` (and for any law with ``mean <= 0``).
+
+    Notes
+    -----
+    ``exponential``: ``1 - exp(-x / mean)``. ``lognormal``: ``Phi((ln x - mu) / s)``
+    with ``s^2 = ln(1 + cv^2)``, ``mu = ln(mean) - s^2 / 2``. ``pareto``:
+    ``1 - (x_m / x)^alpha`` for ``x >= x_m = mean (alpha - 1) / alpha``.
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    if dist not in SIZE_DISTS:
+        raise ValueError(f"unknown size distribution {dist!r}; expected one of {SIZE_DISTS}")
+    if dist == "fixed" or mean <= 0.0:
+        return np.where(xs >= mean, 1.0, 0.0)
+    pos = np.maximum(xs, 0.0)
+    if dist == "exponential":
+        out: FloatArray = -np.expm1(-pos / mean)
+        return out
+    if dist == "lognormal":
+        s2 = float(np.log1p(cv * cv))
+        mu = float(np.log(mean)) - s2 / 2.0
+        with np.errstate(divide="ignore"):
+            z = (np.log(pos) - mu) / np.sqrt(s2) if s2 > 0.0 else np.where(pos >= mean, np.inf, -np.inf)
+        lognormal: FloatArray = ndtr(z)
+        return lognormal
+    a = pareto_alpha_for_cv(cv) if alpha is None else alpha
+    if a <= 1.0:
+        raise ValueError(f"a Pareto distribution needs alpha > 1 for a finite mean (got {a})")
+    xm = mean * (a - 1.0) / a
+    with np.errstate(divide="ignore"):
+        pareto: FloatArray = np.where(xs >= xm, 1.0 - (xm / np.maximum(xs, xm)) ** a, 0.0)
+    return pareto
 
 
 PARETO_MEAN_DRAWS = 256  # a Pareto bundle's service is the mean of at most this many draws

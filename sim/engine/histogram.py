@@ -3,11 +3,14 @@
 A percentile read from them is within 0.12 % of the exact value. Discrete
 jobs add one count per job (:func:`hist_index`); latency flows add the exact
 mass of their waiting-time law per bin (:func:`add_shifted_wait`).
+:func:`hist_sum_percentiles` reads percentiles of a histogram's values plus an
+independent variable of known law (a latency class's response: RTT + wait + service).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -47,6 +50,57 @@ def hist_percentile(counts: np.ndarray, q: float) -> float | None:
     if j == 0:
         return 0.0
     return float(H_LO * 10 ** ((j + 0.5) / H_PER_DECADE))
+
+
+def hist_sum_percentiles(
+    counts: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], qs: Sequence[float]
+) -> list[float | None]:
+    """Percentiles (seconds) of ``H + X``: ``H`` from the histogram, ``X`` independent of it.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        A histogram (:data:`H_BINS` bins), each bin's values read at its geometric
+        centre and bin 0 at zero, as :func:`hist_percentile` reads them.
+    cdf : callable
+        ``P(X <= x)`` at each element of an array ``x`` (any sign); ``X >= 0``.
+    qs : sequence of float
+        Percentiles, each in (0, 100).
+
+    Returns
+    -------
+    list of float or None
+        ``inf {x : P(H + X <= x) >= q / 100}`` for each ``q``, found by bisection on
+        the exact mixture ``P(H + X <= x) = sum_j w_j P(X <= x - h_j)`` to a relative
+        1e-12 (all None when the histogram is empty).
+    """
+    nz = np.flatnonzero(counts > 0)
+    total = float(counts[nz].sum()) if nz.size else 0.0
+    if total <= 0.0:
+        return [None for _ in qs]
+    w = counts[nz] / total
+    h = np.where(nz == 0, 0.0, H_LO * 10.0 ** ((nz + 0.5) / H_PER_DECADE))
+
+    def mix(x: float) -> float:
+        return float(np.dot(w, cdf(x - h)))
+
+    out: list[float | None] = []
+    for q in qs:
+        p = q / 100.0
+        if mix(0.0) >= p:
+            out.append(0.0)
+            continue
+        lo, hi = 0.0, max(float(h[-1]), H_LO)
+        while mix(hi) < p and hi < 1e300:
+            lo, hi = hi, hi * 2.0
+        while hi - lo > 1e-12 * hi:
+            mid = 0.5 * (lo + hi)
+            if mix(mid) >= p:
+                hi = mid
+            else:
+                lo = mid
+        out.append(hi)
+    return out
 
 
 def add_shifted_wait(hist: np.ndarray, n: float, shift_s: float, p_wait: float, decay_per_s: float) -> None:
