@@ -132,3 +132,57 @@ def test_the_share_admitted_in_part_is_the_largest_whose_mix_meets_the_budget() 
 
     assert exceed(x) <= m.tail
     assert exceed(x + 1e-6) > m.tail
+
+
+def _plain_bisection(
+    rule: AdmissionRule,
+    servers: int,
+    prev: tuple[float, float, float],
+    flow: tuple[float, float, float],
+    budget: float,
+) -> float:
+    """The share search as first written: halve [0, 1] while wider than 1e-9, judging every midpoint."""
+    lo, hi = 0.0, 1.0
+    while hi - lo > 1e-9:
+        x = 0.5 * (lo + hi)
+        if rule.fits(servers, prev[0] + x * flow[0], prev[1] + x * flow[1], prev[2] + x * flow[2], budget):
+            lo = x
+        else:
+            hi = x
+    return lo
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    servers=st.sampled_from([1, 7, 100, 3_000, 250_000]),
+    prev_load=st.floats(0.0, 0.95),
+    flow_load=st.floats(0.01, 2.0),
+    mean_prev_ms=st.floats(1.0, 500.0),
+    mean_flow_ms=st.floats(1.0, 500.0),
+    cv2=st.sampled_from([0.0, 1.0, 4.0]),
+    budget_ms=st.floats(0.01, 2_000.0),
+    max_util=st.sampled_from([0.8, 0.95, 1.0]),
+)
+def test_the_bracketed_share_is_the_plain_bisection_s(
+    servers: int,
+    prev_load: float,
+    flow_load: float,
+    mean_prev_ms: float,
+    mean_flow_ms: float,
+    cv2: float,
+    budget_ms: float,
+    max_util: float,
+) -> None:
+    """The bracket only spares evaluations: the share is the plain bisection's, bit for bit
+    (loads as shares of the servers; the flow alone may overfill the cluster)."""
+    rule = AdmissionRule(np.zeros(1), np.zeros(1), np.zeros(1), [[0]], 0.99, max_util, True)
+
+    def mix(erlangs: float, mean_s: float) -> tuple[float, float, float]:
+        lam = erlangs / mean_s
+        return lam, erlangs, lam * mean_s**2 * (1.0 + cv2)
+
+    prev = mix(prev_load * servers, mean_prev_ms / 1000.0)
+    flow = mix(flow_load * servers, mean_flow_ms / 1000.0)
+    budget = budget_ms / 1000.0
+    want = _plain_bisection(rule, servers, prev, flow, budget)
+    assert rule.admissible_share(servers, prev, flow, budget) == want
