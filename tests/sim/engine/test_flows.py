@@ -249,3 +249,44 @@ def test_a_days_segments_fold_as_segment_by_segment(monkeypatch: pytest.MonkeyPa
     np.testing.assert_array_equal(a.requests_cs, b.requests_cs)
     np.testing.assert_array_equal(a.rejected_cs, b.rejected_cs)
     assert daily.summary == each.summary
+
+
+def test_laws_remembered_across_days_are_the_laws_decided_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Day two's flows meet day one's inputs again (the same diurnal rates): a law remembered
+    from day one gives the same requests, rows and waits as one decided afresh (a cache of one
+    law decides each anew); only the histogram's sums may be added in another order."""
+    import sim.engine.flows as flows_module
+
+    doc = flow_config(100, 0.5, slo_ms=300.0, horizon_h=48.0)
+    doc["workloads"][0]["diurnal"] = [0.4 + 0.05 * h for h in range(24)]
+    doc["topology"]["clusters"].append({"id": "d", "servers": 60})
+    doc["topology"]["latency_ms"]["r"]["d"] = 20.0
+    decided = []
+
+    def run(cache: int) -> Any:
+        monkeypatch.setattr(flows_module, "_LAW_CACHE", cache)
+        calls = 0
+        decide = flows_module.FlowModel._decide
+
+        def counted(self: Any, *args: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return decide(self, *args)
+
+        monkeypatch.setattr(flows_module.FlowModel, "_decide", counted)
+        out = run_in_memory(doc)[1]
+        monkeypatch.setattr(flows_module.FlowModel, "_decide", decide)
+        decided.append(calls)
+        return out
+
+    kept, fresh = run(flows_module._LAW_CACHE), run(1)
+    assert decided[0] < decided[1]  # the remembered laws were used
+    assert kept.flows.equals(fresh.flows)
+    a, b = kept.summary["classes"]["web"], fresh.summary["classes"]["web"]
+    for key in ("requests", "served", "rejected"):
+        assert a[key] == b[key]
+    for key in ("p_wait", "mean_wait_s", "slo_violation_rate"):
+        assert a[key] == pytest.approx(b[key], rel=1e-12)
+    hist_kept = kept.engine.flow_sink.stats[0].added_hist
+    hist_fresh = fresh.engine.flow_sink.stats[0].added_hist
+    np.testing.assert_allclose(hist_kept, hist_fresh, rtol=1e-12, atol=0.0)
