@@ -355,8 +355,8 @@ def _latency_class(spec: ClassSpec, st: FlowClassStats) -> layout.LatencyClassSu
     exactly from every step's waiting-time law. ``latency_ms`` adds the service
     time, which is independent of the wait: its percentiles are those of the exact
     mixture of the service law shifted by each bin of the histogram
-    (:func:`~sim.engine.histogram.hist_sum_percentiles`). The SLO-violation rate counts the rejected
-    requests and the served ones whose RTT + wait exceeds the SLO.
+    (:func:`~sim.engine.histogram.hist_sum_percentiles`). The SLO-violation rate
+    counts the rejected requests and the served ones whose RTT + wait exceeds the SLO.
     """
     served = st.served
     return {

@@ -296,24 +296,24 @@ class AdmissionRule:
         budget: float,
         x: float,
     ) -> tuple[bool, float]:
-        """Whether ``prev + x flow`` meets ``budget`` (exactly :meth:`fits`), and the log of its
-        wait's tail at the budget over the admitted tail (``+-inf`` where a limit decides)."""
-        lam, load, sq = prev[0] + x * flow[0], prev[1] + x * flow[1], prev[2] + x * flow[2]
-        if budget < 0.0 or load >= servers or load > self.max_util * servers:
-            return False, math.inf
-        if lam <= 0.0 or load <= 0.0 or load / lam <= 0.0:
-            return True, -math.inf
-        tail = mix_tail(servers, lam, load, sq)
-        p = tail.exceed(budget)
-        score = math.log(p / self.tail) if p > 0.0 else -math.inf
+        """Whether ``prev + x flow`` meets ``budget`` (:meth:`fits`), and the log of its wait's
+        tail at the budget over the admitted tail (``+-inf`` where a limit decides)."""
+        p = self._excess(servers, prev[0] + x * flow[0], prev[1] + x * flow[1], prev[2] + x * flow[2], budget)
+        score = math.log(p / self.tail) if p > 0.0 else -math.inf  # inf where a limit refuses
         return p <= self.tail, score
 
     def fits(self, servers: int, lam: float, load: float, sq: float, budget: float) -> bool:
+        """Whether a mix (``lam`` requests/s, ``load`` erlangs, ``sq`` = sum of lam x E[S^2]) on
+        ``servers`` meets ``budget`` at the admission quantile and the utilisation limit."""
+        return self._excess(servers, lam, load, sq, budget) <= self.tail
+
+    def _excess(self, servers: int, lam: float, load: float, sq: float, budget: float) -> float:
+        """P(W > budget) of the mix: inf where a limit refuses it, 0 where nothing queues."""
         if budget < 0.0 or load >= servers or load > self.max_util * servers:
-            return False
+            return math.inf
         if lam <= 0.0 or load <= 0.0 or load / lam <= 0.0:
-            return True  # nothing (or too little to represent) to queue
-        return mix_tail(servers, lam, load, sq).exceed(budget) <= self.tail
+            return 0.0  # nothing (or too little to represent) to queue
+        return mix_tail(servers, lam, load, sq).exceed(budget)
 
 
 def mix_tail(c: int, lam: float, load: float, sq: float) -> WaitTail:

@@ -170,9 +170,9 @@ class FlowModel:
         the servers, the clusters up and the RTT factors: when all of these are
         as in a segment seen before (e.g. within an hour under ``nearest``, or at
         the same hour of an earlier day), its result is reused (the last
-        ``_LAW_CACHE`` distinct ones are kept). With ``reroute`` false (power-state changes within a
-        step) the policy's shares of the open step are kept and only admission
-        runs again, on the new servers.
+        ``_LAW_CACHE`` distinct ones are kept). With ``reroute`` false
+        (power-state changes within a step) the policy's shares of the open step
+        are kept and only admission runs again, on the new servers.
         """
         n_f, n_c = self.n_f, self.n_c
         lam = self.rates(t0)
