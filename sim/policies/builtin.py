@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -197,6 +198,22 @@ class SpillWest(Policy):
         ]
         self._ranked = ranked
         self._util: Callable[[int], float] = self.utilisation
+        # route_flows' tables: a row per latency flow with candidates, its clusters padded with
+        # n_clusters (read as a cluster that is never up)
+        flows = [
+            (k, r)
+            for k, spec in enumerate(scenario.classes)
+            if spec.is_latency
+            for r in range(topo.n_regions)
+            if scenario.candidates[k][r].size > 0
+        ]
+        n_c = topo.n_clusters
+        self._flow_k = np.array([k for k, _ in flows], dtype=np.int64)
+        self._flow_r = np.array([r for _, r in flows], dtype=np.int64)
+        self._flow_hub = np.array([self._hub_of[self._type_of[k]][r] for k, r in flows], dtype=np.int64)
+        self._flow_home = _padded([self._home_ranked[k][r] for k, r in flows], n_c)
+        self._flow_west = _padded([self._west_ranked[k][r] for k, r in flows], n_c)
+        self._flow_ranked = _padded([ranked[k][r] for k, r in flows], n_c)
 
     def bind(self, engine: EngineView) -> None:
         super().bind(engine)
@@ -226,7 +243,7 @@ class SpillWest(Policy):
         return home_c if home_c >= 0 else self.first_up(self._ranked[klass][region])
 
     def route_flows(self, now_s: float) -> np.ndarray:
-        """The rule of :meth:`route` for every latency flow, with utilisations read once.
+        """The rule of :meth:`route` for every latency flow at once, utilisations read once.
 
         With ``home: balanced`` a flow that stays home is split over the up
         home-hub sites in proportion to their online servers: equal utilisation,
@@ -236,45 +253,41 @@ class SpillWest(Policy):
         from step to step.)
         """
         scn = self.scenario
-        n_c, n_r = scn.topology.n_clusters, scn.topology.n_regions
-        out = np.zeros((len(scn.classes), n_r, n_c))
-        util = [self.utilisation(c) for c in range(n_c)]
-        below_u = [self._hub_utilisation(hub) < self.threshold for hub in self._hub_lists]
-        hub_below = [[below_u[i] for i in row] for row in self._hub_of]
+        n_c = scn.topology.n_clusters
+        out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
+        if self._flow_k.size == 0:
+            return out
         thr = self.threshold
-        up = self.up
         eng = self.engine
-        online = [float(eng.online(c)) if eng is not None else float(scn.servers[c]) for c in range(n_c)]
-
-        def pick(ranked: list[int]) -> int:
-            for c in ranked:
-                if util[c] < thr:
-                    return c
-            return min(ranked, key=lambda c: util[c]) if ranked else -1
-
-        for k, spec in enumerate(scn.classes):
-            if not spec.is_latency:
-                continue
-            below = hub_below[self._type_of[k]]
-            for r in range(n_r):
-                if scn.candidates[k][r].size == 0:
-                    continue
-                home = [c for c in self._home_ranked[k][r] if up[c]]
-                if self._balanced and home and below[r]:
-                    cap = sum(online[c] for c in home)
-                    if cap > 0:
-                        for c in home:
-                            out[k, r, c] = online[c] / cap
-                        continue
-                c = pick(home)
-                if not (c >= 0 and below[r]):
-                    west = [x for x in self._west_ranked[k][r] if up[x]]
-                    if west:
-                        c = pick(west)
-                    elif c < 0:
-                        c = self.first_up(self._ranked[k][r])
-                if c >= 0:
-                    out[k, r, c] = 1.0
+        # one more cluster, never up: the padding of the flow tables
+        util = np.array([self.utilisation(c) for c in range(n_c)] + [math.inf])
+        up = np.array([*self.up, False])
+        online = np.array(
+            [float(eng.online(c)) if eng is not None else float(scn.servers[c]) for c in range(n_c)] + [0.0]
+        )
+        below = np.array([self._hub_utilisation(hub) < thr for hub in self._hub_lists])[self._flow_hub]
+        home = self._flow_home
+        home_up = up[home]
+        c = _pick(home, home_up, util, thr)
+        split = np.zeros(c.size, dtype=bool)
+        if self._balanced:
+            on = np.where(home_up, online[home], 0.0)
+            cap = np.cumsum(on, axis=1)[:, -1]  # summed in rank order, as a loop sums
+            split = home_up.any(axis=1) & below & (cap > 0)
+            rows, cols = np.nonzero(home_up & split[:, None])
+            sites = home[rows, cols]
+            out[self._flow_k[rows], self._flow_r[rows], sites] = online[sites] / cap[rows]
+        west_bound = ~split & ~((c >= 0) & below)
+        west_up = up[self._flow_west]
+        has_west = west_up.any(axis=1)
+        c = np.where(west_bound & has_west, _pick(self._flow_west, west_up, util, thr), c)
+        stranded = west_bound & ~has_west & (c < 0)
+        if stranded.any():  # no west, no home: the first candidate up
+            ranked_up = up[self._flow_ranked]
+            first = self._flow_ranked[np.arange(c.size), ranked_up.argmax(axis=1)]
+            c = np.where(stranded, np.where(ranked_up.any(axis=1), first, -1), c)
+        one = ~split & (c >= 0)
+        out[self._flow_k[one], self._flow_r[one], c[one]] = 1.0
         return out
 
     def _below_threshold(self, ranked: list[int]) -> int:
@@ -284,3 +297,22 @@ class SpillWest(Policy):
             if util(c) < threshold:
                 return c
         return min(ranked, key=util) if ranked else -1
+
+
+def _padded(rows: list[list[int]], pad: int) -> np.ndarray:
+    """Lists of clusters as the rows of one array, padded with ``pad`` (at least one column)."""
+    out = np.full((len(rows), max([1, *map(len, rows)])), pad, dtype=np.int64)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
+
+
+def _pick(clusters: np.ndarray, up: np.ndarray, util: np.ndarray, threshold: float) -> np.ndarray:
+    """Per row of ``clusters`` (ranked): the first up one under ``threshold``, else the least
+    utilised up one (the first of equals), else -1: :meth:`SpillWest._below_threshold` per row."""
+    u = np.where(up, util[clusters], math.inf)
+    under = u < threshold
+    rows = np.arange(clusters.shape[0])
+    at = np.where(under.any(axis=1), under.argmax(axis=1), u.argmin(axis=1))
+    out: np.ndarray = np.where(up.any(axis=1), clusters[rows, at], -1)
+    return out

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.policies import Policy, make_policy, policy_names, register_policy
 from tests.helpers import run_in_memory, scenario_of, two_site_config
@@ -210,3 +212,104 @@ def test_user_policy_from_an_entry_point(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "ep_last" in registry.policy_names()
     _, out = run_in_memory(_three_site("ep_last"))
     assert (out.jobs.to_pandas().query("`class` == 'etl'").cluster == "west").all()
+
+
+def _spill_west_flows_by_loop(p: Any) -> np.ndarray:
+    """``SpillWest.route_flows`` as first written, one flow at a time (the rule of ``route``)."""
+    scn = p.scenario
+    n_c, n_r = scn.topology.n_clusters, scn.topology.n_regions
+    out = np.zeros((len(scn.classes), n_r, n_c))
+    util = [p.utilisation(c) for c in range(n_c)]
+    below_u = [p._hub_utilisation(hub) < p.threshold for hub in p._hub_lists]
+    hub_below = [[below_u[i] for i in row] for row in p._hub_of]
+    thr, up, eng = p.threshold, p.up, p.engine
+    online = [float(eng.online(c)) for c in range(n_c)]
+
+    def pick(ranked: list[int]) -> int:
+        for c in ranked:
+            if util[c] < thr:
+                return c
+        return min(ranked, key=lambda c: util[c]) if ranked else -1
+
+    for k, spec in enumerate(scn.classes):
+        if not spec.is_latency:
+            continue
+        below = hub_below[p._type_of[k]]
+        for r in range(n_r):
+            if scn.candidates[k][r].size == 0:
+                continue
+            home = [c for c in p._home_ranked[k][r] if up[c]]
+            if p._balanced and home and below[r]:
+                cap = sum(online[c] for c in home)
+                if cap > 0:
+                    for c in home:
+                        out[k, r, c] = online[c] / cap
+                    continue
+            c = pick(home)
+            if not (c >= 0 and below[r]):
+                west = [x for x in p._west_ranked[k][r] if up[x]]
+                if west:
+                    c = pick(west)
+                elif c < 0:
+                    c = p.first_up(p._ranked[k][r])
+            if c >= 0:
+                out[k, r, c] = 1.0
+    return out
+
+
+class _Engine:
+    """What SpillWest reads of an engine: clusters up, busy and online servers."""
+
+    def __init__(self, up: list[bool], busy: list[float], avail: list[int], online: list[int]) -> None:
+        self.up, self.busy, self.available, self._online = up, busy, avail, online
+
+    def utilisation(self, c: int) -> float:
+        return self.busy[c] / self.available[c] if self.available[c] > 0 else 1.0
+
+    def busy_servers(self, c: int) -> float:
+        return self.busy[c]
+
+    def online(self, c: int) -> int:
+        return self._online[c]
+
+
+_NATIONAL: dict[str, Any] = {}
+
+
+def _national() -> Any:
+    """The national baseline's scenario (13 sites in 26 pools, 24 regions, 4 latency classes)."""
+    if "scn" not in _NATIONAL:
+        from models.paths import configs_dir
+        from sim.config_io import load_config
+        from sim.scenario import build_scenario
+
+        _NATIONAL["scn"] = build_scenario(load_config(configs_dir() / "baseline.yaml", []), "baseline")
+    return _NATIONAL["scn"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    home=st.sampled_from(["balanced", "nearest"]),
+    threshold=st.sampled_from([0.3, 0.8, 1.0]),
+    state=st.lists(
+        st.tuples(st.booleans(), st.floats(0.0, 1.2), st.sampled_from([0, 1, 7, 1000]), st.floats(0.0, 1.0)),
+        min_size=26,
+        max_size=26,
+    ),
+)
+def test_spill_west_routes_all_flows_at_once_as_one_at_a_time(
+    home: str, threshold: float, state: list[tuple[bool, float, int, float]]
+) -> None:
+    """The array form of ``route_flows`` gives the loop's shares exactly, on the national
+    scenario, whatever clusters are down, busy or powered (ties of utilisation included)."""
+    from sim.policies.builtin import SpillWest
+
+    scn = _national()
+    assert scn.topology.n_clusters == len(state)
+    p = SpillWest(scn, {"home": home, "threshold": threshold}, np.random.default_rng(0))
+    up = [s[0] for s in state]
+    avail = [s[2] for s in state]
+    busy = [round(s[1], 1) * a for s, a in zip(state, avail, strict=True)]  # rounded: equal utilisations
+    online = [int(s[3] * a) for s, a in zip(state, avail, strict=True)]
+    p.bind(_Engine(up, busy, avail, online))  # type: ignore[arg-type]
+    np.testing.assert_array_equal(p.route_flows(0.0), _spill_west_flows_by_loop(p))
