@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -273,18 +274,14 @@ class _Engine:
         return self._online[c]
 
 
-_NATIONAL: dict[str, Any] = {}
-
-
+@functools.cache
 def _national() -> Any:
     """The national baseline's scenario (13 sites in 26 pools, 24 regions, 4 latency classes)."""
-    if "scn" not in _NATIONAL:
-        from models.paths import configs_dir
-        from sim.config_io import load_config
-        from sim.scenario import build_scenario
+    from models.paths import configs_dir
+    from sim.config_io import load_config
+    from sim.scenario import build_scenario
 
-        _NATIONAL["scn"] = build_scenario(load_config(configs_dir() / "baseline.yaml", []), "baseline")
-    return _NATIONAL["scn"]
+    return build_scenario(load_config(configs_dir() / "baseline.yaml", []), "baseline")
 
 
 @settings(max_examples=150, deadline=None)
