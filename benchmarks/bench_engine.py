@@ -226,10 +226,18 @@ def _jobs(cls: Mapping[str, Any]) -> int:
 
 
 def child(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]:
+    """:func:`national` in a process of its own."""
+    return in_child("bench_engine", "national", horizon_h, job_scale, gpu_scale)
+
+
+def in_child(module: str, func: str, *args: Any) -> dict[str, Any]:
+    """``benchmarks.<module>.<func>(*args)`` in a process of its own, on the edwc this Python has
+    installed; the function returns a JSON-able dict, printed as the child's last line."""
     # ROOT last: the run imports the installed edwc (compiled or not), the bench code from ROOT
+    call = ", ".join(repr(a) for a in args)
     code = (
-        f"import json, sys; sys.path.append({str(ROOT)!r}); from benchmarks.bench_engine import national; "
-        f"print(json.dumps(national({horizon_h!r}, {job_scale!r}, {gpu_scale!r})))"
+        f"import json, sys; sys.path.append({str(ROOT)!r}); from benchmarks.{module} import {func}; "
+        f"print(json.dumps({func}({call})))"
     )
     # -P: the working folder (ROOT) is not put first on the path, so its sources do not shadow
     # an installed (compiled) edwc

@@ -33,9 +33,7 @@ The runs use the edwc this Python has installed (``bench_engine.py``'s first lin
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +49,7 @@ from benchmarks.bench_engine import (  # noqa: E402
     child,
     engine_kind,
     fcfs_recursion,
+    in_child,
     scale_check,
 )
 
@@ -69,13 +68,7 @@ def flows_alone(horizon_h: float) -> dict[str, Any]:
 
 def flows_child(horizon_h: float) -> dict[str, Any]:
     """:func:`flows_alone` in a process of its own, on the edwc this Python has installed."""
-    code = (
-        f"import json, sys; sys.path.append({str(ROOT)!r}); from benchmarks.year_budget import flows_alone; "
-        f"print(json.dumps(flows_alone({horizon_h!r})))"
-    )
-    cmd = [sys.executable, "-P", "-c", code]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return in_child("year_budget", "flows_alone", horizon_h)
 
 
 YEAR_H = 8760.0
