@@ -44,12 +44,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,11 @@ import numpy as np
 import simpy
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # last: an installed (compiled) edwc is not shadowed
+
+from benchmarks.scale_check import batch_loads, scale_check  # noqa: E402
+
 DAY_RUNS = 5  # the national day's runs; the median is reported
 
 
@@ -186,8 +190,10 @@ def engine_vs_bare(n_jobs: int) -> tuple[float, float]:
     return n_jobs / bare, n_jobs / rec
 
 
-def national(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]:
-    """Run inside a child process; print a JSON line."""
+def national(
+    horizon_h: float, job_scale: int, gpu_scale: int, extra: list[str] | None = None
+) -> dict[str, Any]:
+    """Run inside a child process; print a JSON line. ``extra``: more ``key=value`` settings."""
     from models.paths import configs_dir
     from sim.config_io import load_config
     from sim.runner import run
@@ -197,9 +203,10 @@ def national(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]
         f"engine.job_scale={job_scale}",
         f"engine.gpu_job_scale={gpu_scale}",
         "engine.max_jobs=1000000000",
+        *(extra or []),
     ]
     cfg = load_config(configs_dir() / "baseline.yaml", sets)
-    out = Path("/tmp") / f"edwc-bench-{int(horizon_h)}h"
+    out = Path("/tmp") / f"edwc-bench-{int(horizon_h)}h{'-pool' if extra else ''}"
     t0 = time.perf_counter()
     res = run(cfg, "baseline", out, force=True)
     wall = time.perf_counter() - t0
@@ -225,9 +232,9 @@ def _jobs(cls: Mapping[str, Any]) -> int:
     return int(cls.get("jobs", 0))
 
 
-def child(horizon_h: float, job_scale: int, gpu_scale: int) -> dict[str, Any]:
+def child(horizon_h: float, job_scale: int, gpu_scale: int, extra: list[str] | None = None) -> dict[str, Any]:
     """:func:`national` in a process of its own."""
-    return in_child("bench_engine", "national", horizon_h, job_scale, gpu_scale)
+    return in_child("bench_engine", "national", horizon_h, job_scale, gpu_scale, extra)
 
 
 def in_child(module: str, func: str, *args: Any) -> dict[str, Any]:
@@ -246,138 +253,6 @@ def in_child(module: str, func: str, *args: Any) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _response(n_servers: float, rho: float) -> float:
-    """Mean response time of M/M/n at utilisation rho, in units of the mean service time."""
-    from models.queueing import erlang_c
-
-    n = int(n_servers)
-    if n < 1:
-        return math.inf
-    return 1.0 + erlang_c(n, rho * n) / (n * (1.0 - rho))
-
-
-def batch_loads(run_dir: Path, server_type: str) -> list[tuple[str, float, float, float, float, int]]:
-    """Per cluster of ``server_type``: batch servers, batch rho (mean, busiest unsaturated hour),
-    saturated hours."""
-    import pandas as pd
-
-    ts = pd.read_parquet(run_dir / "timeseries.parquet")
-    ts = ts[ts["server_type"].astype(str) == server_type]
-    ts["hour"] = (ts["time_s"] // 3600).astype(int)
-    ts["batch_busy"] = ts["busy_servers"] - ts["latency_busy_servers"]
-    ts["batch_cap"] = ts["powered_servers"] - ts["latency_busy_servers"]
-    hourly = ts.groupby(["cluster", "hour"], observed=True)[["batch_busy", "batch_cap"]].mean()
-    out = []
-    for cid, g in hourly.groupby(level=0, observed=True):
-        rho = (g["batch_busy"] / g["batch_cap"]).clip(upper=1.0)
-        ok = rho < 0.98
-        out.append(
-            (
-                str(cid),
-                float(g["batch_cap"].mean()),
-                float(g["batch_busy"].sum() / g["batch_cap"].sum()),
-                float(rho[ok].max()) if ok.any() else math.nan,
-                float(g["batch_cap"][ok].mean()) if ok.any() else math.nan,
-                int((~ok).sum()),
-            )
-        )
-    return out
-
-
-def bundled_response(n_servers: float, rho: float, scale: int, n_bundles: int = 100_000) -> float:
-    """Mean response (in mean service times) of the bundled pool, simulated.
-
-    As the engine does (``sim/engine/pools.py: FcfsPool``): ``x = n / S`` simulated servers,
-    ``floor(x)`` whole ones and one partial server of speed ``x - floor(x)``, carry the real
-    load rho x n, i.e. rho x x bundles per mean service time. FCFS; a bundle starts on a
-    whole server if one is free, else on the partial one, and moves to the first whole
-    server that frees.
-    """
-    import heapq
-    from collections import deque
-
-    from models.demand.bundles import BundleClock
-    from models.demand.sizes import draw_bundle_sizes
-
-    x = n_servers / scale
-    lam = rho * x  # bundles per mean service time: the real load
-    c = math.floor(x + 1e-9)
-    f = x - c if x - c >= 1e-6 else 0.0
-    if x <= 0 or lam >= x:
-        return math.inf
-    rng = np.random.default_rng(7)
-    clock = BundleClock(rng, scale)
-    arrival = clock.epochs(rng, float(n_bundles)).astype(float) / lam
-    service = draw_bundle_sizes(rng, "exponential", 1.0, 1.0, arrival.shape[0], scale)
-    arr, svc = arrival.tolist(), service.tolist()
-    n = len(arr)
-    end = [0.0] * n
-    whole: list[tuple[float, int]] = []  # (finish, bundle) on the whole servers
-    part = -1  # the bundle on the partial server
-    part_t0 = part_rem = 0.0
-    queue: deque[int] = deque()
-    inf = math.inf
-    i = 0
-
-    def start(j: int, t: float, rem: float) -> None:
-        nonlocal part, part_t0, part_rem
-        if len(whole) < c:
-            heapq.heappush(whole, (t + rem, j))
-        else:
-            part, part_t0, part_rem = j, t, rem
-
-    while True:
-        t_arr = arr[i] if i < n else inf
-        t_whole = whole[0][0] if whole else inf
-        t_part = part_t0 + part_rem / f if part >= 0 else inf
-        t = min(t_arr, t_whole, t_part)
-        if t == inf:
-            break
-        if t == t_arr:
-            if len(whole) < c or (f > 0.0 and part < 0):
-                start(i, t, svc[i])
-            else:
-                queue.append(i)
-            i += 1
-        elif t == t_whole:
-            _, j = heapq.heappop(whole)
-            end[j] = t
-            if part >= 0:  # the partial server's bundle moves to the whole one
-                j, rem = part, part_rem - (t - part_t0) * f
-                part = -1
-                start(j, t, rem)
-            if queue:
-                j = queue.popleft()
-                start(j, t, svc[j])
-        else:
-            end[part] = t
-            part = -1
-            if queue:
-                j = queue.popleft()
-                start(j, t, svc[j])
-    warm = n // 10
-    resp = np.asarray(end[warm:]) - arrival[warm:]
-    return float(resp.mean())
-
-
-def scale_check(
-    loads: list[tuple[str, float, float, float, float, int]], job_scale: int
-) -> tuple[float, float]:
-    """Largest relative error of the mean batch response time, bundled pool vs real pool.
-
-    Returns (error of edwc's bundles, error Poisson bundles would have).
-    """
-    worst, worst_poisson = 0.0, 0.0
-    for _cid, cap, rho_mean, rho_peak, cap_peak, _sat in loads:
-        for n, rho in ((cap, rho_mean), (cap_peak, rho_peak)):
-            if not (n > 0 and 0 < rho < 0.98):
-                continue
-            real = _response(n, rho)
-            worst = max(worst, abs(bundled_response(n, rho, job_scale) / real - 1.0))
-            worst_poisson = max(worst_poisson, abs(_response(n / job_scale, rho) / real - 1.0))
-    return worst, worst_poisson
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=200_000)
@@ -388,6 +263,14 @@ def main() -> None:
         default=None,
         help="batch engine.job_scale of the year (default: the check's choice, if it keeps the year "
         "under ~5 million batch jobs; else 20,000, with its error printed)",
+    )
+    ap.add_argument(
+        "--year-bundling",
+        choices=["pool", "arrival"],
+        default="pool",
+        help="how the year bundles batch jobs: at each pool, at its own checked scale (engine.bundling: "
+        "pool, the default), or where they arrive at one scale per server type (--year-scale, "
+        "--year-gpu-scale)",
     )
     ap.add_argument(
         "--year-gpu-scale",
@@ -462,19 +345,24 @@ def main() -> None:
         print(f"  -> largest {key} within 2 %: {chosen[kind]:,} (the baseline uses {base:,})")
     if args.skip_year:
         return
-    year_scale = args.year_scale
-    cpu_jobs = (day["jobs"] - day["gpu_jobs"]) * base_scale * 365
-    if year_scale is None:
-        year_scale = chosen["cpu"] if cpu_jobs / chosen["cpu"] <= 5e6 else 20000
-    gpu_scale = args.year_gpu_scale if args.year_gpu_scale is not None else chosen["gpu"]
-    print()
-    for kind, s in (("cpu", year_scale), ("gpu", gpu_scale)):
-        err = errors[kind].get(s, scale_check(loads[kind], s)[0])
-        verdict = "within" if err <= 0.02 else "NOT within"
-        print(f"year at {kind.upper()} scale {s:,}: batch response error {100 * err:.1f}% ({verdict} 2 %)")
-    year = child(8760.0, year_scale, gpu_scale)
-    show(8760.0, year)
-    print(f"  (GPU scale {gpu_scale:,}: {year['gpu_jobs']:,} of the batch jobs)")
+    if args.year_bundling == "pool":
+        year = pooled_year(base_scale, base_gpu, show)
+    else:
+        year_scale = args.year_scale
+        cpu_jobs = (day["jobs"] - day["gpu_jobs"]) * base_scale * 365
+        if year_scale is None:
+            year_scale = chosen["cpu"] if cpu_jobs / chosen["cpu"] <= 5e6 else 20000
+        gpu_scale = args.year_gpu_scale if args.year_gpu_scale is not None else chosen["gpu"]
+        print()
+        for kind, s in (("cpu", year_scale), ("gpu", gpu_scale)):
+            err = errors[kind].get(s, scale_check(loads[kind], s)[0])
+            verdict = "within" if err <= 0.02 else "NOT within"
+            print(
+                f"year at {kind.upper()} scale {s:,}: batch response error {100 * err:.1f}% ({verdict} 2 %)"
+            )
+        year = child(8760.0, year_scale, gpu_scale)
+        show(8760.0, year)
+        print(f"  (GPU scale {gpu_scale:,}: {year['gpu_jobs']:,} of the batch jobs)")
     print("goal: a simulated year <= 60 s")
     # the machine's speed may drift over the year's minutes: the bare loop again, after it
     after = bare_loop_rate(args.jobs)
@@ -490,6 +378,38 @@ def main() -> None:
         f"without an event loop: the FCFS recursion, at {recursion_rate:,.0f} jobs/s, would queue them "
         f"in {year['jobs'] / recursion_rate:,.1f} s (queueing alone, on fixed servers)"
     )
+
+
+def pooled_year(
+    base_scale: int, base_gpu: int, show: Callable[[float, dict[str, Any]], None]
+) -> dict[str, Any]:
+    """The year with ``engine.bundling: pool``, each pool at the scale its own check allows.
+
+    A pooled day at the baseline's scales gives each pool's batch servers, loads and
+    streams (:mod:`benchmarks.pool_scales`); the check is printed, then the year runs.
+    """
+    from benchmarks.pool_scales import check_pools, scales_yaml
+    from benchmarks.pool_scales import show as show_pools
+
+    print()
+    print("batch scale check per pool (engine.bundling: pool): mean batch response (wait + service) of")
+    print("each pool, fed by its own (class, region) streams bundled apart at the scale, vs Erlang C for")
+    print("the real pool, at its batch servers and loads of a pooled day (the largest scale within 2 %)")
+    pday = child(24.0, base_scale, base_gpu, ["engine.bundling=pool"])
+    checked = check_pools(Path(pday["out"]))
+    show_pools(checked)
+    for p in checked:
+        if p.scale == 0:
+            print(
+                f"  {p.pool}: no scale of the ladder within 2 %: its type's ({base_scale:,} / {base_gpu:,})"
+            )
+    extra = ["engine.bundling=pool", f"engine.pool_job_scale={scales_yaml(checked)}"]
+    print()
+    print(f"year: engine.bundling pool, engine.pool_job_scale {scales_yaml(checked)}")
+    year = child(8760.0, base_scale, base_gpu, extra)
+    show(8760.0, year)
+    print(f"  ({year['gpu_jobs']:,} of the batch jobs GPU bundles; the scale column: the pools' own, above)")
+    return year
 
 
 if __name__ == "__main__":

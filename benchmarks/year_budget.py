@@ -1,8 +1,8 @@
 """What a simulated year of the national baseline in a minute needs: its budgets, measured.
 
-``bench_engine.py`` measures the year as the engine runs it (15.1 million batch jobs at the
-honest scales, 105,120 flow steps: 7-10 minutes). This script measures what any faster
-design must still pay, and how many batch jobs bundling at each pool would leave:
+``bench_engine.py`` measures the year as the engine runs it. This script measures what any
+design must still pay, and how many batch jobs bundling at each pool leaves against one
+bundle size per server type:
 
 1. **The latency flows alone.** The baseline for ``--flow-days`` simulated days without its
    batch classes, so that its simulation time is the flow steps' (routing, admission, waiting
@@ -12,16 +12,12 @@ design must still pay, and how many batch jobs bundling at each pool would leave
    (routing, admission) law costs a millisecond or two. (Batch bundled out of the way by a
    huge scale instead is no measure: a few giant bundles swing the utilisations, and with
    them the shares, step after step.)
-2. **Batch pools, each at a scale of its own.** A batch job is bundled where it arrives,
-   before it is routed, so every pool of a server type shares one scale and the smallest
-   busy pool sets it (``bench_engine.py``'s scale check). Here each pool gets the largest
-   scale of the ladder (climbed until the first that fails) whose bundled pool stays within
-   2 % of Erlang C at that pool's own batch servers and loads, the day run's mean and
-   busiest hour (``bench_engine.scale_check``), keeping at least one simulated server; and
-   the simulated jobs it would hold in a year, its real jobs of the day / its scale x 365.
-   Beside it, the same at one scale per server type (the smallest pool's). Bundling after
-   routing would simulate that many: batch classes routed per step as shares, as the
-   latency flows are, then bundled at each pool.
+2. **Batch pools, each at a scale of its own.** With bundling at arrival a batch job is
+   bundled before it is routed, so every pool of a server type shares one scale and the
+   smallest busy pool sets it (``bench_engine.py``'s one-stream check, climbed pool by pool
+   here). With ``engine.bundling: pool`` each pool takes the largest scale its own check
+   allows, fed by its own (class, region) streams (``pool_scales.py``, on a pooled day);
+   the simulated jobs a year: each pool's real jobs of the day / its scale x 365.
 3. **Those jobs alone**, queued by the bare simpy loop and by the FCFS recursion of
    ``bench_engine.py`` at the rates measured here.
 
@@ -45,13 +41,14 @@ if str(ROOT) not in sys.path:
 from benchmarks.bench_engine import (  # noqa: E402
     _mm100,
     bare_loop_rate,
-    batch_loads,
     child,
     engine_kind,
     fcfs_recursion,
     in_child,
-    scale_check,
 )
+from benchmarks.pool_scales import LADDER, check_pools  # noqa: E402
+from benchmarks.pool_scales import show as show_pools  # noqa: E402
+from benchmarks.scale_check import batch_loads, scale_check  # noqa: E402
 
 
 def flows_alone(horizon_h: float) -> dict[str, Any]:
@@ -73,8 +70,6 @@ def flows_child(horizon_h: float) -> dict[str, Any]:
 
 YEAR_H = 8760.0
 GOAL_S = 60.0
-LADDER = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000,
-          1_000_000)  # fmt: skip
 
 
 def own_scale(load: tuple[str, float, float, float, float, int]) -> int | None:
@@ -97,7 +92,6 @@ def main() -> None:
     ap.add_argument("--flow-days", type=int, default=30, help="simulated days of the flows-alone run")
     ap.add_argument("--jobs", type=int, default=100_000, help="jobs of the bare loop and the recursion")
     args = ap.parse_args()
-    import pandas as pd
     import yaml
 
     print(f"engine: {engine_kind()}")
@@ -122,45 +116,36 @@ def main() -> None:
         f"({flows_year / GOAL_S:.1f}x a {GOAL_S:.0f} s year)"
     )
 
-    # 2. batch pools at scales of their own
+    # 2. batch pools at scales of their own: one scale per server type (bundling at arrival, the
+    # smallest busy pool's, by the one-stream check) vs each pool's own (bundling: pool, each
+    # pool fed by its own streams)
     base_cpu = int(engine_cfg["job_scale"])
     base_gpu = int(engine_cfg.get("gpu_job_scale", base_cpu))
-    day = child(24.0, base_cpu, base_gpu)
-    run = Path(day["out"])
-    jobs = pd.read_parquet(run / "jobs.parquet", columns=["cluster", "job_scale"]).dropna()
-    real = jobs.groupby("cluster", observed=True)["job_scale"].sum()
+    pday = child(24.0, base_cpu, base_gpu, ["engine.bundling=pool"])
+    checked = check_pools(Path(pday["out"]))
     print()
     print(
-        f"batch pools (the day run at engine.job_scale {base_cpu:,}, gpu {base_gpu:,}: each pool's batch "
-        "servers and loads, and its real batch jobs)"
+        f"batch pools (a pooled day at engine.job_scale {base_cpu:,}, gpu {base_gpu:,}; the check of "
+        "pool_scales.py)"
     )
-    head = f"  {'pool':>19} {'batch servers':>14} {'rho mean':>9} {'rho peak':>9} {'real jobs/day':>14}"
-    print(head + f" {'own scale':>10} {'jobs/year':>12}")
-    total = {"cpu": 0.0, "gpu": 0.0}
+    show_pools(checked)
+    own = sum(p.real_jobs_day * 365 / p.scale for p in checked if p.scale)
     smallest: dict[str, int] = {}
     per_type_real = {"cpu": 0.0, "gpu": 0.0}
+    by_pool = {p.pool: p for p in checked}
     for kind in ("cpu", "gpu"):
-        for load in batch_loads(run, kind):
-            cid, cap, rho_mean, rho_peak = load[0], load[1], load[2], load[3]
-            n_real = float(real.get(cid, 0.0))
-            s = own_scale(load)
-            scale = s if s is not None else 1
+        for load in batch_loads(Path(pday["out"]), kind):
+            n_real = by_pool[load[0]].real_jobs_day
             per_type_real[kind] += n_real
-            total[kind] += n_real * 365 / scale
+            s = own_scale(load)
             if n_real > 0:
-                smallest[kind] = min(smallest.get(kind, scale), scale)
-            shown = f"{s:,}" if s is not None else "none"
-            print(
-                f"  {cid:>19} {cap:>14,.0f} {rho_mean:>9.3f} {rho_peak:>9.3f} {n_real:>14,.0f} {shown:>10} "
-                f"{n_real * 365 / scale:>12,.0f}"
-            )
-    own = total["cpu"] + total["gpu"]
+                smallest[kind] = min(smallest.get(kind, s or 1), s or 1)
     one = sum(per_type_real[k] * 365 / smallest.get(k, 1) for k in ("cpu", "gpu"))
     print(
-        f"  one scale per server type (the smallest pool's: CPU {smallest.get('cpu', 1):,}, GPU "
-        f"{smallest.get('gpu', 1):,}): {one:,.0f} batch jobs a year"
+        f"  one scale per server type (the smallest busy pool's, one stream: CPU {smallest.get('cpu', 1):,}, "
+        f"GPU {smallest.get('gpu', 1):,}): {one:,.0f} batch jobs a year; a scale per pool: {own:,.0f} "
+        f"({one / own:.0f}x fewer)"
     )
-    print(f"  a scale per pool: {own:,.0f} batch jobs a year ({one / own:.0f}x fewer)")
 
     # 3. those jobs alone
     bare = bare_loop_rate(args.jobs)

@@ -312,6 +312,15 @@ class EngineConfig(_Strict):
     ``timestep_s`` is the step of the latency flows and of ``timeseries.parquet``.
     ``gpu_job_scale`` (default: ``job_scale``): the same for the GPU pools and
     the ``gpu`` workload classes, which are far smaller than the CPU side.
+
+    ``bundling`` says where batch jobs are bundled. ``arrival`` (default): each
+    (class, region) stream is bundled where it arrives (``job_scale`` real
+    jobs a bundle) and the policy routes every bundle (:meth:`Policy.route`).
+    ``pool``: the policy routes the batch classes' arrivals once per time step
+    as shares (:meth:`Policy.route_batch`) and each pool bundles what it is sent
+    at its own scale, ``pool_job_scale[pool]`` (default: its server type's
+    ``job_scale`` / ``gpu_job_scale``), so that a large pool may take a large
+    bundle while a small busy one keeps a small one (:mod:`sim.engine.poolfeed`).
     """
 
     job_scale: JobScale = 1
@@ -321,6 +330,9 @@ class EngineConfig(_Strict):
     timestep_s: Annotated[int, Field(gt=0, le=3600)] = 300
     queue: Literal["fcfs", "priority", "ps"] = "fcfs"
     admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
+    bundling: Literal["arrival", "pool"] = "arrival"
+    # real servers per simulated server (and real jobs per bundle) of named pools, with bundling: pool
+    pool_job_scale: dict[Ident, JobScale] = Field(default_factory=dict)
 
     @field_validator("timestep_s")
     @classmethod

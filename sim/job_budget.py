@@ -13,11 +13,67 @@ import numpy as np
 
 from models.demand.workload import ClassSpec, expected_arrivals, expected_discrete_jobs
 from models.errors import InputError
+from models.topology import Topology
 from sim.config import JOB_SCALE_MAX, Config
 
-__all__ = ["MAX_REQUESTS", "check_job_budget"]
+__all__ = ["MAX_REQUESTS", "check_job_budget", "check_pooled_job_budget"]
 
 MAX_REQUESTS = 1e17  # latency requests of one class over a run (counts are int64)
+
+
+def _check_request_counts(cfg: Config, source: str, classes: tuple[ClassSpec, ...]) -> None:
+    """Refuse latency rates no int64 request counter can hold."""
+    arrivals = expected_arrivals(classes, cfg.horizon_h * 3600.0)
+    for k, spec in enumerate(classes):
+        if spec.is_latency and not arrivals[k] <= MAX_REQUESTS:
+            raise InputError(
+                source,
+                f"workloads[{k}].rate_per_h",
+                f"class {spec.name!r} would send ~{arrivals[k]:.2g} requests over {cfg.horizon_h:g} h "
+                f"(at most {MAX_REQUESTS:.0e}); expected a plausible rate in real requests per hour "
+                f"(got {cfg.workloads[k].rate_per_h:.3g})",
+            )
+
+
+def check_pooled_job_budget(
+    cfg: Config,
+    source: str,
+    classes: tuple[ClassSpec, ...],
+    topo: Topology,
+    pool_scale: np.ndarray,
+    traced: int = 0,
+) -> None:
+    """:func:`check_job_budget` with ``engine.bundling: pool``: at most as many bundles as if
+    every real job of a class went to the pool of its type with the smallest scale.
+
+    Raises InputError naming that pool's ``engine.pool_job_scale`` (or ``horizon_h``,
+    ``engine.max_jobs``) when the bound passes ``engine.max_jobs``.
+    """
+    _check_request_counts(cfg, source, classes)
+    limit = cfg.engine.max_jobs
+    real = expected_discrete_jobs(classes, cfg.horizon_h * 3600.0) * np.array([c.job_scale for c in classes])
+    types = np.asarray(topo.types)
+    total = float(traced)
+    smallest: tuple[int, int] | None = None  # (scale, pool) of the smallest pool that takes work
+    for k, spec in enumerate(classes):
+        mine = np.flatnonzero(types == spec.server_type)
+        if spec.is_latency or real[k] <= 0 or mine.size == 0:
+            continue
+        c = int(mine[np.argmin(pool_scale[mine])])
+        total += real[k] / float(pool_scale[c])
+        if smallest is None or pool_scale[c] < smallest[0]:
+            smallest = (int(pool_scale[c]), c)
+    if total <= limit or smallest is None:
+        return
+    s, c = smallest
+    raise InputError(
+        source,
+        f"engine.pool_job_scale.{topo.cluster_ids[c]}",
+        f"would simulate up to ~{total:.2g} discrete jobs over {cfg.horizon_h:g} h (engine.max_jobs: "
+        f"{limit:,}), were all work sent to the pools of the smallest scale ({s:,} at "
+        f"'{topo.cluster_ids[c]}'); raise that pool's engine.pool_job_scale (or engine.job_scale, "
+        "engine.gpu_job_scale), shorten horizon_h, or raise engine.max_jobs",
+    )
 
 
 def check_job_budget(cfg: Config, source: str, classes: tuple[ClassSpec, ...], traced: int = 0) -> None:
@@ -30,16 +86,7 @@ def check_job_budget(cfg: Config, source: str, classes: tuple[ClassSpec, ...], t
     ``workloads[i].job_scale``.
     """
     # latency flows count requests in int64: refuse rates no counter can hold
-    arrivals = expected_arrivals(classes, cfg.horizon_h * 3600.0)
-    for k, spec in enumerate(classes):
-        if spec.is_latency and not arrivals[k] <= MAX_REQUESTS:
-            raise InputError(
-                source,
-                f"workloads[{k}].rate_per_h",
-                f"class {spec.name!r} would send ~{arrivals[k]:.2g} requests over {cfg.horizon_h:g} h "
-                f"(at most {MAX_REQUESTS:.0e}); expected a plausible rate in real requests per hour "
-                f"(got {cfg.workloads[k].rate_per_h:.3g})",
-            )
+    _check_request_counts(cfg, source, classes)
     limit = cfg.engine.max_jobs
     per_class = expected_discrete_jobs(classes, cfg.horizon_h * 3600.0)
     total = float(per_class.sum()) + traced

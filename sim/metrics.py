@@ -192,8 +192,8 @@ def work_summary(eng: Engine, cluster_stats: dict[str, layout.ClusterSummary]) -
                 continue
             j = st.completed + st.dropped + st.lost
             ok = st.completed - st.violations
-            judged += j * spec.job_scale
-            met += ok * spec.job_scale
+            judged += st.real_judged
+            met += st.real_met
             judged_sim += j
             met_sim += ok
         shares[f"{kind}_real"] = met / judged if judged > 0 else None
@@ -329,6 +329,13 @@ def _num(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
+def _violation_rate(st: ClassStats, judged: int) -> float | None:
+    """Share of the judged jobs (completed, dropped, lost) that missed: of real ones when weighted."""
+    if st.weighted:
+        return (st.real_judged - st.real_met) / st.real_judged if st.real_judged else None
+    return (st.violations + st.dropped + st.lost) / judged if judged else None
+
+
 def _batch_class(spec: ClassSpec, st: ClassStats) -> layout.ClassSummary:
     judged = st.completed + st.dropped + st.lost
     return {
@@ -339,12 +346,13 @@ def _batch_class(spec: ClassSpec, st: ClassStats) -> layout.ClassSummary:
         "dropped": st.dropped,
         "lost": st.lost,
         "in_flight": st.jobs - judged,
-        "job_scale": spec.job_scale,
-        "real_jobs": st.jobs * spec.job_scale,
+        # with bundling: pool the mean bundle size (each pool bundles at its own scale)
+        "job_scale": round(st.real_jobs / st.jobs) if st.weighted and st.jobs else spec.job_scale,
+        "real_jobs": st.real_jobs,
         "latency_ms": {f"p{q}": _ms(hist_percentile(st.response_hist, q)) for q in (50, 95, 99)},
         "added_latency_ms": {f"p{q}": _ms(hist_percentile(st.added_hist, q)) for q in (50, 95, 99)},
-        "mean_wait_s": st.wait_sum_s / st.completed if st.completed else None,
-        "slo_violation_rate": (st.violations + st.dropped + st.lost) / judged if judged else None,
+        "mean_wait_s": st.mean_wait_s,
+        "slo_violation_rate": _violation_rate(st, judged),
     }
 
 

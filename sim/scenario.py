@@ -37,7 +37,7 @@ from models.topology import (
     national_topology,
 )
 from sim.config import Config, InlineCluster, InlineRegion, InlineTopology
-from sim.job_budget import check_job_budget
+from sim.job_budget import check_job_budget, check_pooled_job_budget
 from sim.new_sites import inline_with_new_sites, national_with_new_sites
 from sim.server_types import config_server_types, gpu_job_scale, split_scenario_sites
 from sim.site_energy import inline_site_energy, national_site_energy
@@ -190,11 +190,15 @@ def build_scenario(
 
     classes = tuple(_class_spec(cfg, source, i, topo, hours) for i in range(len(cfg.workloads)))
     trace_jobs, latency_trace = _traces(cfg, source, topo, base)
-    check_job_budget(cfg, source, classes, 0 if trace_jobs is None else len(trace_jobs))
     _check_faults(cfg, source, topo)
     link_of, link_gbps, link_names = _links(cfg, source, topo)
     typed = split_scenario_sites(cfg, source, topo, share, energy, link_of, classes)
     topo, energy, link_of = typed.topology, typed.energy, typed.link_of
+    traced = 0 if trace_jobs is None else len(trace_jobs)
+    if cfg.engine.bundling == "pool":
+        check_pooled_job_budget(cfg, source, classes, topo, typed.server_scale, traced)
+    else:
+        check_job_budget(cfg, source, classes, traced)
     scale = cfg.engine.job_scale
     slots = np.maximum(1, np.rint(topo.cluster_servers / typed.server_scale)).astype(np.int64)
     candidates = tuple(
@@ -235,11 +239,17 @@ def build_scenario(
 def scenario_jobs(scn: Scenario, rng: np.random.Generator) -> Iterator[Jobs]:
     """The run's batch jobs in arrival order, a simulated day per chunk: generated plus replayed.
 
-    Latency classes are flows (:mod:`sim.engine.flows`) and generate no jobs.
+    Latency classes are flows (:mod:`sim.engine.flows`) and generate no jobs; with
+    ``engine.bundling: pool`` neither do batch classes (:mod:`sim.engine.poolfeed`
+    draws their bundles step by step): only replayed jobs come from here.
     """
+    trace = scn.trace_jobs
+    if scn.config.engine.bundling == "pool":
+        if trace is not None:
+            yield trace  # already in memory, in arrival order
+        return
     batch_only = [replace(c, rate_per_h=0.0, rate_profile=None) if c.is_latency else c for c in scn.classes]
     gen = iter_jobs(batch_only, scn.horizon_s, rng, chunk_h=24)
-    trace = scn.trace_jobs
     if trace is None:
         yield from gen
         return
@@ -354,6 +364,13 @@ def _class_spec(cfg: Config, source: str, i: int, topo: Topology, hours: int) ->
     job_scale = w.job_scale if w.job_scale is not None else type_scale
     if w.kind == "latency":
         job_scale = 1
+    elif w.job_scale is not None and cfg.engine.bundling == "pool":
+        raise InputError(
+            source,
+            f"workloads[{i}].job_scale",
+            "with engine.bundling: pool a bundle takes the size of the pool it is sent to "
+            "(engine.pool_job_scale); expected no job_scale on the class",
+        )
     if w.trace is None and w.rate_per_h <= 0 and not w.bursts:
         raise InputError(source, f"workloads[{i}].rate_per_h", "expected a positive rate (or a trace)")
     bursts = [Burst(b.start_h, b.duration_h, b.multiplier) for b in w.bursts]

@@ -22,7 +22,7 @@ from models.servers import ServerType, TypeSplit, split_by_type
 from models.topology import Topology
 from sim.config import Config
 
-__all__ = ["TypedSites", "config_server_types", "gpu_job_scale", "split_scenario_sites"]
+__all__ = ["TypedSites", "config_server_types", "gpu_job_scale", "pool_scales", "split_scenario_sites"]
 
 
 def config_server_types(cfg: Config) -> dict[str, ServerType]:
@@ -93,13 +93,41 @@ def split_scenario_sites(
         ),
         fixed_kw=split.share(e.fixed_kw) if e.fixed_kw is not None else None,
     )
-    scale = {"cpu": int(cfg.engine.job_scale), "gpu": gpu_job_scale(cfg)}
     return TypedSites(
         topology=out,
         energy=typed,
         link_of=np.asarray(link_of)[:, split.origin],
         power=tuple(types[t].power for t in out.types),
         tflops=np.array([types[t].tflops for t in out.types], dtype=float),
-        server_scale=np.array([scale[t] for t in out.types], dtype=np.int64),
+        server_scale=pool_scales(cfg, source, out),
         split=split,
     )
+
+
+def pool_scales(cfg: Config, source: str, topo: Topology) -> np.ndarray:
+    """(C,) real servers per simulated server of each pool of ``topo`` (after the type split).
+
+    Its server type's scale (``engine.job_scale``, ``engine.gpu_job_scale``), or with
+    ``engine.bundling: pool`` the pool's own ``engine.pool_job_scale[pool]``.
+    Raises InputError for a ``pool_job_scale`` that names no pool, or that is set
+    without ``bundling: pool`` (a pool's scale is then its type's).
+    """
+    eng = cfg.engine
+    scale = {"cpu": int(eng.job_scale), "gpu": gpu_job_scale(cfg)}
+    out = np.array([scale[t] for t in topo.types], dtype=np.int64)
+    for pool, s in eng.pool_job_scale.items():
+        if eng.bundling != "pool":
+            raise InputError(
+                source,
+                f"engine.pool_job_scale.{pool}",
+                "a pool's own scale needs engine.bundling: pool (bundled at arrival, a job's pool is "
+                "not known when it is bundled); expected engine.bundling: pool or no pool_job_scale",
+            )
+        if pool not in topo.cluster_ids:
+            raise InputError(
+                source,
+                f"engine.pool_job_scale.{pool}",
+                f"unknown pool; expected one of {list(topo.cluster_ids)}",
+            )
+        out[topo.cluster_index(pool)] = s
+    return out

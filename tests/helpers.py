@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
+
+from models.demand.workload import KIND_BATCH, ClassSpec
 from sim.config_io import validate_config
 from sim.runner import Outputs, simulate
 from sim.scenario import Scenario, build_scenario
@@ -85,3 +88,24 @@ def scenario_of(doc: dict[str, Any]) -> Scenario:
 def run_in_memory(doc: dict[str, Any]) -> tuple[Scenario, Outputs]:
     scn = scenario_of(doc)
     return scn, simulate(scn)
+
+
+def batch_spec(
+    real_per_h: float,
+    scale: int = 1,
+    profile: np.ndarray | None = None,
+    regions: tuple[float, ...] = (0.25, 0.75),
+) -> ClassSpec:
+    """A batch class of ``real_per_h`` real jobs an hour, bundled ``scale`` to one, 600 s
+    exponential service, over ``regions`` (weights)."""
+    return ClassSpec(
+        name="b",
+        kind=KIND_BATCH,
+        rate_per_h=real_per_h / scale,
+        service_dist="exponential",
+        service_mean_s=600.0,
+        service_cv=1.0,
+        region_weight=np.array(regions),
+        job_scale=scale,
+        rate_profile=profile,
+    )

@@ -37,6 +37,16 @@ CASES = {
         "--set",
         "policy.name=nearest",
     ],
+    # bundling at each pool (shares a step, pools of different scales), through an outage
+    "pooled_outage": [
+        "configs/outage_zhangjiakou.yaml",
+        "--set",
+        "horizon_h=21",
+        "--set",
+        "engine.bundling=pool",
+        "--set",
+        "engine.pool_job_scale={zhangjiakou: 100000, beijing_metro: 200000, qingyang: 2000}",
+    ],
 }
 TIMINGS = {"simulation_s", "wall_s", "solve_s"}
 

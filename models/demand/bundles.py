@@ -57,22 +57,41 @@ class BundleClock:
 
     def __init__(self, rng: np.random.Generator, bundle: int) -> None:
         self.shape = float(bundle)
-        # the first bundle closes after J real arrivals, J uniform on 1..S (a random phase)
-        j = int(rng.integers(1, bundle + 1))
-        self.next_at = float(rng.gamma(j, 1.0 / self.shape))
+        self.next_at = first_epoch(rng, bundle)
 
     def epochs(self, rng: np.random.Generator, cum_at_end: float) -> FloatArray:
         """Bundle epochs (in cumulative bundles) below ``cum_at_end``; advances the clock."""
-        out: list[FloatArray] = []
-        while self.next_at < cum_at_end:
-            expect = cum_at_end - self.next_at
-            m = int(expect + 6.0 * np.sqrt(expect / self.shape) + 16.0)
-            gaps = rng.gamma(self.shape, 1.0 / self.shape, m)
-            ep = self.next_at + np.concatenate(([0.0], np.cumsum(gaps[:-1])))
-            keep = ep < cum_at_end
-            out.append(ep[keep])
-            self.next_at = float(ep[-1] + gaps[-1]) if keep.all() else float(ep[~keep][0])
-        return np.concatenate(out) if out else np.empty(0)
+        ep, self.next_at = renewal_epochs(rng, self.next_at, cum_at_end, self.shape)
+        return ep
+
+
+def first_epoch(rng: np.random.Generator, bundle: int) -> float:
+    """The first epoch (in cumulative bundles) of an Erlang-``bundle`` renewal stream.
+
+    The first bundle closes after J real arrivals, J uniform on 1..S (a random phase).
+    """
+    j = int(rng.integers(1, bundle + 1))
+    return float(rng.gamma(j, 1.0 / bundle))
+
+
+def renewal_epochs(
+    rng: np.random.Generator, next_at: float, cum_at_end: float, shape: float
+) -> tuple[FloatArray, float]:
+    """The epochs from ``next_at`` on below ``cum_at_end``, gaps Gamma(``shape``, 1/``shape``).
+
+    Returns the epochs (in cumulative bundles) and the first epoch at or past
+    ``cum_at_end`` (where the stream goes on).
+    """
+    out: list[FloatArray] = []
+    while next_at < cum_at_end:
+        expect = cum_at_end - next_at
+        m = int(expect + 6.0 * np.sqrt(expect / shape) + 16.0)
+        gaps = rng.gamma(shape, 1.0 / shape, m)
+        ep = next_at + np.concatenate(([0.0], np.cumsum(gaps[:-1])))
+        keep = ep < cum_at_end
+        out.append(ep[keep])
+        next_at = float(ep[-1] + gaps[-1]) if keep.all() else float(ep[~keep][0])
+    return (np.concatenate(out) if out else np.empty(0)), next_at
 
 
 def bundle_times(cum: FloatArray, times: FloatArray, epochs: FloatArray) -> FloatArray:

@@ -7,6 +7,8 @@ the mean of S real sizes, the size of a bundle (see :mod:`models.demand.bundles`
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
@@ -153,3 +155,23 @@ def draw_bundle_sizes(
             )
         return out
     return draw_sizes(rng, dist, mean, cv, n, alpha)  # unknown laws raise there
+
+
+def draw_bundle_size(
+    rng: np.random.Generator, dist: str, mean: float, cv: float, bundle: int, alpha: float | None = None
+) -> float:
+    """One bundle size, the mean of ``bundle`` real sizes: the law of :func:`draw_bundle_sizes`.
+
+    Drawn with scalar calls of the generator (exponential: Gamma(S, mean / S) as a
+    standard gamma), for the few bundles of one time step.
+    """
+    if dist == "fixed":
+        return float(mean)
+    if dist == "exponential":
+        return float(rng.standard_gamma(float(bundle))) * mean / bundle
+    if dist == "lognormal":
+        if mean <= 0:
+            return 0.0
+        sigma2 = math.log1p(cv * cv / bundle)
+        return float(rng.lognormal(math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2)))
+    return float(draw_bundle_sizes(rng, dist, mean, cv, 1, bundle, alpha)[0])  # pareto; unknown raise

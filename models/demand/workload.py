@@ -25,6 +25,7 @@ __all__ = [
     "draw_service_s",
     "draw_sizes",
     "generate_jobs",
+    "hourly_rate",
     "iter_jobs",
     "pareto_alpha_for_cv",
 ]
@@ -120,7 +121,8 @@ def concat_jobs(chunks: Sequence[Jobs]) -> Jobs:
     )
 
 
-def _hourly_rate(spec: ClassSpec, n_hours: int) -> FloatArray:
+def hourly_rate(spec: ClassSpec, n_hours: int) -> FloatArray:
+    """The class's rate in each of the run's first ``n_hours`` hours (``rate_per_h x rate_profile``)."""
     if spec.rate_profile is None:
         return np.full(n_hours, spec.rate_per_h)
     prof = np.asarray(spec.rate_profile, dtype=float)
@@ -154,7 +156,7 @@ def expected_arrivals(classes: Sequence[ClassSpec], horizon_s: float) -> FloatAr
     n_hours = int(np.ceil(horizon_s / 3600.0))
     hour_len = np.minimum(3600.0, horizon_s - 3600.0 * np.arange(n_hours))
     with np.errstate(over="ignore", invalid="ignore"):
-        out = [float(np.sum(_hourly_rate(spec, n_hours) * hour_len / 3600.0)) for spec in classes]
+        out = [float(np.sum(hourly_rate(spec, n_hours) * hour_len / 3600.0)) for spec in classes]
     arr: FloatArray = np.nan_to_num(np.asarray(out, dtype=float), nan=np.inf)
     return arr
 
@@ -180,7 +182,7 @@ def iter_jobs(
     if horizon_s <= 0:
         return
     n_hours = int(np.ceil(horizon_s / 3600.0))
-    rates = [_hourly_rate(spec, n_hours) for spec in classes]
+    rates = [hourly_rate(spec, n_hours) for spec in classes]
     hour_start = 3600.0 * np.arange(n_hours)
     hour_len = np.minimum(3600.0, horizon_s - hour_start)
     bounds = np.append(hour_start, horizon_s)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
 from operator import index
 from typing import Any, SupportsFloat, SupportsIndex
 
@@ -34,9 +33,10 @@ from sim.engine.calls import Call, call_later
 from sim.engine.flowrecords import FlowSink
 from sim.engine.flows import FlowModel
 from sim.engine.gcpause import collect_young, paused_gc
-from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, Job
+from sim.engine.job import COMPLETED, DROPPED, LOST, PENDING, FaultCounts, Job, owed_server_s
 from sim.engine.policy import Policy
-from sim.engine.pools import FcfsPool, Pool, PsPool
+from sim.engine.poolfeed import PoolFeed
+from sim.engine.pools import Pool, make_pools
 from sim.engine.power import PowerManager, make_power_manager
 from sim.engine.records import JobSink
 from sim.engine.sharing import ProcessorSharing
@@ -44,15 +44,6 @@ from sim.engine.steplog import N_SERIES, StepLog, state_reader
 from sim.scenario import Scenario, scenario_jobs
 
 DAY_S = 86400.0
-
-
-@dataclass
-class FaultCounts:
-    """What faults did to jobs over the run."""
-
-    affected: int = 0  # jobs on (or arriving at) a cluster while it was down
-    rerouted: int = 0
-    lost: int = 0
 
 
 class Engine:
@@ -77,25 +68,11 @@ class Engine:
         self.policy = policy
         self.progress = progress
 
-        queue = scn.config.engine.queue
         self.scale = [int(x) for x in scn.scales]  # real servers per simulated batch server, per cluster
-        self.pools: list[Pool] = []
-        for c in range(n_c):
-            pool: Pool
-            if queue == "ps":
-                pool = PsPool(env, int(scn.slots[c]), self._on_start, self._on_finish)
-            else:
-                pool = FcfsPool(
-                    env,
-                    int(scn.slots[c]),
-                    n_k,
-                    self._on_start,
-                    self._on_finish,
-                    class_share=scn.class_share,
-                    priority=scn.class_priority if queue == "priority" else None,
-                    preemptive=queue == "priority",
-                )
-            self.pools.append(pool)
+        self.pools: list[Pool] = make_pools(
+            env, scn.slots.tolist(), n_k, scn.config.engine.queue, self._on_start, self._on_finish,
+            scn.class_share, scn.class_priority,
+        )  # fmt: skip
         self.base_slots = [int(s) for s in scn.slots]  # simulated batch servers before faults
         self.base_servers = [int(s) for s in scn.servers]  # real servers
         self.available = list(self.base_servers)  # real servers installed minus failed
@@ -146,7 +123,15 @@ class Engine:
         self.has_candidates = [[cand.size > 0 for cand in per_class] for per_class in scn.candidates]
         self.occupancy = [c.occupancy for c in scn.classes]
         self.deadline_h = [c.deadline_h if math.isfinite(c.deadline_h) else None for c in scn.classes]
-        self.weight = [float(c.job_scale) for c in scn.classes]
+        self.job_scale = [c.job_scale for c in scn.classes]  # real jobs per job drawn at arrival
+        # engine.bundling: pool: batch classes routed once a step as shares, bundled at each pool
+        self.pooled = scn.config.engine.bundling == "pool"
+        feed = (
+            PoolFeed(env, scn, policy, self.scale, scn.streams.jobs, self._new_bundle)
+            if self.pooled
+            else None
+        )
+        self.feed = feed
 
         # fault state
         self.loss: list[list[float]] = [[] for _ in range(n_c)]
@@ -260,6 +245,8 @@ class Engine:
         step = float(self.scn.config.engine.timestep_s)
         i = 0
         while True:
+            if self.feed is not None:  # batch first: routed on the state route_flows then sees
+                self.feed.step(self.env.now, min((i + 1) * step, self.horizon))
             self._reflow()
             i += 1
             t = i * step
@@ -302,14 +289,32 @@ class Engine:
         for c, log in enumerate(self.logs):
             log.integrate_into(self.bin_integrals[c], t_end, self.edges)
 
-    def _new_job(self, k: int, r: int, t: float, service_s: float, data_gb: float) -> None:
-        job = Job(self._next_id, k, r, t, service_s * self.occupancy[k], service_s, data_gb)
-        d = self.deadline_h[k]
+    def _enter(self, job: Job) -> None:
+        """A new job: its due hour, its id, and the jobs the engine keeps."""
+        d = self.deadline_h[job.k]
         if d is not None:
-            job.due_h = math.ceil(t / 3600.0 + d)
+            job.due_h = math.ceil(job.arrival / 3600.0 + d)
         self._next_id += 1
         self._live.append(job)
+
+    def _new_job(self, k: int, r: int, t: float, service_s: float, data_gb: float) -> None:
+        hold = service_s * self.occupancy[k]
+        job = Job(self._next_id, k, r, t, hold, service_s, data_gb, self.job_scale[k])
+        self._enter(job)
         self._route(job)
+
+    def _new_bundle(
+        self, k: int, r: int, c: int, t: float, service_s: float, data_gb: float, scale: int
+    ) -> None:
+        """A bundle of ``scale`` real jobs the policy's shares sent to cluster ``c`` (-1: dropped)."""
+        job = Job(self._next_id, k, r, t, service_s, service_s, data_gb, scale)
+        self._enter(job)
+        if c >= 0 and not self.up[c]:  # went down within the step: routed afresh
+            c = self._ask_route(r, k)
+        if c < 0 or not self.up[c]:
+            job.fate = DROPPED
+            return
+        self._send(job, c)
 
     # ------------------------------------------------------------------ job flow
     def _route(self, job: Job) -> None:
@@ -330,6 +335,8 @@ class Engine:
 
     def _send(self, job: Job, c: int) -> None:
         job.c = c
+        if self.pooled:  # a bundle holds a server of this cluster for its real jobs' share of one
+            job.hold = job.remaining = job.service * job.scale / self.scale[c]
         r = job.r
         one_way = self.half_rtt_s[r][c] * self.rtt_factor[r][c]
         job.net_out = one_way
@@ -337,7 +344,7 @@ class Engine:
         if job.data_gb > 0.0:
             self.in_transfer[c] += 1
             self._mark(c)
-            self.links[self.link_of[r][c]].add(job, job.data_gb * 8.0, self.weight[job.k])
+            self.links[self.link_of[r][c]].add(job, job.data_gb * 8.0, float(job.scale))
         elif one_way > 0.0:
             call_later(self.env, one_way, self._arrive_ev, job)
         else:
@@ -491,9 +498,8 @@ class Engine:
         # work still owed: what the jobs in the system have not yet received
         pending = [j for j in self._live if j.fate == PENDING]
         self.backlog_jobs = len(pending)
-        per_k = [c.slot_servers for c in self.scn.classes]  # a class's jobs hold servers of its type
-        # fsum: exact, so the compiled engine (hatch_build.py) sums alike
-        self.backlog_s = math.fsum([max(0.0, j.remaining) * per_k[j.k] for j in pending])
+        per_k = [c.slot_servers for c in self.scn.classes]
+        self.backlog_s = owed_server_s(pending, per_k, self.scale if self.pooled else None)
         self._fold_logs(self.horizon)
         self.sink.add(self._live)
         self._live = []

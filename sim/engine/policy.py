@@ -17,6 +17,12 @@ whose RTT meets the class's SLO (latency work) or every cluster (batch work).
 Admission control then sheds what a cluster cannot serve within the SLO to
 the next candidate, then rejects it.
 
+With ``engine.bundling: pool`` batch classes are routed as flows too: once per time
+step the engine calls :meth:`Policy.route_batch` (default: :meth:`Policy.route_flow`
+per batch class and region, so one :meth:`Policy.route` call each) and splits the
+step's batch arrivals by its shares; :meth:`Policy.route` is then called per job
+only to re-route a job whose cluster went down.
+
 Interface changes with request-level flows: ``route_flows`` and
 ``route_flow`` are new (optional to override); the engine view is in real
 servers: ``base_servers``, ``available``, ``online(c)``, ``busy_servers(c)``
@@ -155,11 +161,27 @@ class Policy:
         whenever a cluster's available servers change mid-step. The default
         calls :meth:`route_flow` for each latency class and region.
         """
+        return self._each_flow(now_s, latency=True)
+
+    def route_batch(self, now_s: float) -> np.ndarray:
+        """Shares of every batch class's arrivals over the clusters from ``now_s`` on.
+
+        Called once per time step with ``engine.bundling: pool`` only (with
+        bundling at arrival the engine calls :meth:`route` per job): the
+        step's arrivals of class k from region r go to the clusters in the
+        proportions of row ``[k, r]``, normalised; a row of zeros drops them.
+        Same shape as :meth:`route_flows`, whose batch rows it fills; the
+        default calls :meth:`route_flow` (so :meth:`route`) for each batch class
+        and region, once a step.
+        """
+        return self._each_flow(now_s, latency=False)
+
+    def _each_flow(self, now_s: float, latency: bool) -> np.ndarray:
         scn = self.scenario
         topo = scn.topology
         out = np.zeros((len(scn.classes), topo.n_regions, topo.n_clusters))
         for k, spec in enumerate(scn.classes):
-            if not spec.is_latency:
+            if spec.is_latency != latency:
                 continue
             for r in range(topo.n_regions):
                 if scn.candidates[k][r].size == 0:
@@ -169,7 +191,8 @@ class Policy:
         return out
 
     def route_flow(self, region: int, klass: int, now_s: float) -> list[tuple[int, float]]:
-        """Shares ``[(cluster, share), ...]`` of one latency flow (default: all to :meth:`route`)."""
+        """Shares ``[(cluster, share), ...]`` of one flow, latency or (with ``engine.bundling:
+        pool``) batch (default: all to :meth:`route`)."""
         c = self.route(region, klass, now_s)
         return [(c, 1.0)] if c >= 0 else []
 

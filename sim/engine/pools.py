@@ -424,3 +424,38 @@ class PsPool(Pool):
             got = self._ps.received(job)
             job.served += got
             job.remaining = max(0.0, job.remaining - got)
+
+
+def make_pools(
+    env: simpy.Environment,
+    slots: Sequence[int],
+    n_classes: int,
+    queue: str,
+    on_start: Callable[[Job], None],
+    on_finish: Callable[[Job], None],
+    class_share: Sequence[float],
+    class_priority: Sequence[int],
+) -> list[Pool]:
+    """One batch pool per cluster of ``slots`` simulated servers, queued by ``engine.queue``.
+
+    ``ps``: processor sharing (:class:`PsPool`); ``fcfs`` and ``priority``
+    (preemptive, by ``class_priority``): :class:`FcfsPool`.
+    """
+    pools: list[Pool] = []
+    for n in slots:
+        pool: Pool
+        if queue == "ps":
+            pool = PsPool(env, int(n), on_start, on_finish)
+        else:
+            pool = FcfsPool(
+                env,
+                int(n),
+                n_classes,
+                on_start,
+                on_finish,
+                class_share=class_share,
+                priority=class_priority if queue == "priority" else None,
+                preemptive=queue == "priority",
+            )
+        pools.append(pool)
+    return pools

@@ -40,10 +40,24 @@ class ClassStats:
         self.dropped = 0
         self.lost = 0
         self.violations = 0
-        self.wait_sum_s = 0.0
+        # real jobs (a simulated job stands for its job_scale of them)
+        self.real_jobs = 0
+        self.real_completed = 0
+        self.real_judged = 0  # completed, dropped or lost
+        self.real_met = 0  # completed within the deadline (batch) or SLO
+        self.wait_sum_s = 0.0  # over completed jobs; weighted by real jobs with bundling: pool
         self.rerouted = 0
-        self.response_hist = np.zeros(H_BINS)
+        self.response_hist = np.zeros(H_BINS)  # weighted as wait_sum_s
         self.added_hist = np.zeros(H_BINS)
+
+    @property
+    def mean_wait_s(self) -> float | None:
+        """Mean wait of a completed job (a real one with bundling: pool), None when none completed."""
+        if not self.completed:
+            return None
+        return self.wait_sum_s / (self.real_completed if self.weighted else self.completed)
+
+    weighted = False  # with bundling: pool, jobs of a class stand for different numbers of real jobs
 
 
 _SCHEMA = layout.JOBS_SCHEMA
@@ -68,13 +82,15 @@ class JobSink:
         self.batches: list[pa.RecordBatch] = []
         self._writer: ParquetStream | None = None  # written beside the run, on a thread of its own
         self.stats = [ClassStats() for _ in scn.classes]
+        # with bundling: pool a class's rows stand for different numbers of real jobs: weigh them
+        self.weighted = scn.config.engine.bundling == "pool"
+        for st in self.stats:
+            st.weighted = self.weighted
         self.total = 0
         self.network_gb = np.zeros(scn.topology.n_clusters)  # real GB moved to each cluster
         k = len(scn.classes)
         self._slo_s = np.array([c.slo_ms / 1000.0 if c.is_latency else math.inf for c in scn.classes])
         self._deadline_s = np.array([c.deadline_h * 3600.0 for c in scn.classes])
-        self._occupancy = np.array([c.occupancy for c in scn.classes])
-        self._scale = np.array([c.job_scale for c in scn.classes], dtype=np.int64)
         self._is_lat = np.array([c.is_latency for c in scn.classes])
         self._k = k
         # dynamic power of a busy simulated server, per cluster (its server type x its scale)
@@ -87,7 +103,7 @@ class JobSink:
             return
         ints, floats = job_columns(jobs if isinstance(jobs, list) else list(jobs))
         n = len(jobs)
-        ids, k, r, c, fate, reroutes = (np.fromiter(col, dtype=np.int64, count=n) for col in ints)
+        ids, k, r, c, fate, reroutes, scale = (np.fromiter(col, dtype=np.int64, count=n) for col in ints)
         reroutes = reroutes.astype(np.int32)
         arrival, queued, start, end, net_in, net_out, service, hold, served, data = (
             np.fromiter(col, dtype=float, count=n) for col in floats
@@ -119,10 +135,10 @@ class JobSink:
             "network_s": network,
             "wait_s": wait,
             "service_s": service,
-            "occupancy_s": service * self._occupancy[k],
+            "occupancy_s": hold,
             "response_s": response,
             "data_gb": data,
-            "job_scale": self._scale[k],
+            "job_scale": scale,
             "reroutes": reroutes,
             "it_kwh": it_kwh,
             "energy_kwh": energy,
@@ -130,9 +146,9 @@ class JobSink:
         # by name, in the layout's order (sim.runfolder.layout.JOBS_COLUMNS)
         batch = pa.RecordBatch.from_arrays([_arrow(columns[f.name], f.type) for f in _SCHEMA], schema=_SCHEMA)
         self._emit(batch)
-        self._fold(k, fate, done, wait, response, network, reroutes)
+        self._fold(k, fate, done, wait, response, network, reroutes, scale)
         moved = (c >= 0) & (data > 0) & np.isfinite(queued)
-        np.add.at(self.network_gb, c[moved], (data * self._scale[k])[moved])
+        np.add.at(self.network_gb, c[moved], (data * scale)[moved])
 
     def _emit(self, batch: pa.RecordBatch) -> None:
         self.total += batch.num_rows
@@ -154,6 +170,7 @@ class JobSink:
         response: np.ndarray,
         network: np.ndarray,
         reroutes: np.ndarray,
+        scale: np.ndarray,
     ) -> None:
         added = network + wait
         for kk in range(self._k):
@@ -162,18 +179,27 @@ class JobSink:
                 continue
             st = self.stats[kk]
             d = mine & done
+            judged = mine & (fate != PENDING)
+            late = added > self._slo_s[kk] if self._is_lat[kk] else response > self._deadline_s[kk]
             st.jobs += int(mine.sum())
             st.completed += int(d.sum())
             st.dropped += int((mine & (fate == DROPPED)).sum())
             st.lost += int((mine & (fate == LOST)).sum())
             st.rerouted += int((reroutes[mine] > 0).sum())
-            st.wait_sum_s += float(wait[d].sum())
-            if self._is_lat[kk]:
-                st.violations += int((added[d] > self._slo_s[kk]).sum())
+            st.violations += int((d & late).sum())
+            st.real_jobs += int(scale[mine].sum())
+            st.real_completed += int(scale[d].sum())
+            st.real_judged += int(scale[judged].sum())
+            st.real_met += int(scale[d & ~late].sum())
+            if self.weighted:  # each completed job counts for its real jobs
+                w = scale[d].astype(float)
+                st.wait_sum_s += float((wait[d] * w).sum())
+                np.add.at(st.response_hist, hist_index(response[d]), w)
+                np.add.at(st.added_hist, hist_index(added[d]), w)
             else:
-                st.violations += int((response[d] > self._deadline_s[kk]).sum())
-            np.add.at(st.response_hist, hist_index(response[d]), 1)
-            np.add.at(st.added_hist, hist_index(added[d]), 1)
+                st.wait_sum_s += float(wait[d].sum())
+                np.add.at(st.response_hist, hist_index(response[d]), 1)
+                np.add.at(st.added_hist, hist_index(added[d]), 1)
 
     def abort(self) -> None:
         """Stop writing after a failed run (the file is left incomplete, for the caller to remove)."""

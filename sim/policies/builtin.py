@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -198,22 +199,30 @@ class SpillWest(Policy):
         ]
         self._ranked = ranked
         self._util: Callable[[int], float] = self.utilisation
-        # route_flows' tables: a row per latency flow with candidates, its clusters padded with
-        # n_clusters (read as a cluster that is never up)
+        # the flow tables of route_flows (latency), and of route_batch (both: bundling: pool)
+        self._latency_rows = self._rows(latency=True)
+        self._all_rows = _concat(self._latency_rows, self._rows(latency=False), topo.n_clusters)
+        self._pending: tuple[float, np.ndarray] | None = None  # route_batch's shares, for route_flows
+
+    def _rows(self, latency: bool) -> _FlowRows:
+        """A row per flow (latency or batch class, region) with candidates."""
+        scn = self.scenario
         flows = [
             (k, r)
-            for k, spec in enumerate(scenario.classes)
-            if spec.is_latency
-            for r in range(topo.n_regions)
-            if scenario.candidates[k][r].size > 0
+            for k, spec in enumerate(scn.classes)
+            if spec.is_latency == latency
+            for r in range(scn.topology.n_regions)
+            if scn.candidates[k][r].size > 0
         ]
-        n_c = topo.n_clusters
-        self._flow_k = np.array([k for k, _ in flows], dtype=np.int64)
-        self._flow_r = np.array([r for _, r in flows], dtype=np.int64)
-        self._flow_hub = np.array([self._hub_of[self._type_of[k]][r] for k, r in flows], dtype=np.int64)
-        self._flow_home = _padded([self._home_ranked[k][r] for k, r in flows], n_c)
-        self._flow_west = _padded([self._west_ranked[k][r] for k, r in flows], n_c)
-        self._flow_ranked = _padded([ranked[k][r] for k, r in flows], n_c)
+        n_c = scn.topology.n_clusters
+        return _FlowRows(
+            k=np.array([k for k, _ in flows], dtype=np.int64),
+            r=np.array([r for _, r in flows], dtype=np.int64),
+            hub=np.array([self._hub_of[self._type_of[k]][r] for k, r in flows], dtype=np.int64),
+            home=_padded([self._home_ranked[k][r] for k, r in flows], n_c),
+            west=_padded([self._west_ranked[k][r] for k, r in flows], n_c),
+            ranked=_padded([self._ranked[k][r] for k, r in flows], n_c),
+        )
 
     def bind(self, engine: EngineView) -> None:
         super().bind(engine)
@@ -252,10 +261,27 @@ class SpillWest(Policy):
         does for one job, would swing a hub's latency load between its sites
         from step to step.)
         """
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == now_s:
+            return pending[1]  # decided by route_batch just before, on the same state
+        return self._shares(self._latency_rows)
+
+    def route_batch(self, now_s: float) -> np.ndarray:
+        """The rule of :meth:`route_flows` for the batch classes' arrivals (``engine.bundling: pool``).
+
+        The engine asks at the start of a step, just before :meth:`route_flows`, on the
+        same state: the latency flows' shares are decided in the same pass and kept for it.
+        """
+        out = self._shares(self._all_rows)
+        self._pending = (now_s, out)
+        return out
+
+    def _shares(self, rows: _FlowRows) -> np.ndarray:
+        """The rule of :meth:`route` for every flow of ``rows`` at once, utilisations read once."""
         scn = self.scenario
         n_c = scn.topology.n_clusters
         out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
-        if self._flow_k.size == 0:
+        if rows.k.size == 0:
             return out
         thr = self.threshold
         eng = self.engine
@@ -265,8 +291,8 @@ class SpillWest(Policy):
         online = np.array(
             [float(eng.online(c)) if eng is not None else float(scn.servers[c]) for c in range(n_c)] + [0.0]
         )
-        below = np.array([self._hub_utilisation(hub) < thr for hub in self._hub_lists])[self._flow_hub]
-        home = self._flow_home
+        below = np.array([self._hub_utilisation(hub) < thr for hub in self._hub_lists])[rows.hub]
+        home = rows.home
         home_up = up[home]
         c = _pick(home, home_up, util, thr)
         split = np.zeros(c.size, dtype=bool)
@@ -274,20 +300,20 @@ class SpillWest(Policy):
             on = np.where(home_up, online[home], 0.0)
             cap = np.cumsum(on, axis=1)[:, -1]  # summed in rank order, as a loop sums
             split = home_up.any(axis=1) & below & (cap > 0)
-            rows, cols = np.nonzero(home_up & split[:, None])
-            sites = home[rows, cols]
-            out[self._flow_k[rows], self._flow_r[rows], sites] = online[sites] / cap[rows]
+            at, cols = np.nonzero(home_up & split[:, None])
+            sites = home[at, cols]
+            out[rows.k[at], rows.r[at], sites] = online[sites] / cap[at]
         west_bound = ~split & ~((c >= 0) & below)
-        west_up = up[self._flow_west]
+        west_up = up[rows.west]
         has_west = west_up.any(axis=1)
-        c = np.where(west_bound & has_west, _pick(self._flow_west, west_up, util, thr), c)
+        c = np.where(west_bound & has_west, _pick(rows.west, west_up, util, thr), c)
         stranded = west_bound & ~has_west & (c < 0)
         if stranded.any():  # no west, no home: the first candidate up
-            ranked_up = up[self._flow_ranked]
-            first = self._flow_ranked[np.arange(c.size), ranked_up.argmax(axis=1)]
+            ranked_up = up[rows.ranked]
+            first = rows.ranked[np.arange(c.size), ranked_up.argmax(axis=1)]
             c = np.where(stranded, np.where(ranked_up.any(axis=1), first, -1), c)
         one = ~split & (c >= 0)
-        out[self._flow_k[one], self._flow_r[one], c[one]] = 1.0
+        out[rows.k[one], rows.r[one], c[one]] = 1.0
         return out
 
     def _below_threshold(self, ranked: list[int]) -> int:
@@ -297,6 +323,38 @@ class SpillWest(Policy):
             if util(c) < threshold:
                 return c
         return min(ranked, key=util) if ranked else -1
+
+
+@dataclass(frozen=True)
+class _FlowRows:
+    """:class:`SpillWest`'s tables of flows: a row per (class, region) with candidates, its
+    clusters (home hub's, western, all; ranked) padded with n_clusters, read as never up."""
+
+    k: np.ndarray
+    r: np.ndarray
+    hub: np.ndarray  # index into SpillWest._hub_lists
+    home: np.ndarray
+    west: np.ndarray
+    ranked: np.ndarray
+
+
+def _concat(a: _FlowRows, b: _FlowRows, pad: int) -> _FlowRows:
+    """The rows of ``a``, then those of ``b`` (clusters padded with ``pad``)."""
+
+    def stack(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out = np.full((x.shape[0] + y.shape[0], max(x.shape[1], y.shape[1])), pad, dtype=np.int64)
+        out[: x.shape[0], : x.shape[1]] = x
+        out[x.shape[0] :, : y.shape[1]] = y
+        return out
+
+    return _FlowRows(
+        k=np.concatenate([a.k, b.k]),
+        r=np.concatenate([a.r, b.r]),
+        hub=np.concatenate([a.hub, b.hub]),
+        home=stack(a.home, b.home),
+        west=stack(a.west, b.west),
+        ranked=stack(a.ranked, b.ranked),
+    )
 
 
 def _padded(rows: list[list[int]], pad: int) -> np.ndarray:

@@ -103,6 +103,10 @@ class CarbonAware(Policy):
         """Latency flows go where the placing policy sends them (only batch work is held)."""
         return self.inner.route_flows(now_s)
 
+    def route_batch(self, now_s: float) -> np.ndarray:
+        """Batch arrivals (``engine.bundling: pool``) go where the placing policy sends them."""
+        return self.inner.route_batch(now_s)
+
     def outputs(self) -> PolicyOutputs | None:
         """The routing policy's records (e.g. the ``lp`` plan)."""
         return self.inner.outputs()

@@ -171,6 +171,14 @@ class LpPolicy(Policy):
 
     def route_flows(self, now_s: float) -> np.ndarray:
         """Latency flows follow the plan's shares of the hour; without a plan, the nearest candidate."""
+        return self._plan_rows(now_s, latency=True)
+
+    def route_batch(self, now_s: float) -> np.ndarray:
+        """Batch arrivals (``engine.bundling: pool``) follow the plan's shares of the hour, as
+        latency flows do; without a plan, the nearest candidate."""
+        return self._plan_rows(now_s, latency=False)
+
+    def _plan_rows(self, now_s: float, latency: bool) -> np.ndarray:
         scn = self.scenario
         plan = self.plan
         h = int(now_s // 3600.0) - self._t0
@@ -178,7 +186,7 @@ class LpPolicy(Policy):
         up = np.asarray(self.up, dtype=bool)
         routed = plan.routed_sh[:, :, :, h] if plan is not None and 0 <= h < plan.n_hours else None
         for k, spec in enumerate(scn.classes):
-            if not spec.is_latency:
+            if spec.is_latency != latency:
                 continue
             for r in range(scn.topology.n_regions):
                 if scn.candidates[k][r].size == 0:

@@ -161,13 +161,16 @@ class Planner:
         cluster whose queue holds it and the hours left to its deadline (bucket j: due by the
         end of window hour j), in real server-hours."""
         out = np.zeros((self.topo.n_regions, len(self.scn.classes), self.topo.n_clusters, n))
-        scale = [c.slot_servers / 3600.0 for c in self.scn.classes]  # real server-hours per simulated s
+        # real server-hours per simulated server-second: the class's type's scale, or the pool's own
+        pooled = self.scn.config.engine.bundling == "pool"
+        scale = [c.slot_servers / 3600.0 for c in self.scn.classes]
+        pool_scale = (self.scn.scales / 3600.0).tolist()
         for (c, r, k, due_h), work in engine.waiting_work().items():
             if self.is_latency[k]:
                 continue
             # hours left at t0: ceil(arrival / 3600 + deadline_h) - t0
             j = min(n - 1, max(0, due_h - t0 - 1))
-            out[r, k, c, j] += work * scale[k]
+            out[r, k, c, j] += work * (pool_scale[c] if pooled else scale[k])
         return out  # zeros too: the LP's structure then stays the same between windows
 
     def replan(self, t0: int, replan_h: int, lookahead: int, engine: EngineView | None) -> PlanResult:

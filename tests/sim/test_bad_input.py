@@ -85,6 +85,27 @@ CASES: list[tuple[str, Callable[[Doc], None], str]] = [
         "overrides.clusters",
     ),
     ("slo on batch", _set("workloads.1.slo_ms", 5), "workloads[1]"),
+    ("unknown bundling", lambda d: d.update(engine={"bundling": "later"}), "engine.bundling"),
+    (
+        "pool scale without pool bundling",
+        lambda d: d.update(engine={"pool_job_scale": {"east1": 10}}),
+        "engine.pool_job_scale.east1",
+    ),
+    (
+        "pool scale of an unknown pool",
+        lambda d: d.update(engine={"bundling": "pool", "pool_job_scale": {"atlantis": 10}}),
+        "engine.pool_job_scale.atlantis",
+    ),
+    (
+        "a batch class's own scale with pool bundling",
+        lambda d: (d.update(engine={"bundling": "pool"}), d["workloads"][1].update(job_scale=10)),
+        "workloads[1].job_scale",
+    ),
+    (
+        "pooled run over the job budget",
+        lambda d: d.update(engine={"bundling": "pool", "max_jobs": 10}),
+        "engine.pool_job_scale.east1",
+    ),
 ]
 
 

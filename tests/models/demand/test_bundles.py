@@ -14,23 +14,9 @@ import pytest
 
 from models.demand.bundles import BundleClock, bundle_times
 from models.demand.sizes import draw_bundle_sizes
-from models.demand.workload import KIND_BATCH, ClassSpec, generate_jobs
+from models.demand.workload import generate_jobs
 from models.queueing import erlang_c
-from tests.helpers import run_in_memory, single_queue_config
-
-
-def _spec(real_per_h: float, scale: int, profile: np.ndarray | None = None) -> ClassSpec:
-    return ClassSpec(
-        name="b",
-        kind=KIND_BATCH,
-        rate_per_h=real_per_h / scale,
-        service_dist="exponential",
-        service_mean_s=600.0,
-        service_cv=1.0,
-        region_weight=np.array([0.25, 0.75]),
-        job_scale=scale,
-        rate_profile=profile,
-    )
+from tests.helpers import batch_spec, run_in_memory, single_queue_config
 
 
 @pytest.mark.parametrize("scale", [10, 100])
@@ -39,7 +25,7 @@ def test_real_arrivals_per_hour_have_the_poisson_mean_and_variance(scale: int) -
     # (about 1,000 bundles an hour; counts move in steps of S, which adds at most S^2/4 of variance)
     real_per_h = 4_000.0 * scale
     profile = np.tile(np.r_[np.full(12, 0.5), np.full(12, 1.5)], 20)
-    jobs = generate_jobs([_spec(real_per_h, scale, profile)], 480 * 3600.0, np.random.default_rng(3))
+    jobs = generate_jobs([batch_spec(real_per_h, scale, profile)], 480 * 3600.0, np.random.default_rng(3))
     hour = (jobs.arrival_s // 3600).astype(int)
     for region, w in ((0, 0.25), (1, 0.75)):
         counts = scale * np.bincount(hour[jobs.region == region], minlength=480).reshape(20, 24)
