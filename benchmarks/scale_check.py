@@ -56,7 +56,7 @@ def batch_loads(run_dir: Path, server_type: str) -> list[tuple[str, float, float
     return out
 
 
-def bundledresponse(
+def bundled_response(
     n_servers: float, rho: float, scale: int, n_bundles: int = 100_000, streams: Sequence[float] = (1.0,)
 ) -> float:
     """Mean response (in mean service times) of the bundled pool, simulated.
@@ -152,6 +152,6 @@ def scale_check(
             if not (n > 0 and 0 < rho < 0.98):
                 continue
             real = response(n, rho)
-            worst = max(worst, abs(bundledresponse(n, rho, job_scale) / real - 1.0))
+            worst = max(worst, abs(bundled_response(n, rho, job_scale) / real - 1.0))
             worst_poisson = max(worst_poisson, abs(response(n / job_scale, rho) / real - 1.0))
     return worst, worst_poisson

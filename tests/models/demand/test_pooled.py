@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.demand.pooled import PooledBundles
 from models.demand.sizes import draw_bundle_size, draw_bundle_sizes
@@ -95,3 +97,24 @@ def test_one_bundle_size_at_a_time_has_the_law_of_many(dist: str, size: int) -> 
     # the same law (quantiles: the sample spread of Pareto sizes is too heavy-tailed to compare)
     q = [0.1, 0.5, 0.9]
     np.testing.assert_allclose(np.quantile(one, q), np.quantile(many, q), rtol=0.03)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    steps=st.lists(st.lists(st.floats(0.0, 1.0), min_size=6, max_size=6), min_size=1, max_size=12),
+)
+def test_bundles_come_only_from_routed_streams_inside_their_step(seed: int, steps: list[list[float]]) -> None:
+    """Whatever the shares: a bundle arrives within its step, from a stream with a share then,
+    at its pool's scale, in arrival order."""
+    scale = np.array([[3, 40, 1]])
+    pb = PooledBundles([batch_spec(50_000.0)], 24 * 3600.0, scale, np.random.default_rng(seed))
+    for i, raw in enumerate(steps):
+        shares = np.array(raw).reshape(1, 2, 3)
+        t0 = i * STEP_S
+        got = pb.step(t0, t0 + STEP_S, shares)
+        assert [b[0] for b in got] == sorted(b[0] for b in got)
+        for t, k, r, c, s, svc, gb in got:
+            assert t0 <= t < t0 + STEP_S and k == 0
+            assert shares[0, r, c] > 0.0 and s == scale[0, c]
+            assert svc > 0.0 and gb >= 0.0
