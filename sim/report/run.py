@@ -73,6 +73,31 @@ def _latency_jobs(data: RunData) -> pd.DataFrame:
     return done
 
 
+def real_cdf(x: np.ndarray, real_jobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distribution of ``x`` over real jobs: each row counts for its ``real_jobs``
+    (its ``job_scale``; all alike unless ``engine.bundling: pool``). Sorted values, shares."""
+    order = np.argsort(x, kind="stable")
+    w = real_jobs[order]
+    if w.size and np.all(w == w[0]):
+        return x[order], np.arange(1, len(x) + 1) / len(x)
+    return x[order], np.cumsum(w) / w.sum()
+
+
+def real_quantiles_by(df: pd.DataFrame, by: str, col: str, qs: tuple[float, ...]) -> pd.DataFrame:
+    """Quantiles ``qs`` of ``col`` per ``by`` group over real jobs (rows weighted by ``job_scale``);
+    a column per quantile. Rows of one weight give pandas' own (interpolated) quantiles."""
+    if df["job_scale"].nunique() <= 1:
+        out: pd.DataFrame = df.groupby(by)[col].quantile(np.array(qs)).unstack()
+        return out
+
+    def one(g: pd.DataFrame) -> pd.Series:
+        xs, ys = real_cdf(g[col].to_numpy(dtype=float), g["job_scale"].to_numpy(dtype=float))
+        at = np.minimum(np.searchsorted(ys, np.array(qs) - 1e-12), len(xs) - 1)
+        return pd.Series(xs[at], index=list(qs))
+
+    return pd.DataFrame({g: one(sub) for g, sub in df.groupby(by)[[col, "job_scale"]]}).T
+
+
 def _classes(data: RunData, kind: str) -> list[str]:
     return [c for c, v in data.summary.get("classes", {}).items() if v.get("kind") == kind]
 
@@ -102,8 +127,8 @@ def latency_cdf(data: RunData, path: Path) -> Path:
                 if xs_h.size:
                     ax.step(xs_h, ys_h, where="post", color=colour, lw=1.8, label=label)
             elif len(x):
-                xs = np.sort(np.maximum(x, 1e-3))
-                ys = np.arange(1, len(xs) + 1) / len(xs)
+                w = done.loc[done["class"] == cls, "job_scale"].to_numpy(dtype=float)
+                xs, ys = real_cdf(np.maximum(x, 1e-3), w)
                 ax.step(xs, ys, where="post", color=colour, lw=1.8, label=label)
             if target:
                 ax.axvline(float(target), color=colour, ls="--", lw=1.2)
@@ -195,7 +220,7 @@ def latency_over_time(data: RunData, path: Path) -> Path:
                 ax.plot(hourly.index + 0.5, np.maximum(hourly["p95_wait_ms"].fillna(0.0), 1e-3), lw=lw,
                         color=colour, label="p95 wait, worst cluster")  # fmt: skip
         elif len(sub):
-            q = sub.groupby("hour")[col].quantile(np.array([0.5, 0.95, 0.99])).unstack() * scale
+            q = real_quantiles_by(sub, "hour", col, (0.5, 0.95, 0.99)) * scale
             for name, p in zip(("p50", "p95", "p99"), (0.5, 0.95, 0.99), strict=True):
                 colour, lw = PCT_STYLE[name]
                 ax.plot(

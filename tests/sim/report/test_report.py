@@ -195,3 +195,20 @@ def test_latency_cdf_starts_at_zero_and_shows_a_single_bin() -> None:
     xs, ys = _hist_cdf(SimpleNamespace(latency_hist=three), "a")  # type: ignore[arg-type]
     assert xs.tolist() == [1e-3, 1.0, 2.0, 4.0]  # the log axis's floor for a lower edge of 0
     assert ys.tolist() == [0.0, 0.25, 0.75, 1.0]
+
+
+def test_batch_percentiles_count_real_jobs() -> None:
+    """Rows of a pooled run stand for different numbers of real jobs: the drawn distribution
+    weighs each by its job_scale (by hand: 1 row of 1 job at 1 h, 1 row of 3 jobs at 5 h)."""
+    from sim.report.run import real_cdf, real_quantiles_by
+
+    xs, ys = real_cdf(np.array([5.0, 1.0]), np.array([3.0, 1.0]))
+    np.testing.assert_array_equal(xs, [1.0, 5.0])
+    np.testing.assert_allclose(ys, [0.25, 1.0])
+    df = pd.DataFrame({"hour": [0, 0, 1], "r": [5.0, 1.0, 2.0], "job_scale": [3, 1, 2]})
+    q = real_quantiles_by(df, "hour", "r", (0.2, 0.5))
+    np.testing.assert_array_equal(q.loc[0].to_numpy(), [1.0, 5.0])  # a quarter of real jobs at 1 h
+    np.testing.assert_array_equal(q.loc[1].to_numpy(), [2.0, 2.0])
+    # one weight: pandas' own quantiles, as before
+    same = pd.DataFrame({"hour": [0, 0], "r": [1.0, 3.0], "job_scale": [5, 5]})
+    assert real_quantiles_by(same, "hour", "r", (0.5,)).loc[0, 0.5] == 2.0
