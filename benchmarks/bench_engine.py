@@ -386,23 +386,21 @@ def pooled_year(
     """The year with ``engine.bundling: pool``, each pool at the scale its own check allows.
 
     A pooled day at the baseline's scales gives each pool's batch servers, loads and
-    streams (:mod:`benchmarks.pool_scales`); the check is printed, then the year runs.
+    streams, and the check (:mod:`sim.pool_scales`, ``edwc pool-scales``) each pool's
+    scale; the check is printed, then the year runs.
     """
-    from benchmarks.pool_scales import check_pools, scales_yaml
-    from benchmarks.pool_scales import show as show_pools
+    from sim.pool_scales import pool_scales, scale_table, scales_yaml
 
     print()
     print("batch scale check per pool (engine.bundling: pool): mean batch response (wait + service) of")
     print("each pool, fed by its own (class, region) streams bundled apart at the scale, vs Erlang C for")
     print("the real pool, at its batch servers and loads of a pooled day (the largest scale within 2 %)")
     pday = child(24.0, base_scale, base_gpu, ["engine.bundling=pool"])
-    checked = check_pools(Path(pday["out"]))
-    show_pools(checked)
+    checked = pool_scales(Path(pday["out"]))
+    print(scale_table(checked))
     for p in checked:
         if p.scale == 0:
-            print(
-                f"  {p.pool}: no scale of the ladder within 2 %: its type's ({base_scale:,} / {base_gpu:,})"
-            )
+            print(f"  {p.load.pool}: no scale within 2 %: its type's ({base_scale:,} / {base_gpu:,})")
     extra = ["engine.bundling=pool", f"engine.pool_job_scale={scales_yaml(checked)}"]
     print()
     print(f"year: engine.bundling pool, engine.pool_job_scale {scales_yaml(checked)}")

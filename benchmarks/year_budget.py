@@ -16,7 +16,7 @@ bundle size per server type:
    bundled before it is routed, so every pool of a server type shares one scale and the
    smallest busy pool sets it (``bench_engine.py``'s one-stream check, climbed pool by pool
    here). With ``engine.bundling: pool`` each pool takes the largest scale its own check
-   allows, fed by its own (class, region) streams (``pool_scales.py``, on a pooled day);
+   allows, fed by its own (class, region) streams (``edwc pool-scales``, on a pooled day);
    the simulated jobs a year: each pool's real jobs of the day / its scale x 365.
 3. **Those jobs alone**, queued by the bare simpy loop and by the FCFS recursion of
    ``bench_engine.py`` at the rates measured here.
@@ -46,9 +46,9 @@ from benchmarks.bench_engine import (  # noqa: E402
     fcfs_recursion,
     in_child,
 )
-from benchmarks.pool_scales import LADDER, check_pools  # noqa: E402
-from benchmarks.pool_scales import show as show_pools  # noqa: E402
 from benchmarks.scale_check import batch_loads, scale_check  # noqa: E402
+from models.demand.bundle_check import LADDER  # noqa: E402
+from sim.pool_scales import pool_scales, scale_table  # noqa: E402
 
 
 def flows_alone(horizon_h: float) -> dict[str, Any]:
@@ -122,20 +122,20 @@ def main() -> None:
     base_cpu = int(engine_cfg["job_scale"])
     base_gpu = int(engine_cfg.get("gpu_job_scale", base_cpu))
     pday = child(24.0, base_cpu, base_gpu, ["engine.bundling=pool"])
-    checked = check_pools(Path(pday["out"]))
+    checked = pool_scales(Path(pday["out"]))
     print()
     print(
         f"batch pools (a pooled day at engine.job_scale {base_cpu:,}, gpu {base_gpu:,}; the check of "
-        "pool_scales.py)"
+        "edwc pool-scales)"
     )
-    show_pools(checked)
-    own = sum(p.real_jobs_day * 365 / p.scale for p in checked if p.scale)
+    print(scale_table(checked))
+    own = sum(365 * p.jobs_per_day for p in checked if p.scale)
     smallest: dict[str, int] = {}
     per_type_real = {"cpu": 0.0, "gpu": 0.0}
-    by_pool = {p.pool: p for p in checked}
+    by_pool = {p.load.pool: p.load for p in checked}
     for kind in ("cpu", "gpu"):
         for load in batch_loads(Path(pday["out"]), kind):
-            n_real = by_pool[load[0]].real_jobs_day
+            n_real = by_pool[load[0]].real_jobs
             per_type_real[kind] += n_real
             s = own_scale(load)
             if n_real > 0:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sim.config import Config
+    from sim.pool_scales import PoolScale
 
 __all__ = ["Result", "load", "run", "sweep"]
 
@@ -155,6 +156,13 @@ class Result:
     def config(self) -> dict[str, Any]:
         """``config.resolved.yaml``: the full config after defaults and overrides, as a dict."""
         return layout.read_config(self.out_dir)
+
+    def pool_scales(self, tolerance: float = 0.02) -> list[PoolScale]:
+        """Each pool's largest honest ``engine.pool_job_scale`` at this run's loads and streams
+        (:func:`sim.pool_scales.pool_scales`; ``edwc pool-scales``)."""
+        from sim.pool_scales import pool_scales
+
+        return pool_scales(self.out_dir, tolerance=tolerance)
 
     def report(self, out_dir: PathLike | None = None) -> Path:
         """Draw the run's report (``report.html`` and its PNG figures).

@@ -15,6 +15,7 @@ import click
 from sim.cli.common import guard as _guard
 from sim.cli.expand import expand
 from sim.cli.grid_profile import grid_profile
+from sim.cli.pool_scales import pool_scales
 from sim.cli.report import report
 from sim.cli.sweep import sweep
 from sim.cli.table import table
@@ -185,6 +186,7 @@ cli.add_command(report)
 cli.add_command(grid_profile)
 cli.add_command(sweep)
 cli.add_command(table)
+cli.add_command(pool_scales)
 
 
 def main() -> None:
