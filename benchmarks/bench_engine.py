@@ -9,8 +9,12 @@
 2. The national baseline (configs/baseline.yaml) for a simulated day at its own
    batch ``engine.job_scale`` (goal: simulation <= 2 s on 2 cores; the median of
    five runs, each printed) and
-   for a simulated year (goal: <= 60 s) at the batch ``engine.job_scale``
-   chosen by the check below, each in its own process, with its peak RSS.
+   for a simulated year (goal: <= 60 s), each in its own process, with its peak RSS.
+   The year (``--year-bundling pool``, the default) bundles batch work at each pool
+   (``engine.bundling: pool``), each pool at the largest scale its own check allows
+   (``edwc pool-scales`` on a pooled day: its batch servers, loads and streams; the
+   table is printed); ``--year-bundling arrival`` bundles it where it arrives, at the
+   one scale per server type chosen by the check below (or ``--year-scale``).
    Latency classes are request flows and do not depend on the scale. Beside
    the year, its floor: the time the bare loop of (1) would take to queue the
    year's batch jobs and nothing else, at its rate measured before and after the
@@ -37,7 +41,7 @@ The runs use the edwc this Python has installed, and the first line says which e
 that is: compiled with mypyc (a wheel, ``pip install .``: ``hatch_build.py``) or
 interpreted (an editable install, or ``EDWC_PURE_PYTHON=1``).
 
-    python benchmarks/bench_engine.py [--jobs N] [--skip-year]
+    python benchmarks/bench_engine.py [--jobs N] [--skip-year] [--year-bundling pool|arrival]
 """
 
 from __future__ import annotations
