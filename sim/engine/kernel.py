@@ -4,7 +4,8 @@ Batch jobs enter in arrival order (:class:`~sim.engine.arrivals.ArrivalFeed`, a 
 time); each is a small :class:`~sim.engine.job.Job` record moved along by scheduled
 callbacks (:mod:`sim.engine.calls`), not a process of its own:
 
-1. the policy picks a cluster among the class's candidates, or the job is dropped;
+1. the policy picks a cluster among the class's candidates, or the job is dropped (with
+   ``engine.bundling: pool``, :mod:`sim.engine.poolfeed` brings bundles routed by shares);
 2. the job moves its data over the region -> cluster link, shared by the transfers on it
    (:mod:`sim.engine.sharing`), then pays the one-way delay;
 3. the cluster's pool (:mod:`sim.engine.pools`) queues and serves it on what the latency
@@ -126,12 +127,9 @@ class Engine:
         self.job_scale = [c.job_scale for c in scn.classes]  # real jobs per job drawn at arrival
         # engine.bundling: pool: batch classes routed once a step as shares, bundled at each pool
         self.pooled = scn.config.engine.bundling == "pool"
-        feed = (
-            PoolFeed(env, scn, policy, self.scale, scn.streams.jobs, self._new_bundle)
-            if self.pooled
-            else None
-        )
-        self.feed = feed
+        self.feed: PoolFeed | None = None
+        if self.pooled:
+            self.feed = PoolFeed(env, scn, policy, self.scale, scn.streams.jobs, self._new_bundle)
 
         # fault state
         self.loss: list[list[float]] = [[] for _ in range(n_c)]
