@@ -390,10 +390,10 @@ def pooled_year(
     """The year with ``engine.bundling: pool``, each pool at the scale its own check allows.
 
     A pooled day at the baseline's scales gives each pool's batch servers, loads and
-    streams, and the check (:mod:`sim.pool_scales`, ``edwc pool-scales``) each pool's
+    streams, and the check (:mod:`sim.report.pool_scales`, ``edwc pool-scales``) each pool's
     scale; the check is printed, then the year runs.
     """
-    from sim.pool_scales import pool_scales, scale_table, scales_yaml
+    from sim.report.pool_scales import pool_scales, scale_table, scales_yaml
 
     print()
     print("batch scale check per pool (engine.bundling: pool): mean batch response (wait + service) of")

@@ -7,7 +7,7 @@ keeps the real pool's queueing only if the bundles keep its variability
 engine queues it, and ``erlang_response`` gives the real pool's by Erlang C; :func:`scale_check`
 compares them at the pools' batch loads of a day run (:func:`batch_loads`). Used by
 ``bench_engine.py`` and ``year_budget.py`` (one bundle size per server type; a pool's own,
-with its streams: ``edwc pool-scales``, :mod:`sim.pool_scales`).
+with its streams: ``edwc pool-scales``, :mod:`sim.report.pool_scales`).
 """
 
 from __future__ import annotations

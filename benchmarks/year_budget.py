@@ -48,7 +48,7 @@ from benchmarks.bench_engine import (  # noqa: E402
 )
 from benchmarks.scale_check import batch_loads, scale_check  # noqa: E402
 from models.demand.bundle_check import LADDER  # noqa: E402
-from sim.pool_scales import pool_scales, scale_table  # noqa: E402
+from sim.report.pool_scales import pool_scales, scale_table  # noqa: E402
 
 
 def flows_alone(horizon_h: float) -> dict[str, Any]:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sim.config import Config
-    from sim.pool_scales import PoolScale
+    from sim.report.pool_scales import PoolScale
 
 __all__ = ["Result", "load", "run", "sweep"]
 
@@ -159,8 +159,8 @@ class Result:
 
     def pool_scales(self, tolerance: float = 0.02) -> list[PoolScale]:
         """Each pool's largest honest ``engine.pool_job_scale`` at this run's loads and streams
-        (:func:`sim.pool_scales.pool_scales`; ``edwc pool-scales``)."""
-        from sim.pool_scales import pool_scales
+        (:func:`sim.report.pool_scales.pool_scales`; ``edwc pool-scales``)."""
+        from sim.report.pool_scales import pool_scales
 
         return pool_scales(self.out_dir, tolerance=tolerance)
 

@@ -26,8 +26,8 @@ def pool_scales(run_dir: Path, tolerance: float) -> None:
         edwc pool-scales runs/day
     """
     from models.errors import InputError
-    from sim.pool_scales import pool_scales as check
-    from sim.pool_scales import scale_table, scales_yaml
+    from sim.report.pool_scales import pool_scales as check
+    from sim.report.pool_scales import scale_table, scales_yaml
     from sim.runfolder import layout
 
     for name in (layout.TIMESERIES, layout.JOBS):

@@ -1,4 +1,4 @@
-"""``edwc pool-scales`` / :func:`sim.pool_scales.pool_scales`: a run's pools, their honest
+"""``edwc pool-scales`` / :func:`sim.report.pool_scales.pool_scales`: a run's pools, their honest
 bundle sizes, and a mapping the config accepts."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from sim.cli.main import cli
-from sim.pool_scales import pool_scales, scales_yaml
+from sim.report.pool_scales import pool_scales, scales_yaml
 from tests.helpers import two_site_config
 
 
