@@ -151,11 +151,19 @@ def trace(config: Path | None, out: Path, sets: tuple[str, ...]) -> None:
     """
     from models.demand.trace import write_trace
     from models.demand.workload import concat_jobs
+    from models.errors import InputError
     from sim.config_io import load_config
     from sim.scenario import build_scenario, scenario_jobs
 
     path = _config_path(config)
     cfg = load_config(path, list(sets))
+    if cfg.engine.bundling == "pool":
+        raise InputError(
+            str(path),
+            "engine.bundling",
+            "with bundling: pool the bundles are formed as the run routes them, so no trace exists "
+            "before the run; expected engine.bundling: arrival (--set engine.bundling=arrival)",
+        )
     scn = build_scenario(cfg, str(path), base_dir=path.parent)
     jobs = concat_jobs(list(scenario_jobs(scn, scn.streams.jobs)))
     write_trace(jobs, out, list(scn.topology.region_ids), list(scn.class_names))
