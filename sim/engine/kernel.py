@@ -440,13 +440,7 @@ class Engine:
         self._apply_capacity(c, evict=False)
 
     def set_power_target(self, c: SupportsIndex, servers: SupportsIndex | None) -> None:
-        """Keep ``servers`` real servers of cluster ``c`` powered (None: all available).
-
-        Followed with ``energy.power_management: planned`` only
-        (:class:`sim.engine.power.Planned`): switching off stops new work on
-        those servers at once (busy ones finish first); switching on takes
-        ``energy.power_control.boot_s``. Transitions are counted.
-        """
+        """Keep ``servers`` real servers of cluster ``c`` powered (:meth:`EngineView.set_power_target`)."""
         self.power.set_target(index(c), None if servers is None else index(servers))
 
     def _apply_capacity(self, c: int, evict: bool) -> None:

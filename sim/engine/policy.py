@@ -82,7 +82,9 @@ class EngineView(Protocol):
         """Keep ``servers`` real servers of cluster ``c`` powered (``None``: all available).
 
         Only with ``energy.power_management: planned``, for a policy whose
-        ``plans_power`` is True.
+        ``plans_power`` is True (:class:`sim.engine.power.Planned`): switching off
+        stops new work on those servers at once (busy ones finish first);
+        switching on takes ``energy.power_control.boot_s``. Transitions are counted.
         """
         ...
 
