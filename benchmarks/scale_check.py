@@ -12,7 +12,6 @@ with its streams: ``edwc pool-scales``, :mod:`sim.report.pool_scales`).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from models.demand.bundle_check import bundled_response
@@ -21,30 +20,16 @@ from models.demand.bundle_check import erlang_response as response
 
 def batch_loads(run_dir: Path, server_type: str) -> list[tuple[str, float, float, float, float, int]]:
     """Per cluster of ``server_type``: batch servers, batch rho (mean, busiest unsaturated hour),
-    saturated hours."""
-    import pandas as pd
+    the batch servers of the unsaturated hours, saturated hours (from
+    :func:`sim.report.pool_scales.pool_loads`)."""
+    from sim.report.pool_scales import pool_loads
 
-    ts = pd.read_parquet(run_dir / "timeseries.parquet")
-    ts = ts[ts["server_type"].astype(str) == server_type]
-    ts["hour"] = (ts["time_s"] // 3600).astype(int)
-    ts["batch_busy"] = ts["busy_servers"] - ts["latency_busy_servers"]
-    ts["batch_cap"] = ts["powered_servers"] - ts["latency_busy_servers"]
-    hourly = ts.groupby(["cluster", "hour"], observed=True)[["batch_busy", "batch_cap"]].mean()
-    out = []
-    for cid, g in hourly.groupby(level=0, observed=True):
-        rho = (g["batch_busy"] / g["batch_cap"]).clip(upper=1.0)
-        ok = rho < 0.98
-        out.append(
-            (
-                str(cid),
-                float(g["batch_cap"].mean()),
-                float(g["batch_busy"].sum() / g["batch_cap"].sum()),
-                float(rho[ok].max()) if ok.any() else math.nan,
-                float(g["batch_cap"][ok].mean()) if ok.any() else math.nan,
-                int((~ok).sum()),
-            )
-        )
-    return out
+    loads, _days = pool_loads(run_dir)
+    return [
+        (p.pool, p.servers, p.rho_mean, p.rho_peak, p.servers_peak, p.saturated_h)
+        for p in loads
+        if p.server_type == server_type
+    ]
 
 
 def scale_check(

@@ -62,6 +62,10 @@ class PoolLoad:
         Shares of the pool's real batch jobs by (class, region) stream (empty: none).
     real_jobs : float
         Real batch jobs the pool received over the period.
+    server_type : str
+        ``cpu`` or ``gpu``.
+    saturated_h : int
+        Hours at or above :data:`RHO_MAX` (queueing by backlog: not checked).
     """
 
     pool: str
@@ -71,6 +75,8 @@ class PoolLoad:
     servers_peak: float
     streams: tuple[float, ...]
     real_jobs: float
+    server_type: str = "cpu"
+    saturated_h: int = 0
 
     @property
     def effective_streams(self) -> float:

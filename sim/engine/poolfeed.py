@@ -79,7 +79,6 @@ class PoolFeed:
         for i, k in enumerate(self.ks):
             for r in range(n_r):
                 self.allowed[i, r, scn.candidates[k][r]] = True
-        self.bundled = 0  # bundles fed so far
 
     def step(self, t0: float, t1: float) -> None:
         """Route and bundle the arrivals of ``[t0, t1)``; schedule each bundle's arrival."""
@@ -95,7 +94,6 @@ class PoolFeed:
         now, env, fire, n_c, ks = self.env.now, self.env, self._fire, self.n_c, self.ks
         for t, k, r, c, s, svc, gb in bundles:
             call_later(env, max(0.0, t - now), fire, (ks[k], r, -1 if c == n_c else c, t, svc, gb, s))
-        self.bundled += len(bundles)
 
     def _fire(self, ev: Call) -> None:
         value: Any = ev._value

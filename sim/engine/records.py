@@ -34,7 +34,9 @@ STATUS = {PENDING: "in_flight", COMPLETED: "completed", DROPPED: "dropped", LOST
 class ClassStats:
     """Running totals of one workload class."""
 
-    def __init__(self) -> None:
+    def __init__(self, weighted: bool = False) -> None:
+        # with bundling: pool a class's jobs stand for different numbers of real jobs: weigh them
+        self.weighted = weighted
         self.jobs = 0
         self.completed = 0
         self.dropped = 0
@@ -56,8 +58,6 @@ class ClassStats:
         if not self.completed:
             return None
         return self.wait_sum_s / (self.real_completed if self.weighted else self.completed)
-
-    weighted = False  # with bundling: pool, jobs of a class stand for different numbers of real jobs
 
 
 _SCHEMA = layout.JOBS_SCHEMA
@@ -81,11 +81,8 @@ class JobSink:
         self.path = path
         self.batches: list[pa.RecordBatch] = []
         self._writer: ParquetStream | None = None  # written beside the run, on a thread of its own
-        self.stats = [ClassStats() for _ in scn.classes]
-        # with bundling: pool a class's rows stand for different numbers of real jobs: weigh them
         self.weighted = scn.config.engine.bundling == "pool"
-        for st in self.stats:
-            st.weighted = self.weighted
+        self.stats = [ClassStats(self.weighted) for _ in scn.classes]
         self.total = 0
         self.network_gb = np.zeros(scn.topology.n_clusters)  # real GB moved to each cluster
         k = len(scn.classes)
@@ -191,15 +188,11 @@ class JobSink:
             st.real_completed += int(scale[d].sum())
             st.real_judged += int(scale[judged].sum())
             st.real_met += int(scale[d & ~late].sum())
-            if self.weighted:  # each completed job counts for its real jobs
-                w = scale[d].astype(float)
-                st.wait_sum_s += float((wait[d] * w).sum())
-                np.add.at(st.response_hist, hist_index(response[d]), w)
-                np.add.at(st.added_hist, hist_index(added[d]), w)
-            else:
-                st.wait_sum_s += float(wait[d].sum())
-                np.add.at(st.response_hist, hist_index(response[d]), 1)
-                np.add.at(st.added_hist, hist_index(added[d]), 1)
+            # each completed job counts once, or for its real jobs when they differ (bundling: pool)
+            w = scale[d].astype(float) if self.weighted else np.ones(int(d.sum()))
+            st.wait_sum_s += float((wait[d] * w).sum())
+            np.add.at(st.response_hist, hist_index(response[d]), w)
+            np.add.at(st.added_hist, hist_index(added[d]), w)
 
     def abort(self) -> None:
         """Stop writing after a failed run (the file is left incomplete, for the caller to remove)."""

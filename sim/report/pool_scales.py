@@ -49,6 +49,7 @@ def pool_loads(run_dir: Path) -> tuple[list[PoolLoad], float]:
     ts["batch_busy"] = ts["busy_servers"] - ts["latency_busy_servers"]
     ts["batch_cap"] = ts["powered_servers"] - ts["latency_busy_servers"]
     hourly = ts.groupby(["cluster", "hour"], observed=True)[["batch_busy", "batch_cap"]].mean()
+    types = {str(c): str(t) for c, t in ts.groupby("cluster", observed=True)["server_type"].first().items()}
     days = float(layout.read_summary(run_dir)["horizon_h"]) / 24.0
     out = []
     for cid, g in hourly.groupby(level=0, observed=True, sort=False):
@@ -67,6 +68,8 @@ def pool_loads(run_dir: Path) -> tuple[list[PoolLoad], float]:
                 servers_peak=float(g["batch_cap"][ok].mean()) if ok.any() else math.nan,
                 streams=tuple(float(x) for x in (real / real.sum()).to_numpy()) if len(real) else (),
                 real_jobs=float(real.sum()),
+                server_type=types[str(cid)],
+                saturated_h=int((~ok).sum()),
             )
         )
     return out, days
