@@ -31,6 +31,8 @@ from sim.runfolder.stream import ParquetStream
 from sim.scenario import Scenario
 
 FLOW_SCHEMA = layout.FLOWS_SCHEMA
+#: laws whose served requests may wait to be folded into the histograms (bounds their memory)
+PENDING_LAWS = 512
 
 
 @dataclass
@@ -236,7 +238,8 @@ class FlowSink:
         cols["p95_wait_s"].append(np.where(has, row_p95, np.nan))
 
     def fold_histograms(self) -> None:
-        """Fold the served requests gathered per waiting-time law into the class histograms."""
+        """Fold the served requests gathered per waiting-time law into the class histograms
+        (the summary and ``latency_hist.parquet`` call this before they read them)."""
         for law_id, mass in self._hist_mass.items():
             law = self._laws[law_id]
             j = np.flatnonzero((mass > 0) & law.e_served)
@@ -272,6 +275,7 @@ class FlowSink:
         One row per non-empty bin: ``class``, ``lo_ms`` and ``hi_ms`` (the bin's
         edges) and ``requests`` (the served requests in it, an expected count).
         """
+        self.fold_histograms()
         names, lo, hi, mass = [], [], [], []
         for k in self.lat:
             h = self.stats[k].added_hist
@@ -291,8 +295,15 @@ class FlowSink:
         )
 
     def flush(self) -> None:
-        """Fold the histograms; turn the buffered rows into one record batch (written or kept)."""
-        self.fold_histograms()
+        """Turn the buffered rows into one record batch (written or kept); fold the histograms
+        when :data:`PENDING_LAWS` laws wait for it.
+
+        A law's served requests are gathered over the days it is used and folded once
+        (a run reuses its laws from day to day: folding each day cost the year ~10 s);
+        :meth:`fold_histograms` folds what waits whenever a reader needs the histograms.
+        """
+        if len(self._hist_mass) >= PENDING_LAWS:
+            self.fold_histograms()
         cols = self._cols
         if not cols["step"]:
             return

@@ -140,6 +140,8 @@ class FlowModel:
         self._laws = 0
         self._last: _Admission | None = None  # the last full admission (see _decide)
         self._shares: np.ndarray | None = None  # the policy's shares of the open step
+        self._shares_bytes = b""  # ... as a key
+        self._got: object = None  # ... as the policy gave them
         self._ended: list[Segment] = []  # segments ended, their counts not yet drawn (drain)
 
     # ------------------------------------------------------------------ rates
@@ -176,15 +178,21 @@ class FlowModel:
         """
         n_f, n_c = self.n_f, self.n_c
         lam = self.rates(t0)
-        if reroute or self._shares is None:
-            shares = np.zeros((n_f, n_c))
+        shares = self._shares
+        if reroute or shares is None:
             if n_f:
-                routed = np.asarray(self.policy.route_flows(t0), dtype=float)[self.lat]  # (Kl, R, C)
-                shares = np.where(np.isfinite(routed) & (routed > 0), routed, 0.0).reshape(n_f, n_c)
+                got = self.policy.route_flows(t0)
+                # a read-only array the policy gave last time too (SpillWest recalls one): as read
+                if shares is None or got is not self._got or got.flags.writeable:
+                    routed = np.asarray(got, dtype=float)[self.lat]  # (Kl, R, C)
+                    shares = np.where(np.isfinite(routed) & (routed > 0), routed, 0.0).reshape(n_f, n_c)
+                    self._shares_bytes = shares.tobytes()
+                    self._got = got
+            else:
+                shares = np.zeros((n_f, n_c))
+                self._shares_bytes = shares.tobytes()
             self._shares = shares
-        else:
-            shares = self._shares
-        key = (lam.tobytes(), shares.tobytes(), servers.tobytes(), tuple(up), rtt_factor.tobytes())
+        key = (lam.tobytes(), self._shares_bytes, servers.tobytes(), tuple(up), rtt_factor.tobytes())
         law = self._laws_seen.pop(key, None)  # put back last: the most recently used
         if law is None:
             law = self._decide(lam, shares, servers, up, rtt_factor)

@@ -135,6 +135,7 @@ class Engine:
         self.loss: list[list[float]] = [[] for _ in range(n_c)]
         self.outage_mode = ["reroute"] * n_c
         self.rtt_factor = np.ones((topo.n_regions, n_c)).tolist()
+        self._rtt_array = np.ones((topo.n_regions, n_c))  # the same, as the flows read it
         self.faults = FaultCounts()
 
         self.backlog_s = 0.0  # real server-seconds of batch work still owed at the horizon
@@ -190,6 +191,15 @@ class Engine:
         """Real servers of cluster ``c`` busy now: latency load + batch jobs."""
         i = index(c)
         return self.latency_load[i] + float(self.pools[i].busy) * self.scale[i]
+
+    def busy_all(self) -> list[float]:
+        """:meth:`busy_servers` of every cluster, in one call (a policy's per-step read)."""
+        lat, pools, scale = self.latency_load, self.pools, self.scale
+        return [lat[i] + float(pools[i].busy) * scale[i] for i in range(len(pools))]
+
+    def online_all(self) -> list[int]:
+        """:meth:`online` of every cluster, in one call."""
+        return list(self.power.online)
 
     def waiting(self, c: int) -> int:
         """Work waiting for a server, in servers: batch jobs queued and latency load shed here."""
@@ -259,7 +269,7 @@ class Engine:
         if self._flows_open:
             self.flows.close(now)
         online = np.asarray(self.power.online, dtype=np.int64)
-        load = self.flows.open(now, online, self.up, np.asarray(self.rtt_factor), reroute=reroute)
+        load = self.flows.open(now, online, self.up, self._rtt_array, reroute=reroute)
         self._flows_open = True
         self.latency_load[:] = load.tolist()
         self.latency_shed[:] = self.flows.shed
@@ -476,6 +486,7 @@ class Engine:
         for li in links:
             link = self.links[li]
             link.set_capacity(link.capacity / factor)
+        self._rtt_array = np.asarray(self.rtt_factor)
         if self._flows_open and self.env.now < self.horizon:
             self._reflow()  # latency flows see the new RTTs
 

@@ -28,6 +28,8 @@ Interface changes with request-level flows: ``route_flows`` and
 servers: ``base_servers``, ``available``, ``online(c)``, ``busy_servers(c)``
 (latency load + batch jobs), and ``set_power_target`` takes real servers
 (``base_slots`` and simulated ``available`` were the batch pools' units before).
+``busy_all()`` and ``online_all()`` read every cluster at once, for a policy
+that decides every flow of a step together.
 """
 
 from __future__ import annotations
@@ -66,6 +68,14 @@ class EngineView(Protocol):
 
     def online(self, c: int) -> int:
         """Real servers of cluster ``c`` that can serve work now (available, powered, booted)."""
+        ...
+
+    def busy_all(self) -> list[float]:
+        """:meth:`busy_servers` of every cluster, in one call."""
+        ...
+
+    def online_all(self) -> list[int]:
+        """:meth:`online` of every cluster, in one call."""
         ...
 
     def waiting_jobs(self) -> list[Job]:

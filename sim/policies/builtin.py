@@ -199,10 +199,13 @@ class SpillWest(Policy):
         ]
         self._ranked = ranked
         self._util: Callable[[int], float] = self.utilisation
+        self._own_util = type(self).utilisation is not Policy.utilisation  # a subclass's measure
         # the flow tables of route_flows (latency), and of route_batch (both: bundling: pool)
         self._latency_rows = self._rows(latency=True)
         self._all_rows = _concat(self._latency_rows, self._rows(latency=False), topo.n_clusters)
         self._pending: tuple[float, np.ndarray] | None = None  # route_batch's shares, for route_flows
+        # the shares decided on each recent state (see _shares), the most recently used last
+        self._memo: dict[tuple[object, ...], np.ndarray] = {}
 
     def _rows(self, latency: bool) -> _FlowRows:
         """A row per flow (latency or batch class, region) with candidates."""
@@ -215,13 +218,15 @@ class SpillWest(Policy):
             if scn.candidates[k][r].size > 0
         ]
         n_c = scn.topology.n_clusters
-        return _FlowRows(
-            k=np.array([k for k, _ in flows], dtype=np.int64),
-            r=np.array([r for _, r in flows], dtype=np.int64),
-            hub=np.array([self._hub_of[self._type_of[k]][r] for k, r in flows], dtype=np.int64),
-            home=_padded([self._home_ranked[k][r] for k, r in flows], n_c),
-            west=_padded([self._west_ranked[k][r] for k, r in flows], n_c),
-            ranked=_padded([self._ranked[k][r] for k, r in flows], n_c),
+        return _flow_rows(
+            np.array([k for k, _ in flows], dtype=np.int64),
+            np.array([r for _, r in flows], dtype=np.int64),
+            np.array([self._hub_of[self._type_of[k]][r] for k, r in flows], dtype=np.int64),
+            _padded([self._home_ranked[k][r] for k, r in flows], n_c),
+            _padded([self._west_ranked[k][r] for k, r in flows], n_c),
+            _padded([self._ranked[k][r] for k, r in flows], n_c),
+            n_c,
+            latency,
         )
 
     def bind(self, engine: EngineView) -> None:
@@ -276,26 +281,79 @@ class SpillWest(Policy):
         self._pending = (now_s, out)
         return out
 
+    def _state(self) -> tuple[list[float], list[float], list[float]]:
+        """Each cluster's utilisation and online servers, and each hub's utilisation: the
+        engine read once, in two calls."""
+        scn = self.scenario
+        n_c = scn.topology.n_clusters
+        eng = self.engine
+        if eng is None:
+            busy, avail = [0.0] * n_c, [int(x) for x in scn.servers]
+            online = [float(x) for x in scn.servers]
+        else:
+            busy, avail, online = eng.busy_all(), eng.available, [float(x) for x in eng.online_all()]
+        if self._own_util or eng is None:
+            util = [self.utilisation(c) for c in range(n_c)]
+        else:  # the engine's utilisation(c) of each cluster, from the same figures
+            util = [b / a if a > 0 else 1.0 for b, a in zip(busy, avail, strict=True)]
+        hubs = []
+        for hub in self._hub_lists:  # _hub_utilisation of each, from the same figures
+            cap = sum([avail[c] for c in hub])
+            hubs.append(sum([busy[c] for c in hub]) / cap if cap > 0 else 1.0)
+        return util, online, hubs
+
+    def _signature(self, util: list[float], online: list[float], hubs: list[float]) -> tuple[object, ...]:
+        """All of the state that :meth:`_decide` reads: the clusters up, their online servers,
+        which clusters and hubs are under the threshold, and the order of those at or over it
+        (ties marked), which decides a row's least utilised cluster when none is under."""
+        thr = self.threshold
+        over = sorted([(u, c) for c, u in enumerate(util) if not u < thr])
+        return (
+            tuple(self.up),
+            tuple(online),
+            tuple([h < thr for h in hubs]),
+            tuple([u < thr for u in util]),
+            tuple([c for _, c in over]),
+            tuple([over[i][0] == over[i - 1][0] for i in range(1, len(over))]),
+        )
+
     def _shares(self, rows: _FlowRows) -> np.ndarray:
-        """The rule of :meth:`route` for every flow of ``rows`` at once, utilisations read once."""
+        """The rule of :meth:`route` for every flow of ``rows`` at once, utilisations read once.
+
+        The shares depend on the utilisations only through which clusters and hubs are
+        under the threshold and how those over it are ordered: a state with the same
+        :meth:`_signature` as a recent one gets that one's shares (exactly; an array
+        made read-only), without deciding again.
+        """
+        util, online, hubs = self._state()
+        key = (rows.latency_only, *self._signature(util, online, hubs))
+        out = self._memo.pop(key, None)  # put back last: the most recently used
+        if out is None:
+            out = self._decide(rows, np.array([*util, math.inf]), np.array([*online, 0.0]), hubs)
+            out.flags.writeable = False
+            if len(self._memo) >= _MEMO:
+                self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = out
+        return out
+
+    def _decide(self, rows: _FlowRows, util: np.ndarray, online: np.ndarray, hubs: list[float]) -> np.ndarray:
+        """:meth:`_shares` decided afresh. ``util`` and ``online`` have one more cluster, never
+        up (utilisation inf, no servers): the padding of the flow tables."""
         scn = self.scenario
         n_c = scn.topology.n_clusters
         out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
-        if rows.k.size == 0:
+        n = rows.k.size
+        if n == 0:
             return out
         thr = self.threshold
-        eng = self.engine
-        # one more cluster, never up: the padding of the flow tables
-        util = np.array([self.utilisation(c) for c in range(n_c)] + [math.inf])
         up = np.array([*self.up, False])
-        online = np.array(
-            [float(eng.online(c)) if eng is not None else float(scn.servers[c]) for c in range(n_c)] + [0.0]
-        )
-        below = np.array([self._hub_utilisation(hub) < thr for hub in self._hub_lists])[rows.hub]
+        below = (np.array(hubs) < thr)[rows.hub]
+        both_up = up[rows.both]
+        picked = _pick(rows.both, both_up, util, thr)  # home rows, then west rows
+        c = picked[:n]
         home = rows.home
-        home_up = up[home]
-        c = _pick(home, home_up, util, thr)
-        split = np.zeros(c.size, dtype=bool)
+        home_up = both_up[:n, : home.shape[1]]
+        split = np.zeros(n, dtype=bool)
         if self._balanced:
             on = np.where(home_up, online[home], 0.0)
             cap = np.cumsum(on, axis=1)[:, -1]  # summed in rank order, as a loop sums
@@ -304,10 +362,9 @@ class SpillWest(Policy):
             sites = home[at, cols]
             out[rows.k[at], rows.r[at], sites] = online[sites] / cap[at]
         west_bound = ~split & ~((c >= 0) & below)
-        west_up = up[rows.west]
-        has_west = west_up.any(axis=1)
-        c = np.where(west_bound & has_west, _pick(rows.west, west_up, util, thr), c)
-        stranded = west_bound & ~has_west & (c < 0)
+        west = picked[n:]
+        c = np.where(west_bound & (west >= 0), west, c)
+        stranded = west_bound & (west < 0) & (c < 0)
         if stranded.any():  # no west, no home: the first candidate up
             ranked_up = up[rows.ranked]
             first = rows.ranked[np.arange(c.size), ranked_up.argmax(axis=1)]
@@ -325,6 +382,9 @@ class SpillWest(Policy):
         return min(ranked, key=util) if ranked else -1
 
 
+_MEMO = 256  # SpillWest: the shares of this many recent states are kept
+
+
 @dataclass(frozen=True)
 class _FlowRows:
     """:class:`SpillWest`'s tables of flows: a row per (class, region) with candidates, its
@@ -336,25 +396,46 @@ class _FlowRows:
     home: np.ndarray
     west: np.ndarray
     ranked: np.ndarray
+    both: np.ndarray  # home's rows, then west's (one pick for both)
+    latency_only: bool  # the latency flows' table (else every flow's)
 
 
 def _concat(a: _FlowRows, b: _FlowRows, pad: int) -> _FlowRows:
     """The rows of ``a``, then those of ``b`` (clusters padded with ``pad``)."""
-
-    def stack(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        out = np.full((x.shape[0] + y.shape[0], max(x.shape[1], y.shape[1])), pad, dtype=np.int64)
-        out[: x.shape[0], : x.shape[1]] = x
-        out[x.shape[0] :, : y.shape[1]] = y
-        return out
-
-    return _FlowRows(
-        k=np.concatenate([a.k, b.k]),
-        r=np.concatenate([a.r, b.r]),
-        hub=np.concatenate([a.hub, b.hub]),
-        home=stack(a.home, b.home),
-        west=stack(a.west, b.west),
-        ranked=stack(a.ranked, b.ranked),
+    return _flow_rows(
+        np.concatenate([a.k, b.k]),
+        np.concatenate([a.r, b.r]),
+        np.concatenate([a.hub, b.hub]),
+        _stack(a.home, b.home, pad),
+        _stack(a.west, b.west, pad),
+        _stack(a.ranked, b.ranked, pad),
+        pad,
+        a.latency_only and b.latency_only,
     )
+
+
+def _flow_rows(
+    k: np.ndarray,
+    r: np.ndarray,
+    hub: np.ndarray,
+    home: np.ndarray,
+    west: np.ndarray,
+    ranked: np.ndarray,
+    pad: int,
+    latency_only: bool,
+) -> _FlowRows:
+    both = _stack(home, west, pad)
+    return _FlowRows(
+        k=k, r=r, hub=hub, home=home, west=west, ranked=ranked, both=both, latency_only=latency_only
+    )
+
+
+def _stack(x: np.ndarray, y: np.ndarray, pad: int) -> np.ndarray:
+    """The rows of ``x``, then those of ``y``, padded with ``pad`` to the wider of the two."""
+    out = np.full((x.shape[0] + y.shape[0], max(x.shape[1], y.shape[1])), pad, dtype=np.int64)
+    out[: x.shape[0], : x.shape[1]] = x
+    out[x.shape[0] :, : y.shape[1]] = y
+    return out
 
 
 def _padded(rows: list[list[int]], pad: int) -> np.ndarray:

@@ -273,6 +273,12 @@ class _Engine:
     def online(self, c: int) -> int:
         return self._online[c]
 
+    def busy_all(self) -> list[float]:
+        return list(self.busy)
+
+    def online_all(self) -> list[int]:
+        return list(self._online)
+
 
 @functools.cache
 def _national() -> Any:
@@ -310,3 +316,42 @@ def test_spill_west_routes_all_flows_at_once_as_one_at_a_time(
     online = [int(s[3] * a) for s, a in zip(state, avail, strict=True)]
     p.bind(_Engine(up, busy, avail, online))  # type: ignore[arg-type]
     np.testing.assert_array_equal(p.route_flows(0.0), _spill_west_flows_by_loop(p))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    threshold=st.sampled_from([0.3, 0.8]),
+    n_states=st.integers(2, 12),
+)
+def test_spill_west_shares_of_a_recent_state_are_the_ones_decided_afresh(
+    seed: int, threshold: float, n_states: int
+) -> None:
+    """One policy through a run of states, some seen before, some new only in the order of the
+    busy clusters or an exact tie of utilisation: each step's shares (recalled or decided)
+    are the loop's, and a recalled array cannot be written."""
+    from sim.policies.builtin import SpillWest
+
+    scn = _national()
+    n_c = scn.topology.n_clusters
+    rng = np.random.default_rng(seed)
+    p = SpillWest(scn, {"threshold": threshold}, np.random.default_rng(0))
+    avail = [1000] * n_c
+    states = []
+    for _ in range(n_states):
+        up = (rng.random(n_c) > 0.1).tolist()
+        busy = (rng.choice([0.1, 0.5, 0.85, 0.9, 0.95], n_c) * 1000).tolist()
+        online = rng.choice([0, 500, 1000], n_c).tolist()
+        states.append((up, busy, online))
+        if rng.random() < 0.5:  # the same state again (recalled), or its busiest two swapped
+            busy2 = list(busy)
+            if rng.random() < 0.5:
+                i, j = np.argsort(busy)[-2:]
+                busy2[i], busy2[j] = busy[j] + 1e-9, busy[i]
+            states.append((up, busy2, online))
+    for up, busy, online in states:
+        eng = _Engine(list(up), list(busy), avail, list(online))
+        p.bind(eng)  # type: ignore[arg-type]
+        got = p.route_flows(0.0)
+        np.testing.assert_array_equal(got, _spill_west_flows_by_loop(p))
+        assert not got.flags.writeable
