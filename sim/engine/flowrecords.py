@@ -64,8 +64,12 @@ class SegmentLaw:
     e_served: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     e_row: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # flows.parquet row
     e_exceed: np.ndarray = field(default_factory=lambda: np.zeros(0))  # P(RTT + W > SLO) if served
+    e_p_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))  # P(wait) at its cluster
+    e_mean_w: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean wait at its cluster
     row_flow: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     row_cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    row_mean_w: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean wait at its cluster
+    row_p95_w: np.ndarray = field(default_factory=lambda: np.zeros(0))  # p95 wait at its cluster
 
     def index(self, slo_f: np.ndarray) -> None:
         """Fill the entry arrays (``slo_f``: each flow's SLO in seconds)."""
@@ -82,7 +86,10 @@ class SegmentLaw:
         self.row_flow = uniq // (n_c + 1)
         rc = uniq % (n_c + 1)
         self.row_cluster = np.where(rc == n_c, -1, rc)
+        rcl = np.maximum(self.row_cluster, 0)
+        self.row_mean_w, self.row_p95_w = self.mean_w[rcl], self.p95_w[rcl]
         c = np.maximum(self.e_cluster, 0)
+        self.e_p_wait, self.e_mean_w = self.p_wait[c], self.mean_w[c]
         budget = slo_f[ff] - self.shift_s[ff, c]
         pw, dec = self.p_wait[c], self.decay[c]
         with np.errstate(invalid="ignore", over="ignore"):
@@ -181,8 +188,8 @@ class FlowSink:
         n_served = np.bincount(klass, weights=s_cnt, minlength=kl)
         n_all = np.bincount(klass, weights=cnt, minlength=kl)
         sk = seg_of * kl + klass
-        p_wait = np.concatenate([law.p_wait[np.maximum(law.e_cluster, 0)] for law in laws])
-        mean_w = np.concatenate([law.mean_w[np.maximum(law.e_cluster, 0)] for law in laws])
+        p_wait = np.concatenate([law.e_p_wait for law in laws])
+        mean_w = np.concatenate([law.e_mean_w for law in laws])
         exceed = np.concatenate([law.e_exceed for law in laws])
         waited = np.bincount(sk, weights=s_cnt * p_wait, minlength=n_s * kl).reshape(n_s, kl).tolist()
         wait_sum = np.bincount(sk, weights=s_cnt * mean_w, minlength=n_s * kl).reshape(n_s, kl).tolist()
@@ -232,8 +239,8 @@ class FlowSink:
         cols["requests"].append(req)
         cols["served"].append(srv)
         cols["rejected"].append(req - srv)
-        row_mean = np.concatenate([law.mean_w[np.maximum(law.row_cluster, 0)] for law in laws])[keep]
-        row_p95 = np.concatenate([law.p95_w[np.maximum(law.row_cluster, 0)] for law in laws])[keep]
+        row_mean = np.concatenate([law.row_mean_w for law in laws])[keep]
+        row_p95 = np.concatenate([law.row_p95_w for law in laws])[keep]
         cols["mean_wait_s"].append(np.where(has, row_mean, np.nan))
         cols["p95_wait_s"].append(np.where(has, row_p95, np.nan))
 

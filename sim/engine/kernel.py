@@ -319,10 +319,7 @@ class Engine:
         self._enter(job)
         if c >= 0 and not self.up[c]:  # went down within the step: routed afresh
             c = self._ask_route(r, k)
-        if c < 0 or not self.up[c]:
-            job.fate = DROPPED
-            return
-        self._send(job, c)
+        self._send_or_drop(job, c)
 
     # ------------------------------------------------------------------ job flow
     def _route(self, job: Job) -> None:
@@ -330,11 +327,13 @@ class Engine:
         if not self.has_candidates[k][r]:
             job.fate = DROPPED
             return
-        c = self._ask_route(r, k)
+        self._send_or_drop(job, self._ask_route(r, k))
+
+    def _send_or_drop(self, job: Job, c: int) -> None:
         if c < 0 or not self.up[c]:
             job.fate = DROPPED
-            return
-        self._send(job, c)
+        else:
+            self._send(job, c)
 
     def _ask_route(self, r: int, k: int) -> int:
         """The policy's cluster for a job of class ``k`` from region ``r`` now (any integer type)."""
@@ -394,12 +393,12 @@ class Engine:
     def _release_ev(self, ev: Call) -> None:
         job: Job = ev._value
         c = job.c
-        if not self.up[c]:
+        if self.up[c]:
+            self.pools[c].arrive(job)
+            self._mark(c)
+        else:
             self.faults.affected += 1
             self._displace(job, self.outage_mode[c])
-            return
-        self.pools[c].arrive(job)
-        self._mark(c)
 
     def waiting_jobs(self) -> list[Job]:
         """Jobs waiting in the clusters' queues now."""

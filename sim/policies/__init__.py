@@ -18,9 +18,10 @@ user installed).
 from __future__ import annotations
 
 from sim.policies.base import Policy, hourly_rankings, ranked_candidates
-from sim.policies.builtin import Cheapest, Greenest, Nearest, RandomChoice, RoundRobin, SpillWest
+from sim.policies.builtin import Cheapest, Greenest, Nearest, RandomChoice, RoundRobin
 from sim.policies.carbon_aware import CarbonAware
 from sim.policies.registry import make_policy, policy_class, policy_names, register_policy
+from sim.policies.spill_west import SpillWest
 
 __all__ = [
     "Policy",

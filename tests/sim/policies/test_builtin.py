@@ -305,7 +305,7 @@ def test_spill_west_routes_all_flows_at_once_as_one_at_a_time(
 ) -> None:
     """The array form of ``route_flows`` gives the loop's shares exactly, on the national
     scenario, whatever clusters are down, busy or powered (ties of utilisation included)."""
-    from sim.policies.builtin import SpillWest
+    from sim.policies.spill_west import SpillWest
 
     scn = _national()
     assert scn.topology.n_clusters == len(state)
@@ -330,7 +330,7 @@ def test_spill_west_shares_of_a_recent_state_are_the_ones_decided_afresh(
     """One policy through a run of states, some seen before, some new only in the order of the
     busy clusters or an exact tie of utilisation: each step's shares (recalled or decided)
     are the loop's, and a recalled array cannot be written."""
-    from sim.policies.builtin import SpillWest
+    from sim.policies.spill_west import SpillWest
 
     scn = _national()
     n_c = scn.topology.n_clusters

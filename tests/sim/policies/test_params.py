@@ -18,12 +18,12 @@ from sim.cli.main import cli
 from sim.config_io import resolved_yaml, validate_config
 from sim.config_policy import DEPRECATED_WEIGHT_NAMES, ObjectiveWeights
 from sim.expansion.year import expansion_weights
-from sim.policies.builtin import SpillWest
 from sim.policies.carbon_aware import CarbonAware
 from sim.policies.lp import LpPolicy
 from sim.policies.lp_params import LpParams
 from sim.policies.params import CarbonAwareParams, SpillWestParams
 from sim.policies.planning import plan_weights
+from sim.policies.spill_west import SpillWest
 from tests.helpers import scenario_of, two_site_config
 
 EXTREMES = ["0", "-1", "1e30", "2e308", ".nan", ".inf", "-.inf", "0.5", "true", "'x'"]
