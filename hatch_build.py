@@ -38,6 +38,7 @@ ENGINE_MODULES = [
     "sim/engine/power.py",
     "sim/engine/admission.py",
     "sim/engine/flows.py",
+    "sim/engine/faults.py",
     "sim/engine/kernel.py",
 ]
 

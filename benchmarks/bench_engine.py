@@ -397,7 +397,7 @@ def pooled_year(
 
     print()
     print("batch scale check per pool (engine.bundling: pool): mean batch response (wait + service) of")
-    print("each pool, fed by its own (class, region) streams bundled apart at the scale, vs Erlang C for")
+    print("each pool, fed by its own (class) streams bundled apart at the scale, vs Erlang C for")
     print("the real pool, at its batch servers and loads of a pooled day (the largest scale within 2 %)")
     pday = child(24.0, base_scale, base_gpu, ["engine.bundling=pool"])
     checked = pool_scales(Path(pday["out"]))

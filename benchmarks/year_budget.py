@@ -16,7 +16,7 @@ bundle size per server type:
    bundled before it is routed, so every pool of a server type shares one scale and the
    smallest busy pool sets it (``bench_engine.py``'s one-stream check, climbed pool by pool
    here). With ``engine.bundling: pool`` each pool takes the largest scale its own check
-   allows, fed by its own (class, region) streams (``edwc pool-scales``, on a pooled day);
+   allows, fed by its own (class) streams (``edwc pool-scales``, on a pooled day);
    the simulated jobs a year: each pool's real jobs of the day / its scale x 365.
 3. **Those jobs alone**, queued by the bare simpy loop and by the FCFS recursion of
    ``bench_engine.py`` at the rates measured here.

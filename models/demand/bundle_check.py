@@ -9,7 +9,7 @@ queues it (exponential real service times, FCFS, one partial server), and
 honest for a pool when the two agree within a tolerance (2 %) at the pool's mean and
 busiest loads (:func:`scale_error`), and :func:`honest_scale` climbs a ladder of
 scales to the largest such. A pool fed by several streams bundled apart (``engine.bundling:
-pool``: one per class and region) is checked with them: their superposition is burstier
+pool``: one per class) is checked with them: their superposition is burstier
 than one stream of the summed rate, the more so the larger S.
 """
 
@@ -59,7 +59,7 @@ class PoolLoad:
     servers_peak : float
         Real servers left to batch work in the hours below :data:`RHO_MAX` (the peak's).
     streams : tuple of float
-        Shares of the pool's real batch jobs by (class, region) stream (empty: none).
+        Shares of the pool's real batch jobs by stream (class; empty: none).
     real_jobs : float
         Real batch jobs the pool received over the period.
     server_type : str

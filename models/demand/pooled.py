@@ -5,17 +5,24 @@ With ``engine.bundling: arrival`` a batch class is bundled where it arrives
 reach shares one bundle size and the smallest busy pool sets it. Here the
 routing comes first: in each time step the real arrivals of every (class,
 region) stream are split over the pools by the policy's shares, and pool c
-bundles its part at its own scale S_c, every S_c-th real arrival of the
-thinned stream, sized as the mean of S_c real jobs. The statistics the pool
-sees are those :mod:`models.demand.bundles` gives one class's stream: counted
-in real jobs, the arrivals the pool receives have the thinned stream's mean and
-variance (an Erlang-S_c renewal process in its cumulative intensity), so a pool
-at an honest S_c queues like the real one.
+takes its part of a class from every region as **one stream**, bundled at its
+own scale S_c: every S_c-th real arrival of the merged stream, sized as the mean
+of S_c real jobs. Counted in real jobs, the arrivals the pool receives have the
+merged thinned stream's mean and variance (an Erlang-S_c renewal process in its
+cumulative intensity), so a pool at an honest S_c queues like the real one; one
+stream per class, not one per class and region, because streams bundled apart
+queue more than one of their summed rate (each keeps its regularity only over
+its own gaps), which would force smaller bundles (:mod:`models.demand.bundle_check`).
+
+A bundle's network path is that of a region drawn in proportion to the regions'
+real arrivals to the pool in its step (the region of its "closing" real arrival):
+each region's expected real jobs and data to the pool are its own, and the
+bundle's real jobs share its path (its RTT and its link).
 
 Within a step the rate of a class is constant (steps divide the hour, rates are
-hourly) and so is each share, so a (class, region, pool) stream's cumulative
-intensity grows linearly and its bundles fall at times linear in their epochs.
-A stream's phase carries over from step to step, whatever the shares do.
+hourly) and so is each share, so a (class, pool) stream's cumulative intensity
+grows linearly and its bundles fall at times linear in their epochs. A stream's
+phase carries over from step to step, whatever the shares do.
 
 The last column of the shares is "dropped": work the policy does not route
 (or a stream with no candidates) is bundled there at the class's own scale and
@@ -25,7 +32,9 @@ counted, as a dropped job is with bundling at arrival.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 from numpy.typing import NDArray
@@ -74,16 +83,21 @@ class PooledBundles:
         self.weight = np.array([spec.region_weight for spec in self.classes], dtype=float)
         self.scale = np.asarray(pool_scale, dtype=np.int64)
         k, c1 = self.scale.shape
-        r = self.weight.shape[1] if k else 0
-        self._inv = 1.0 / self.scale.astype(float)[:, None, :]  # (K, 1, C+1)
-        self.cum = np.zeros(k * r * c1)  # each stream's cumulative intensity, in its bundles (flat)
-        self.next_at = np.full(k * r * c1, np.nan)  # each stream's next epoch (NaN: not begun)
-        # each stream's (class, region, pool) and bundle size, flat as the streams
-        self._stream = [(kk, rr, cc) for kk in range(k) for rr in range(r) for cc in range(c1)]
-        self._scale_of = [int(self.scale[kk, cc]) for kk, _, cc in self._stream]
+        self._inv = 1.0 / self.scale.astype(float)  # (K, C+1)
+        self.cum = np.zeros(k * c1)  # each stream's cumulative intensity, in its bundles (flat)
+        # each (class, pool) stream's (class, pool) and bundle size, flat as the streams
+        self._stream = [(kk, cc) for kk in range(k) for cc in range(c1)]
+        self._scale_of = [int(self.scale[kk, cc]) for kk, cc in self._stream]
         self.rng = rng
+        # each stream's next epoch: its phase (the first bundle closes after J real arrivals, J
+        # uniform on 1..S), drawn for every stream at the start
+        self.next_at = np.array([first_epoch(rng, s) for s in self._scale_of], dtype=float)
         self._hour = -1
         self._per_s = np.empty(0)
+        self._shares: FloatArray | None = None  # the last read-only shares, and what follows from them
+        self._by = np.zeros((k, c1, self.weight.shape[1] if k else 0))  # (K, C+1, R) real jobs a second
+        self._bundles_per_s = np.empty(0)
+        self._cw: dict[int, list[float]] = {}  # a stream's row of _by, summed over the regions in order
 
     def step(self, t0: float, t1: float, shares: FloatArray) -> list[Bundle]:
         """The bundles arriving in ``[t0, t1)`` (within one hour) when ``shares`` route the work.
@@ -93,15 +107,16 @@ class PooledBundles:
         """
         rng = self.rng
         h = int(t0 // 3600.0)
-        if h != self._hour:  # bundles a second of each stream at share 1, this hour
-            per_s = (self.rate_h[:, h] / 3600.0)[:, None] * self.weight
-            self._per_s = (per_s[:, :, None] * self._inv).ravel()
-            self._hour = h
-        add = shares.ravel() * self._per_s * (t1 - t0)  # the streams' bundles this step
+        if h != self._hour or shares is not self._shares:  # (the same read-only shares: as before)
+            if h != self._hour:  # real jobs a second of each (class, region) at share 1, this hour
+                self._per_s = ((self.rate_h[:, h] / 3600.0)[:, None] * self.weight)[:, None, :]
+                self._hour = h
+            np.multiply(shares.transpose(0, 2, 1), self._per_s, out=self._by)  # real jobs a second
+            self._bundles_per_s = (self._by.sum(axis=2) * self._inv).ravel()  # each stream's
+            self._cw.clear()
+            self._shares = shares if not shares.flags.writeable else None
+        add = self._bundles_per_s * (t1 - t0)  # the streams' bundles this step
         nxt = self.next_at  # flat, as the streams
-        new = np.flatnonzero(np.isnan(nxt) & (add > 0.0))
-        for i in new.tolist():  # a stream's first share: its phase
-            nxt[i] = first_epoch(rng, self._scale_of[i])
         cum0 = self.cum
         cum1 = cum0 + add
         self.cum = cum1
@@ -111,11 +126,11 @@ class PooledBundles:
         out: list[Bundle] = []
         span = t1 - t0
         last = math.nextafter(t1, -math.inf)
-        gamma = rng.standard_gamma
+        gamma, uniform = rng.standard_gamma, rng.random
         for i in hits:
             s, at, end = self._scale_of[i], float(nxt[i]), float(cum1[i])
             lo, width = float(cum0[i]), float(add[i])
-            k, r, c = self._stream[i]
+            k, c = self._stream[i]
             if end - at > _MANY:  # many bundles this step: drawn in blocks
                 ep, nxt[i] = renewal_epochs(rng, at, end, float(s))
                 epochs = ep.tolist()
@@ -126,7 +141,14 @@ class PooledBundles:
                     epochs.append(at)
                     at += float(gamma(sf)) / sf  # Gamma(S, 1/S)
                 nxt[i] = at
+            # each bundle's region: in proportion to the regions' real jobs to the pool now
+            cw = self._cw.get(i)
+            if cw is None:
+                cw = self._cw[i] = list(accumulate(self._by[k, c].tolist()))
+            top = cw[-1]
+            n_r = len(cw)
             for e in epochs:
+                r = min(bisect_right(cw, uniform() * top), n_r - 1)
                 out.append(
                     (min(t0 + min(max((e - lo) / width, 0.0), 1.0) * span, last), k, r, c, s, 0.0, 0.0)
                 )

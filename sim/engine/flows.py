@@ -142,6 +142,12 @@ class FlowModel:
         self._shares: np.ndarray | None = None  # the policy's shares of the open step
         self._shares_bytes = b""  # ... as a key
         self._got: object = None  # ... as the policy gave them
+        self._traced_any = any(tr is not None for tr in self.traced)
+        self._rates_for = (-1, -1)  # the (hour, step or -1) of the rates kept
+        self._lam = np.zeros(0)
+        self._lam_bytes = b""
+        self._rtt_seen: object = None  # the RTT factors of the last open, and their bytes
+        self._rtt_bytes = b""
         self._ended: list[Segment] = []  # segments ended, their counts not yet drawn (drain)
 
     # ------------------------------------------------------------------ rates
@@ -162,6 +168,15 @@ class FlowModel:
                 lam[block] *= float(prof[min(h, prof.shape[0] - 1)])
         return lam
 
+    def _rates_at(self, t0: float) -> tuple[np.ndarray, bytes]:
+        """:meth:`rates` (read-only) and its bytes, computed once an hour (a step with traces)."""
+        at = (int(t0 // 3600.0), int(t0 // self.step_s) if self._traced_any else -1)
+        if at != self._rates_for:
+            lam = self.rates(t0)
+            lam.flags.writeable = False
+            self._rates_for, self._lam, self._lam_bytes = at, lam, lam.tobytes()
+        return self._lam, self._lam_bytes
+
     # ------------------------------------------------------------------ segments
     def open(
         self, t0: float, servers: np.ndarray, up: list[bool], rtt_factor: np.ndarray, reroute: bool = True
@@ -177,7 +192,9 @@ class FlowModel:
         are kept and only admission runs again, on the new servers.
         """
         n_f, n_c = self.n_f, self.n_c
-        lam = self.rates(t0)
+        lam, lam_bytes = self._rates_at(t0)
+        if rtt_factor is not self._rtt_seen:  # the engine hands over a new array when RTTs change
+            self._rtt_seen, self._rtt_bytes = rtt_factor, rtt_factor.tobytes()
         shares = self._shares
         if reroute or shares is None:
             if n_f:
@@ -192,7 +209,7 @@ class FlowModel:
                 shares = np.zeros((n_f, n_c))
                 self._shares_bytes = shares.tobytes()
             self._shares = shares
-        key = (lam.tobytes(), self._shares_bytes, servers.tobytes(), tuple(up), rtt_factor.tobytes())
+        key = (lam_bytes, self._shares_bytes, servers.tobytes(), tuple(up), self._rtt_bytes)
         law = self._laws_seen.pop(key, None)  # put back last: the most recently used
         if law is None:
             law = self._decide(lam, shares, servers, up, rtt_factor)

@@ -14,7 +14,8 @@ callbacks (:mod:`sim.engine.calls`), not a process of its own:
    clusters' logged counts are folded into time-step integrals (:mod:`sim.engine.steplog`),
    so memory holds a day of jobs plus those still in the system, whatever the horizon.
 
-Faults (config ``faults``) change capacities, evict jobs and degrade links while they last.
+Faults (config ``faults``; :mod:`sim.engine.faults`) change capacities, evict jobs and degrade links
+while they last.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import numpy as np
 import simpy
 
 from models.demand.workload import Jobs
-from sim.config import Fault
 from sim.engine.arrivals import ArrivalFeed
 from sim.engine.calls import Call, call_later
+from sim.engine.faults import Faults
 from sim.engine.flowrecords import FlowSink
 from sim.engine.flows import FlowModel
 from sim.engine.gcpause import collect_young, paused_gc
@@ -80,6 +81,9 @@ class Engine:
         # real servers busy with latency flows now (a list: read per job, as plain floats)
         self.latency_load: list[float] = [0.0] * n_c
         self.latency_shed = np.zeros(n_c)  # latency load (erlangs) shed at each cluster now
+        # the online servers and latency load each cluster's batch capacity was last set from
+        self._cap_online: list[int] = [-1] * n_c
+        self._cap_lat: list[float] = [-1.0] * n_c
         self.up = [True] * n_c
         self.in_transfer = [0] * n_c
 
@@ -132,7 +136,7 @@ class Engine:
             self.feed = PoolFeed(env, scn, policy, self.scale, scn.streams.jobs, self._new_bundle)
 
         # fault state
-        self.loss: list[list[float]] = [[] for _ in range(n_c)]
+        self.fault_driver = Faults(self, topo)  # the config's faults, while they last
         self.outage_mode = ["reroute"] * n_c
         self.rtt_factor = np.ones((topo.n_regions, n_c)).tolist()
         self._rtt_array = np.ones((topo.n_regions, n_c))  # the same, as the flows read it
@@ -220,10 +224,7 @@ class Engine:
         env = self.env
         self.power.start()
         ArrivalFeed(env, iter(self._jobs_iter), self.horizon, self._new_job).start()
-        topo = self.scn.topology
-        for f in self.scn.config.faults:
-            for c in topo.site_indices(f.cluster):  # a site's fault hits each of its server pools
-                env.process(self._fault(f, c))
+        self.fault_driver.start(list(self.scn.config.faults))
         env.process(self._fold_logs_daily())
         env.process(self._flow_steps())
         if self.progress is not None:
@@ -273,18 +274,24 @@ class Engine:
         self._flows_open = True
         self.latency_load[:] = load.tolist()
         self.latency_shed[:] = self.flows.shed
+        online_c, lat = self.power.online, self.latency_load
         for c in range(len(self.pools)):
-            self._set_batch_capacity(c)
+            # a cluster whose latency load and online servers are as when its batch capacity was
+            # last set keeps it (and its log has nothing new to mark)
+            if online_c[c] != self._cap_online[c] or lat[c] != self._cap_lat[c]:
+                self._set_batch_capacity(c)
             self.power.changed(c)
 
     def _set_batch_capacity(self, c: int) -> None:
         """Batch servers of cluster ``c``: what the latency load leaves of the online ones."""
-        free = max(0.0, self.power.online[c] - self.latency_load[c])
+        online, lat = self.power.online[c], self.latency_load[c]
+        free = max(0.0, online - lat)
         slots = free / self.scale[c]  # a fraction is a partial server (pools.FcfsPool)
         pool = self.pools[c]
         if slots != pool.size:
             pool.set_capacity(slots)
         self.logs[c].mark(self.env.now)
+        self._cap_online[c], self._cap_lat[c] = online, lat
 
     def _flush_finished(self) -> None:
         live = self._live
@@ -431,32 +438,15 @@ class Engine:
         self.faults.lost += 1
         job.fate = LOST
 
-    # ------------------------------------------------------------------ faults
-    def _fault(self, f: Fault, c: int) -> Generator[Any, Any, None]:
-        yield self.env.timeout(f.start_h * 3600.0)
-        if f.kind == "link_degradation":
-            self._degrade(c, f, f.factor)
-            yield self.env.timeout(f.duration_h * 3600.0)
-            self._degrade(c, f, 1.0 / f.factor)
-            return
-        fraction = 1.0 if f.kind == "outage" else f.fraction
-        self.loss[c].append(fraction)
-        if f.kind == "outage":
-            self.outage_mode[c] = f.on_outage
-        self._apply_capacity(c, evict=f.kind == "outage")
-        yield self.env.timeout(f.duration_h * 3600.0)
-        self.loss[c].remove(fraction)
-        self._apply_capacity(c, evict=False)
-
+    # ------------------------------------------------------------------ faults (FaultHost)
     def set_power_target(self, c: SupportsIndex, servers: SupportsIndex | None) -> None:
         """Keep ``servers`` real servers of cluster ``c`` powered (:meth:`EngineView.set_power_target`)."""
         self.power.set_target(index(c), None if servers is None else index(servers))
 
-    def _apply_capacity(self, c: int, evict: bool) -> None:
-        keep = 1.0
-        for fraction in self.loss[c]:
-            keep *= 1.0 - fraction
-        available = round(self.base_servers[c] * keep)
+    def set_available(self, c: int, available: int, evict: bool, on_outage: str | None) -> None:
+        """A fault began or ended at cluster ``c`` (:meth:`sim.engine.faults.FaultHost.set_available`)."""
+        if on_outage is not None:
+            self.outage_mode[c] = on_outage
         self.available[c] = available
         self.up[c] = available > 0
         self.power.capacity_changed(c)
@@ -475,19 +465,11 @@ class Engine:
             self._set_batch_capacity(c)
             self.power.changed(c)
 
-    def _degrade(self, c: int, f: Fault, factor: float) -> None:
-        topo = self.scn.topology
-        regions = [topo.region_index(f.region)] if f.region else range(topo.n_regions)
-        links = set()
-        for r in regions:
-            self.rtt_factor[r][c] *= factor
-            links.add(self.link_of[r][c])
-        for li in links:
-            link = self.links[li]
-            link.set_capacity(link.capacity / factor)
+    def rtt_changed(self) -> None:
+        """Some RTT factors changed (a link degraded or recovered): the flows see them now."""
         self._rtt_array = np.asarray(self.rtt_factor)
         if self._flows_open and self.env.now < self.horizon:
-            self._reflow()  # latency flows see the new RTTs
+            self._reflow()
 
     # ------------------------------------------------------------------ end
     def _finish_run(self) -> None:

@@ -4,7 +4,8 @@ At the start of every time step (``engine.timestep_s``) the engine calls
 :meth:`PoolFeed.step`: the policy's :meth:`~sim.engine.policy.Policy.route_batch`
 gives each batch (class, region) stream its shares over the clusters, and
 :class:`models.demand.pooled.PooledBundles` splits the step's real arrivals by
-them and bundles each cluster's part at that cluster's scale (real servers per
+them and bundles each cluster's part of a class (from every region, one stream) at
+that cluster's scale (real servers per
 simulated server, ``engine.pool_job_scale``). Each bundle is handed to the engine
 at its arrival time, with its cluster (-1: dropped) and the real jobs it stands for.
 
@@ -96,6 +97,7 @@ class PoolFeed:
             shares = np.zeros((*raw.shape[:2], self.n_c + 1))
             shares[:, :, : self.n_c] = raw / np.where(routed, tot, 1.0)[:, :, None]
             shares[:, :, self.n_c] = ~routed
+            shares.flags.writeable = False  # kept: the bundles' step reads it as before while it is
             self._shares, self._got = shares, got
         bundles = self.bundles.step(t0, t1, shares)
         now, env, fire, n_c, ks = self.env.now, self.env, self._fire, self.n_c, self.ks

@@ -5,7 +5,7 @@ within 2 % of Erlang C for the real pool (:mod:`models.demand.bundle_check`). Th
 depends on the pool's batch servers, its load and its streams, so :func:`pool_scales`
 reads them from a run (``timeseries.parquet``: the servers latency work leaves to batch
 and the batch utilisation, over the run and in its busiest hour; ``jobs.parquet``: the
-pool's real batch jobs by class and region) and climbs each pool's ladder. Run the
+pool's real batch jobs by class) and climbs each pool's ladder. Run the
 scenario for a representative day first (any bundling), then ``edwc pool-scales RUN``
 prints the table and the mapping to paste into the config.
 """
@@ -55,7 +55,7 @@ def pool_loads(run_dir: Path) -> tuple[list[PoolLoad], float]:
     for cid, g in hourly.groupby(level=0, observed=True, sort=False):
         rho = (g["batch_busy"] / g["batch_cap"]).clip(upper=1.0)
         ok = rho < RHO_MAX
-        real = jobs[jobs["cluster"] == cid].groupby(["class", "region"], observed=True)["job_scale"].sum()
+        real = jobs[jobs["cluster"] == cid].groupby("class", observed=True)["job_scale"].sum()
         real = real[real > 0]
         out.append(
             PoolLoad(
