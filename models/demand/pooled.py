@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.demand.bundles import first_epoch, renewal_epochs
-from models.demand.sizes import draw_bundle_size
+from models.demand.sizes import draw_bundle_sizes
 from models.demand.workload import ClassSpec, hourly_rate
 
 __all__ = ["Bundle", "PooledBundles"]
@@ -97,6 +97,12 @@ class PooledBundles:
         self._shares: FloatArray | None = None  # the last read-only shares, and what follows from them
         self._by = np.zeros((k, c1, self.weight.shape[1] if k else 0))  # (K, C+1, R) real jobs a second
         self._bundles_per_s = np.empty(0)
+        # random numbers drawn a block at a time: each stream's gaps (Gamma(S, 1/S)) and bundle
+        # sizes (service, data: the mean of S real ones), and uniforms for the regions
+        self._gaps: list[list[float]] = [[] for _ in self._stream]
+        self._svc: list[list[float]] = [[] for _ in self._stream]
+        self._gb: list[list[float]] = [[] for _ in self._stream]
+        self._u: list[float] = []
         self._cw: dict[int, list[float]] = {}  # a stream's row of _by, summed over the regions in order
 
     def step(self, t0: float, t1: float, shares: FloatArray) -> list[Bundle]:
@@ -126,7 +132,6 @@ class PooledBundles:
         out: list[Bundle] = []
         span = t1 - t0
         last = math.nextafter(t1, -math.inf)
-        gamma, uniform = rng.standard_gamma, rng.random
         for i in hits:
             s, at, end = self._scale_of[i], float(nxt[i]), float(cum1[i])
             lo, width = float(cum0[i]), float(add[i])
@@ -136,10 +141,12 @@ class PooledBundles:
                 epochs = ep.tolist()
             else:  # a few: one gap at a time
                 epochs = []
-                sf = float(s)
+                gaps = self._gaps[i]
                 while at < end:
                     epochs.append(at)
-                    at += float(gamma(sf)) / sf  # Gamma(S, 1/S)
+                    if not gaps:
+                        gaps.extend((rng.standard_gamma(float(s), _BLOCK) / s).tolist())  # Gamma(S, 1/S)
+                    at += gaps.pop()
                 nxt[i] = at
             # each bundle's region: in proportion to the regions' real jobs to the pool now
             cw = self._cw.get(i)
@@ -147,21 +154,26 @@ class PooledBundles:
                 cw = self._cw[i] = list(accumulate(self._by[k, c].tolist()))
             top = cw[-1]
             n_r = len(cw)
+            svc, gb = self._svc[i], self._gb[i]
             for e in epochs:
-                r = min(bisect_right(cw, uniform() * top), n_r - 1)
-                out.append(
-                    (min(t0 + min(max((e - lo) / width, 0.0), 1.0) * span, last), k, r, c, s, 0.0, 0.0)
-                )
+                if not svc:
+                    spec = self.classes[k]
+                    svc.extend(
+                        draw_bundle_sizes(
+                            rng, spec.service_dist, spec.service_mean_s, spec.service_cv, _BLOCK, s,
+                            spec.service_alpha,
+                        ).tolist()
+                    )  # fmt: skip
+                    gb.extend(
+                        draw_bundle_sizes(rng, spec.data_dist, spec.data_gb, spec.data_cv, _BLOCK, s).tolist()
+                    )
+                if not self._u:
+                    self._u.extend(rng.random(_BLOCK).tolist())
+                r = min(bisect_right(cw, self._u.pop() * top), n_r - 1)
+                t = min(t0 + min(max((e - lo) / width, 0.0), 1.0) * span, last)
+                out.append((t, k, r, c, s, svc.pop(), gb.pop()))
         out.sort(key=_arrival)
-        sized: list[Bundle] = []
-        for t, k, r, c, s, _, _ in out:
-            spec = self.classes[k]
-            svc = draw_bundle_size(
-                rng, spec.service_dist, spec.service_mean_s, spec.service_cv, s, spec.service_alpha
-            )
-            gb = draw_bundle_size(rng, spec.data_dist, spec.data_gb, spec.data_cv, s)
-            sized.append((t, k, r, c, s, svc, gb))
-        return sized
+        return out
 
 
 def _arrival(b: Bundle) -> float:
@@ -169,3 +181,4 @@ def _arrival(b: Bundle) -> float:
 
 
 _MANY = 16.0  # expected bundles of a stream in one step above which they are drawn in blocks
+_BLOCK = 64  # random numbers drawn at once, per stream and law

@@ -95,6 +95,7 @@ class SpillWest(Policy):
         self._pending: tuple[float, np.ndarray] | None = None  # route_batch's shares, for route_flows
         # the shares decided on each recent state (see _shares), the most recently used last
         self._memo: dict[tuple[object, ...], np.ndarray] = {}
+        self._splits: dict[tuple[object, ...], _Split] = {}  # home splits by clusters up and online
 
     def _rows(self, latency: bool | None) -> _FlowRows:
         """A row per flow (latency or batch class, region; None: latency, then batch) with candidates."""
@@ -232,46 +233,58 @@ class SpillWest(Policy):
         util, online, hubs = self._state()
         picks = self._picks(util, rows.lists)
         below = [h < self.threshold for h in hubs]
-        key = (rows.latency_only, tuple(self.up), tuple(online), tuple(below), tuple(picks))
+        up, on = tuple(self.up), tuple(online)
+        key = (rows.latency_only, up, on, tuple(below), tuple(picks))
         out = self._memo.pop(key, None)  # put back last: the most recently used
         if out is None:
-            out = self._decide(rows, np.array(picks, dtype=np.int64), np.array([*online, 0.0]), below)
+            split = self._home_split(rows, up, on)
+            out = self._decide(rows, np.array(picks, dtype=np.int64), split, below)
             out.flags.writeable = False
             if len(self._memo) >= _MEMO:
                 self._memo.pop(next(iter(self._memo)))
         self._memo[key] = out
         return out
 
-    def _decide(
-        self, rows: _FlowRows, picks: np.ndarray, online: np.ndarray, below_hub: list[bool]
-    ) -> np.ndarray:
-        """:meth:`_shares` decided afresh from the picks of ``rows.lists``; ``online`` has one
-        more cluster, never up, without servers: the padding of the flow tables."""
+    def _home_split(self, rows: _FlowRows, up: tuple[bool, ...], online: tuple[float, ...]) -> _Split:
+        """How each flow of ``rows`` that stays home splits over its hub's sites (``home:
+        balanced``: by online servers), for clusters ``up`` and ``online`` as now (kept)."""
+        key = (rows.latency_only, up, online)
+        split = self._splits.get(key)
+        if split is None:
+            up_a = np.array([*up, False])  # one more cluster, never up: the padding of the tables
+            on_a = np.array([*online, 0.0])
+            home = rows.home
+            home_up = up_a[home]
+            on = np.where(home_up, on_a[home], 0.0)
+            cap = np.cumsum(on, axis=1)[:, -1]  # summed in rank order, as a loop sums
+            can = home_up.any(axis=1) & (cap > 0) & self._balanced
+            at, cols = np.nonzero(home_up & can[:, None])
+            sites = home[at, cols]
+            split = _Split(can=can, at=at, sites=sites, share=on_a[sites] / cap[at], up=up_a)
+            if len(self._splits) >= _MEMO:
+                self._splits.pop(next(iter(self._splits)))
+            self._splits[key] = split
+        return split
+
+    def _decide(self, rows: _FlowRows, picks: np.ndarray, home: _Split, below_hub: list[bool]) -> np.ndarray:
+        """:meth:`_shares` decided afresh from the picks of ``rows.lists``, the home splits
+        and which hubs are under the threshold."""
         scn = self.scenario
-        n_c = scn.topology.n_clusters
-        out = np.zeros((len(scn.classes), scn.topology.n_regions, n_c))
-        n = rows.k.size
-        if n == 0:
+        out = np.zeros((len(scn.classes), scn.topology.n_regions, scn.topology.n_clusters))
+        if rows.k.size == 0:
             return out
-        up = np.array([*self.up, False])
         below = np.array(below_hub, dtype=bool)[rows.hub]
         c = picks[rows.home_at]
-        home = rows.home
-        home_up = up[home]
-        split = np.zeros(n, dtype=bool)
-        if self._balanced:
-            on = np.where(home_up, online[home], 0.0)
-            cap = np.cumsum(on, axis=1)[:, -1]  # summed in rank order, as a loop sums
-            split = home_up.any(axis=1) & below & (cap > 0)
-            at, cols = np.nonzero(home_up & split[:, None])
-            sites = home[at, cols]
-            out[rows.k[at], rows.r[at], sites] = online[sites] / cap[at]
+        split = home.can & below  # a flow that stays home splits over its hub's sites
+        mine = split[home.at]
+        at = home.at[mine]
+        out[rows.k[at], rows.r[at], home.sites[mine]] = home.share[mine]
         west_bound = ~split & ~((c >= 0) & below)
         west = picks[rows.west_at]
         c = np.where(west_bound & (west >= 0), west, c)
         stranded = west_bound & (west < 0) & (c < 0)
         if stranded.any():  # no west, no home: the first candidate up
-            ranked_up = up[rows.ranked]
+            ranked_up = home.up[rows.ranked]
             first = rows.ranked[np.arange(c.size), ranked_up.argmax(axis=1)]
             c = np.where(stranded, np.where(ranked_up.any(axis=1), first, -1), c)
         one = ~split & (c >= 0)
@@ -303,6 +316,17 @@ class _FlowRows:
     home_at: np.ndarray  # each row's home list, as a position in ``lists``
     west_at: np.ndarray  # ... and its west list
     latency_only: bool  # the latency flows' table (else every flow's)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """How the flows of a table that stay home split over their hub's sites (``home: balanced``)."""
+
+    can: np.ndarray  # (rows,) whether the row can split (some home site up, with servers)
+    at: np.ndarray  # the rows of the (row, site) pairs
+    sites: np.ndarray  # ... their sites
+    share: np.ndarray  # ... their shares (the site's online servers over the home's)
+    up: np.ndarray  # the clusters up (with the padding cluster, never up)
 
 
 def _padded(rows: list[list[int]], pad: int) -> np.ndarray:
