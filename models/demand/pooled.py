@@ -94,9 +94,7 @@ class PooledBundles:
         self.next_at = np.array([first_epoch(rng, s) for s in self._scale_of], dtype=float)
         self._hour = -1
         self._per_s = np.empty(0)
-        self._shares: FloatArray | None = None  # the last read-only shares, and what follows from them
         self._by = np.zeros((k, c1, self.weight.shape[1] if k else 0))  # (K, C+1, R) real jobs a second
-        self._bundles_per_s = np.empty(0)
         # random numbers drawn a block at a time: each stream's gaps (Gamma(S, 1/S)) and bundle
         # sizes (service, data: the mean of S real ones), and uniforms for the regions
         self._gaps: list[list[float]] = [[] for _ in self._stream]
@@ -113,15 +111,12 @@ class PooledBundles:
         """
         rng = self.rng
         h = int(t0 // 3600.0)
-        if h != self._hour or shares is not self._shares:  # (the same read-only shares: as before)
-            if h != self._hour:  # real jobs a second of each (class, region) at share 1, this hour
-                self._per_s = ((self.rate_h[:, h] / 3600.0)[:, None] * self.weight)[:, None, :]
-                self._hour = h
-            np.multiply(shares.transpose(0, 2, 1), self._per_s, out=self._by)  # real jobs a second
-            self._bundles_per_s = (self._by.sum(axis=2) * self._inv).ravel()  # each stream's
-            self._cw.clear()
-            self._shares = shares if not shares.flags.writeable else None
-        add = self._bundles_per_s * (t1 - t0)  # the streams' bundles this step
+        if h != self._hour:  # real jobs a second of each (class, region) at share 1, this hour
+            self._per_s = ((self.rate_h[:, h] / 3600.0)[:, None] * self.weight)[:, None, :]
+            self._hour = h
+        np.multiply(shares.transpose(0, 2, 1), self._per_s, out=self._by)  # real jobs a second
+        add = (self._by.sum(axis=2) * self._inv).ravel() * (t1 - t0)  # the streams' bundles this step
+        self._cw.clear()
         nxt = self.next_at  # flat, as the streams
         cum0 = self.cum
         cum1 = cum0 + add

@@ -141,7 +141,6 @@ class FlowModel:
         self._last: _Admission | None = None  # the last full admission (see _decide)
         self._shares: np.ndarray | None = None  # the policy's shares of the open step
         self._shares_bytes = b""  # ... as a key
-        self._got: object = None  # ... as the policy gave them
         self._traced_any = any(tr is not None for tr in self.traced)
         self._rates_for = (-1, -1)  # the (hour, step or -1) of the rates kept
         self._lam = np.zeros(0)
@@ -198,17 +197,11 @@ class FlowModel:
         shares = self._shares
         if reroute or shares is None:
             if n_f:
-                got = self.policy.route_flows(t0)
-                # a read-only array the policy gave last time too (SpillWest recalls one): as read
-                if shares is None or got is not self._got or got.flags.writeable:
-                    routed = np.asarray(got, dtype=float)[self.lat]  # (Kl, R, C)
-                    shares = np.where(np.isfinite(routed) & (routed > 0), routed, 0.0).reshape(n_f, n_c)
-                    self._shares_bytes = shares.tobytes()
-                    self._got = got
+                routed = np.asarray(self.policy.route_flows(t0), dtype=float)[self.lat]  # (Kl, R, C)
+                shares = np.where(np.isfinite(routed) & (routed > 0), routed, 0.0).reshape(n_f, n_c)
             else:
                 shares = np.zeros((n_f, n_c))
-                self._shares_bytes = shares.tobytes()
-            self._shares = shares
+            self._shares, self._shares_bytes = shares, shares.tobytes()
         key = (lam_bytes, self._shares_bytes, servers.tobytes(), tuple(up), self._rtt_bytes)
         law = self._laws_seen.pop(key, None)  # put back last: the most recently used
         if law is None:

@@ -80,25 +80,17 @@ class PoolFeed:
         for i, k in enumerate(self.ks):
             for r in range(n_r):
                 self.allowed[i, r, scn.candidates[k][r]] = True
-        self._shares: np.ndarray | None = None  # the last step's shares, normalised
-        self._got: object = None  # ... as the policy gave them
 
     def step(self, t0: float, t1: float) -> None:
         """Route and bundle the arrivals of ``[t0, t1)``; schedule each bundle's arrival."""
         if not self.ks or t1 <= t0:
             return
-        got = self.policy.route_batch(t0)
-        shares = self._shares
-        # a read-only array the policy gave last time too (SpillWest recalls one): as normalised
-        if shares is None or got is not self._got or got.flags.writeable:
-            raw = np.where(self.allowed, np.maximum(got[self.ks], 0.0), 0.0)
-            tot = raw.sum(axis=2)
-            routed = tot > 0.0
-            shares = np.zeros((*raw.shape[:2], self.n_c + 1))
-            shares[:, :, : self.n_c] = raw / np.where(routed, tot, 1.0)[:, :, None]
-            shares[:, :, self.n_c] = ~routed
-            shares.flags.writeable = False  # kept: the bundles' step reads it as before while it is
-            self._shares, self._got = shares, got
+        raw = np.where(self.allowed, np.maximum(self.policy.route_batch(t0)[self.ks], 0.0), 0.0)
+        tot = raw.sum(axis=2)
+        routed = tot > 0.0
+        shares = np.zeros((*raw.shape[:2], self.n_c + 1))
+        shares[:, :, : self.n_c] = raw / np.where(routed, tot, 1.0)[:, :, None]
+        shares[:, :, self.n_c] = ~routed
         bundles = self.bundles.step(t0, t1, shares)
         now, env, fire, n_c, ks = self.env.now, self.env, self._fire, self.n_c, self.ks
         for t, k, r, c, s, svc, gb in bundles:
