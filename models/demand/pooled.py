@@ -101,7 +101,6 @@ class PooledBundles:
         self._svc: list[list[float]] = [[] for _ in self._stream]
         self._gb: list[list[float]] = [[] for _ in self._stream]
         self._u: list[float] = []
-        self._cw: dict[int, list[float]] = {}  # a stream's row of _by, summed over the regions in order
 
     def step(self, t0: float, t1: float, shares: FloatArray) -> list[Bundle]:
         """The bundles arriving in ``[t0, t1)`` (within one hour) when ``shares`` route the work.
@@ -116,7 +115,6 @@ class PooledBundles:
             self._hour = h
         np.multiply(shares.transpose(0, 2, 1), self._per_s, out=self._by)  # real jobs a second
         add = (self._by.sum(axis=2) * self._inv).ravel() * (t1 - t0)  # the streams' bundles this step
-        self._cw.clear()
         nxt = self.next_at  # flat, as the streams
         cum0 = self.cum
         cum1 = cum0 + add
@@ -144,9 +142,7 @@ class PooledBundles:
                     at += gaps.pop()
                 nxt[i] = at
             # each bundle's region: in proportion to the regions' real jobs to the pool now
-            cw = self._cw.get(i)
-            if cw is None:
-                cw = self._cw[i] = list(accumulate(self._by[k, c].tolist()))
+            cw = list(accumulate(self._by[k, c].tolist()))
             top = cw[-1]
             n_r = len(cw)
             svc, gb = self._svc[i], self._gb[i]

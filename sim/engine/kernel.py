@@ -216,6 +216,10 @@ class Engine:
         else:
             self._set_batch_capacity(c)
 
+    def set_power_target(self, c: SupportsIndex, servers: SupportsIndex | None) -> None:
+        """Keep ``servers`` real servers of cluster ``c`` powered (:meth:`EngineView.set_power_target`)."""
+        self.power.set_target(index(c), None if servers is None else index(servers))
+
     def log_state(self, c: int) -> None:
         self.logs[c].mark(self.env.now)
 
@@ -439,10 +443,6 @@ class Engine:
         job.fate = LOST
 
     # ------------------------------------------------------------------ faults (FaultHost)
-    def set_power_target(self, c: SupportsIndex, servers: SupportsIndex | None) -> None:
-        """Keep ``servers`` real servers of cluster ``c`` powered (:meth:`EngineView.set_power_target`)."""
-        self.power.set_target(index(c), None if servers is None else index(servers))
-
     def set_available(self, c: int, available: int, evict: bool, on_outage: str | None) -> None:
         """A fault began or ended at cluster ``c`` (:meth:`sim.engine.faults.FaultHost.set_available`)."""
         if on_outage is not None:

@@ -205,22 +205,10 @@ class SpillWest(Policy):
         return util, online, hubs
 
     def _picks(self, util: list[float], lists: tuple[int, ...]) -> list[int]:
-        """Route's pick from each of ``lists`` (ids into ``_lists``): the first cluster up under
-        the threshold, else the least utilised up one (the first of equals), else -1."""
-        up, thr, all_lists = self.up, self.threshold, self._lists
-        out = []
-        for i in lists:
-            best, low = -1, math.inf
-            for c in all_lists[i]:
-                if up[c]:
-                    u = util[c]
-                    if u < thr:
-                        best = c
-                        break
-                    if best < 0 or u < low:
-                        best, low = c, u
-            out.append(best)
-        return out
+        """Route's pick (:func:`_first_under`) from the clusters up of each of ``lists`` (ids into
+        ``_lists``), at the utilisations ``util``; -1 where none is up."""
+        up, thr, all_lists, u = self.up, self.threshold, self._lists, util.__getitem__
+        return [_first_under([c for c in all_lists[i] if up[c]], u, thr) for i in lists]
 
     def _shares(self, rows: _FlowRows) -> np.ndarray:
         """The rule of :meth:`route` for every flow of ``rows`` at once, utilisations read once.
@@ -293,11 +281,20 @@ class SpillWest(Policy):
 
     def _below_threshold(self, ranked: list[int]) -> int:
         """The first of ``ranked`` under the threshold, else the least utilised; -1 if empty."""
-        util, threshold = self._util, self.threshold
-        for c in ranked:
-            if util(c) < threshold:
-                return c
-        return min(ranked, key=util) if ranked else -1
+        return _first_under(ranked, self._util, self.threshold)
+
+
+def _first_under(ranked: list[int], util: Callable[[int], float], threshold: float) -> int:
+    """The first of ``ranked`` whose utilisation is under ``threshold``, else the least utilised
+    (the first of equals); -1 if ``ranked`` is empty. Each utilisation is read at most once."""
+    best, low = -1, math.inf
+    for c in ranked:
+        u = util(c)
+        if u < threshold:
+            return c
+        if best < 0 or u < low:
+            best, low = c, u
+    return best
 
 
 _MEMO = 256  # the shares of this many recent states are kept

@@ -290,3 +290,36 @@ def test_laws_remembered_across_days_are_the_laws_decided_afresh(monkeypatch: py
     hist_kept = kept.engine.flow_sink.stats[0].added_hist
     hist_fresh = fresh.engine.flow_sink.stats[0].added_hist
     np.testing.assert_allclose(hist_kept, hist_fresh, rtol=1e-12, atol=0.0)
+
+
+def test_histograms_folded_once_equal_those_folded_every_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A law's served requests wait over the days it is used and are folded once (PENDING_LAWS):
+    the latency histogram, its percentiles and the request counts are those of folding each
+    day, to rounding."""
+    import sim.engine.flowrecords as fr
+    from tests.helpers import two_site_config
+
+    doc = two_site_config(seed=3, horizon_h=72.0, policy="spill_west")
+    doc["workloads"][0]["rate_per_h"] = 8000  # ~0.9 of the eastern cluster: waits, laws that vary
+    folds = {"n": 0}
+    fold = fr.FlowSink.fold_histograms
+
+    def counted(self: fr.FlowSink) -> None:
+        folds["n"] += 1
+        fold(self)
+
+    monkeypatch.setattr(fr.FlowSink, "fold_histograms", counted)
+    _, once = run_in_memory(doc)
+    folded_once = folds["n"]
+    monkeypatch.setattr(fr, "PENDING_LAWS", 1)  # fold at every daily flush
+    folds["n"] = 0
+    _, daily = run_in_memory(doc)
+    assert folds["n"] >= folded_once + 3  # three days' flushes folded, not only the readers
+    a = once.engine.flow_sink.histogram_table().to_pandas()
+    b = daily.engine.flow_sink.histogram_table().to_pandas()
+    assert a.requests.sum() > 0 and list(a.lo_ms) == list(b.lo_ms)
+    np.testing.assert_allclose(a.requests, b.requests, rtol=1e-12)
+    web_a, web_b = once.summary["classes"]["web"], daily.summary["classes"]["web"]
+    assert web_a["requests"] == web_b["requests"] and web_a["served"] == web_b["served"]
+    for q, v in web_a["added_latency_ms"].items():
+        assert v == pytest.approx(web_b["added_latency_ms"][q], rel=1e-9)
