@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from sim.config import Config
 from sim.config_io import resolved_yaml
-from sim.engine.flowrecords import FlowSink
+from sim.engine.flowworker import open_flow_sink
 from sim.engine.gcpause import paused_gc
 from sim.engine.kernel import Engine
 from sim.engine.policy import PolicyOutputs
@@ -73,7 +73,7 @@ def simulate(
     with paused_gc():  # as in the engine's run; what is left in cycles goes once it is back on
         sink = JobSink(scn, jobs_path)
         n_steps = max(1, math.ceil(scn.horizon_s / scn.config.engine.timestep_s))
-        flow_sink = FlowSink(scn, n_steps, flows_path)
+        flow_sink = open_flow_sink(scn, n_steps, flows_path)
         try:
             eng = Engine(scn, sink, make_policy(scn), progress=progress, flow_sink=flow_sink)
             eng.run()

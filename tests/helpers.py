@@ -81,6 +81,19 @@ def two_site_config(seed: int = 1, horizon_h: float = 2.0, policy: str = "neares
     }
 
 
+#: summary keys that time the run (wall clock): they differ between two runs of one config
+TIMINGS = frozenset({"simulation_s", "wall_s", "solve_s", "build_s", "planner_wall_s"})
+
+
+def without_timings(doc: object) -> object:
+    """``doc`` (a summary, as JSON) without its :data:`TIMINGS` keys, at any depth."""
+    if isinstance(doc, dict):
+        return {k: without_timings(v) for k, v in doc.items() if k not in TIMINGS}
+    if isinstance(doc, list):
+        return [without_timings(v) for v in doc]
+    return doc
+
+
 def scenario_of(doc: dict[str, Any]) -> Scenario:
     return build_scenario(validate_config(copy.deepcopy(doc), "test.yaml"), "test.yaml")
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import without_timings
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = os.environ.get("EDWC_COMPILED_SITE")
 
@@ -48,7 +50,6 @@ CASES = {
         "engine.pool_job_scale={zhangjiakou: 100000, beijing_metro: 200000, qingyang: 2000}",
     ],
 }
-TIMINGS = {"simulation_s", "wall_s", "solve_s"}
 
 _WHICH = "import sim.engine.kernel as k, sys; print(k.__file__)"
 
@@ -92,14 +93,6 @@ def _run(site: str | None, args: list[str], out: Path) -> None:
     subprocess.run(run, cwd=out.parent, env=env, check=True)
 
 
-def _strip(doc: object) -> object:
-    if isinstance(doc, dict):
-        return {k: _strip(v) for k, v in doc.items() if k not in TIMINGS}
-    if isinstance(doc, list):
-        return [_strip(v) for v in doc]
-    return doc
-
-
 def _assert_same_outputs(compiled: Path, interpreted: Path) -> None:
     """Every Parquet file byte for byte, and the summary but for its wall-clock timings."""
     files = sorted(p.name for p in interpreted.glob("*.parquet"))
@@ -107,7 +100,7 @@ def _assert_same_outputs(compiled: Path, interpreted: Path) -> None:
     for name in files:
         assert (compiled / name).read_bytes() == (interpreted / name).read_bytes(), name
     a, b = (json.loads((d / "summary.json").read_text()) for d in (compiled, interpreted))
-    assert _strip(a) == _strip(b)
+    assert without_timings(a) == without_timings(b)
 
 
 pytestmark = pytest.mark.skipif(SITE is None, reason="EDWC_COMPILED_SITE unset (.ci/run sets it)")

@@ -17,8 +17,9 @@ mixed exactly from each segment's waiting-time law
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -28,11 +29,34 @@ from models.queueing import WaitTail
 from sim.engine.histogram import H_BINS, add_exp_tails, add_shifted_wait, bin_edges, hist_index
 from sim.runfolder import layout
 from sim.runfolder.stream import ParquetStream
-from sim.scenario import Scenario
+
+if TYPE_CHECKING:  # (the records' process imports this module: it needs no scenario)
+    from sim.scenario import Scenario
 
 FLOW_SCHEMA = layout.FLOWS_SCHEMA
 #: laws whose served requests may wait to be folded into the histograms (bounds their memory)
 PENDING_LAWS = 512
+_DETERMINISTIC_N = 1e15  # above this many expected requests, counts are rounded expectations
+
+
+@dataclass(frozen=True)
+class LawRecord:
+    """What the records need of a :class:`SegmentLaw`: its *entries* and the rows they make.
+
+    An entry is a flow and an outcome with positive rate (served at a cluster,
+    rejected at a cluster, or rejected with no cluster), so that a segment's
+    counts are one Poisson draw per entry and its records a few bincounts. The
+    arrays are packed (one concatenation per kind for a day's segments) and small,
+    so that the records of a run can be kept apart from its engine
+    (:mod:`sim.engine.flowworker`).
+    """
+
+    law_id: int  # numbers distinct laws (the sink folds histogram mass per law)
+    rate: np.ndarray  # (n,) requests per second of each entry
+    ints: np.ndarray  # (4, n): cluster (-1: none), served (0/1), class position, row
+    floats: np.ndarray  # (5, n) at its cluster: P(wait), mean wait s, P(RTT+W > SLO) if served, RTT s, decay
+    row_ints: np.ndarray  # (2, m) per flows.parquet row: flow, cluster (-1: none)
+    row_floats: np.ndarray  # (2, m): mean and p95 wait s at its cluster
 
 
 @dataclass
@@ -57,47 +81,40 @@ class SegmentLaw:
     decay: np.ndarray  # (C,) per second (inf: no wait)
     mean_w: np.ndarray  # (C,) mean wait, s
     p95_w: np.ndarray  # (C,) 95th percentile of the wait, s
-    # entries
-    e_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))  # requests per second
-    e_flow: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    e_cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1: none
-    e_served: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    e_row: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # flows.parquet row
-    e_exceed: np.ndarray = field(default_factory=lambda: np.zeros(0))  # P(RTT + W > SLO) if served
-    e_p_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))  # P(wait) at its cluster
-    e_mean_w: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean wait at its cluster
-    row_flow: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    row_cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    row_mean_w: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean wait at its cluster
-    row_p95_w: np.ndarray = field(default_factory=lambda: np.zeros(0))  # p95 wait at its cluster
+    record: LawRecord | None = None  # what the records need (index)
 
-    def index(self, slo_f: np.ndarray) -> None:
-        """Fill the entry arrays (``slo_f``: each flow's SLO in seconds)."""
+    def index(self, slo_f: np.ndarray, class_pos: np.ndarray) -> None:
+        """Make :attr:`record` (``slo_f``: each flow's SLO in seconds; ``class_pos``: each flow's
+        position among the latency classes)."""
         n_c = self.shift_s.shape[1]
         rate = self.lam[:, None] * self.p_out
         ff, oo = np.nonzero(rate > 0)
-        self.e_rate = rate[ff, oo]
-        self.e_flow = ff
-        self.e_served = oo < n_c
-        self.e_cluster = np.where(oo < 2 * n_c, oo % n_c, -1)
+        served = oo < n_c
+        cluster = np.where(oo < 2 * n_c, oo % n_c, -1)
         # one row per (flow, cluster or none)
-        key = ff * (n_c + 1) + np.where(self.e_cluster < 0, n_c, self.e_cluster)
-        uniq, self.e_row = np.unique(key, return_inverse=True)
-        self.row_flow = uniq // (n_c + 1)
+        key = ff * (n_c + 1) + np.where(cluster < 0, n_c, cluster)
+        uniq, row = np.unique(key, return_inverse=True)
         rc = uniq % (n_c + 1)
-        self.row_cluster = np.where(rc == n_c, -1, rc)
-        rcl = np.maximum(self.row_cluster, 0)
-        self.row_mean_w, self.row_p95_w = self.mean_w[rcl], self.p95_w[rcl]
-        c = np.maximum(self.e_cluster, 0)
-        self.e_p_wait, self.e_mean_w = self.p_wait[c], self.mean_w[c]
-        budget = slo_f[ff] - self.shift_s[ff, c]
+        row_cluster = np.where(rc == n_c, -1, rc)
+        rcl = np.maximum(row_cluster, 0)
+        c = np.maximum(cluster, 0)
+        shift = self.shift_s[ff, c]
+        budget = slo_f[ff] - shift
         pw, dec = self.p_wait[c], self.decay[c]
         with np.errstate(invalid="ignore", over="ignore"):
             tail = np.where(pw > 0, pw * np.exp(-dec * np.maximum(budget, 0.0)), 0.0)
-        self.e_exceed = np.where(self.e_served, np.where(budget < 0, 1.0, tail), 0.0)
+        exceed = np.where(served, np.where(budget < 0, 1.0, tail), 0.0)
+        self.record = LawRecord(
+            law_id=self.law_id,
+            rate=rate[ff, oo],
+            ints=np.stack([cluster, served.astype(np.int64), class_pos[ff], row]),
+            floats=np.stack([pw, self.mean_w[c], exceed, shift, dec]),
+            row_ints=np.stack([uniq // (n_c + 1), row_cluster]),
+            row_floats=np.stack([self.mean_w[rcl], self.p95_w[rcl]]),
+        )
 
 
-Segment = tuple[int, float, float, SegmentLaw]  # (time step, start s, duration s, law) of a segment
+Segment = tuple[int, float, float, LawRecord]  # (time step, start s, duration s, law) of a segment
 
 
 class FlowClassStats:
@@ -123,9 +140,12 @@ class FlowSink:
     """Receives each segment's counts; writes ``flows.parquet`` (``path``) or keeps it in memory."""
 
     def __init__(self, scn: Scenario, n_steps: int, path: Path | None = None) -> None:
-        self.scn = scn
         self.path = path
         topo = scn.topology
+        # the names the records are written with (the sink keeps no scenario: it can be pickled)
+        self.region_ids = list(topo.region_ids)
+        self.class_names = list(scn.class_names)
+        self.cluster_ids = list(topo.cluster_ids)
         self.lat = [k for k, c in enumerate(scn.classes) if c.is_latency]
         self.n_r, self.n_c = topo.n_regions, topo.n_clusters
         self.stats = {k: FlowClassStats() for k in self.lat}
@@ -143,10 +163,34 @@ class FlowSink:
         self.slo_f = np.repeat(np.array(self.slo_s, dtype=float), self.n_r)
         # served requests per waiting-time law, folded into the histograms at each flush
         self._hist_mass: dict[int, np.ndarray] = {}
-        self._laws: dict[int, SegmentLaw] = {}
+        self._laws: dict[int, LawRecord] = {}
         self._writer: ParquetStream | None = None  # written beside the run, on a thread of its own
         self.batches: list[pa.RecordBatch] = []
         self.rows = 0
+
+    def add_ended(self, segments: Sequence[Segment], rng: np.random.Generator) -> None:
+        """Draw the request counts of ``segments`` (ended, in time order) from ``rng`` and add them.
+
+        A Poisson total split multinomially over the outcomes is the same as an
+        independent Poisson count per outcome (thinning): one vectorised draw for all
+        the segments, element by element in time order, so the same counts as a draw
+        per segment.
+        """
+        if not segments:
+            return
+        mean = np.concatenate([law.rate * dt for _, _, dt, law in segments])
+        big = mean > _DETERMINISTIC_N
+        if big.any():
+            counts = np.rint(mean).astype(np.int64)
+            counts[~big] = rng.poisson(mean[~big])
+        else:
+            counts = rng.poisson(mean)
+        self.add_segments(segments, counts)
+
+    def collect(self) -> None:
+        """Have every segment added so far in the totals, the histograms and the rows (the
+        engine calls this at the end of a run). Here they already are; a sink that records
+        elsewhere (:class:`sim.engine.flowworker.FlowSinkProcess`) brings them home."""
 
     def add_segments(self, segments: Sequence[Segment], counts: np.ndarray) -> None:
         """Segments in time order, ``(step, t0, dt, law)``; ``counts``: their entries' request counts,
@@ -163,12 +207,12 @@ class FlowSink:
         kl = len(self.lat)
         n_s = len(segments)
         laws = [law for _, _, _, law in segments]
-        sizes = np.array([law.e_rate.size for law in laws], dtype=np.int64)
+        sizes = np.array([law.rate.size for law in laws], dtype=np.int64)
         seg_of = np.repeat(np.arange(n_s), sizes)  # each entry's segment
         cnt = counts.astype(float)
-        e_cluster = np.concatenate([law.e_cluster for law in laws])
-        served = np.concatenate([law.e_served for law in laws])
-        e_flow = np.concatenate([law.e_flow for law in laws])
+        e_cluster, served_i, klass, e_row = np.concatenate([law.ints for law in laws], axis=1)
+        p_wait, mean_w, exceed = np.concatenate([law.floats[:3] for law in laws], axis=1)
+        served = served_i.astype(bool)
         c = np.maximum(e_cluster, 0)
         # requests and rejections per cluster and time step
         last = self.requests_cs.shape[1] - 1
@@ -183,50 +227,49 @@ class FlowSink:
         per_cell = np.bincount(cell[rej_at], weights=cnt[rej_at], minlength=span * n_c)
         self.rejected_cs[:, s0 : s0 + span] += per_cell.reshape(span, n_c).T
         # per class: counts (whole numbers) for the period, waits per segment
-        klass = self.class_pos[e_flow]
         s_cnt = np.where(served, cnt, 0.0)
         n_served = np.bincount(klass, weights=s_cnt, minlength=kl)
         n_all = np.bincount(klass, weights=cnt, minlength=kl)
         sk = seg_of * kl + klass
-        p_wait = np.concatenate([law.e_p_wait for law in laws])
-        mean_w = np.concatenate([law.e_mean_w for law in laws])
-        exceed = np.concatenate([law.e_exceed for law in laws])
-        waited = np.bincount(sk, weights=s_cnt * p_wait, minlength=n_s * kl).reshape(n_s, kl).tolist()
-        wait_sum = np.bincount(sk, weights=s_cnt * mean_w, minlength=n_s * kl).reshape(n_s, kl).tolist()
-        viol = np.bincount(sk, weights=s_cnt * exceed, minlength=n_s * kl).reshape(n_s, kl).tolist()
+        # the waits per segment and class, added to each class's running totals segment by
+        # segment: an accumulation runs in order, so its last row is the loop's sum, bit for bit
+        per_seg = np.empty((3, n_s + 1, kl))
+        stats = [self.stats[k] for k in self.lat]
+        per_seg[0, 0] = [s.waited for s in stats]
+        per_seg[1, 0] = [s.wait_sum_s for s in stats]
+        per_seg[2, 0] = [s.violations for s in stats]
+        for j, x in enumerate((p_wait, mean_w, exceed)):
+            per_seg[j, 1:] = np.bincount(sk, weights=s_cnt * x, minlength=n_s * kl).reshape(n_s, kl)
+        waited, wait_sum, viol = np.add.accumulate(per_seg, axis=1)[:, -1].tolist()
         for i, k in enumerate(self.lat):
             st = self.stats[k]
             ns, na = round(float(n_served[i])), round(float(n_all[i]))
             st.requests += na
             st.served += ns
             st.rejected += na - ns
-            for j in range(n_s):
-                st.waited += waited[j][i]
-                st.wait_sum_s += wait_sum[j][i]
-                st.violations += viol[j][i]
+            st.waited, st.wait_sum_s, st.violations = waited[i], wait_sum[i], viol[i]
         # served requests per waiting-time law (for the histograms)
         bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         for j, law in enumerate(laws):
             acc = self._hist_mass.get(law.law_id)
             if acc is None:
-                acc = self._hist_mass[law.law_id] = np.zeros(law.e_rate.size)
+                acc = self._hist_mass[law.law_id] = np.zeros(law.rate.size)
                 self._laws[law.law_id] = law
             acc += s_cnt[bounds[j] : bounds[j + 1]]
         # rows: one per segment and (flow, cluster or none) that saw requests
-        n_rows = np.array([law.row_flow.size for law in laws], dtype=np.int64)
+        n_rows = np.array([law.row_ints.shape[1] for law in laws], dtype=np.int64)
         row_base = np.concatenate([[0], np.cumsum(n_rows)[:-1]])
-        row = row_base[seg_of] + np.concatenate([law.e_row for law in laws])
+        row = row_base[seg_of] + e_row
         total_rows = int(n_rows.sum())
         r_srv = np.bincount(row, weights=s_cnt, minlength=total_rows)
         r_all = np.bincount(row, weights=cnt, minlength=total_rows)
-        keep = r_all > 0
-        m = int(keep.sum())
-        if m == 0:
+        keep = np.flatnonzero(r_all > 0)  # (np.take: a mask along a second axis is slow)
+        if keep.size == 0:
             return
         srv = np.rint(r_srv[keep]).astype(np.int64)
         req = np.rint(r_all[keep]).astype(np.int64)
-        fl = np.concatenate([law.row_flow for law in laws])[keep]
-        cl = np.concatenate([law.row_cluster for law in laws])[keep]
+        fl, cl = np.take(np.concatenate([law.row_ints for law in laws], axis=1), keep, axis=1)
+        row_mean, row_p95 = np.take(np.concatenate([law.row_floats for law in laws], axis=1), keep, axis=1)
         row_seg = np.repeat(np.arange(n_s), n_rows)[keep]
         has = srv > 0
         cols = self._cols
@@ -239,8 +282,6 @@ class FlowSink:
         cols["requests"].append(req)
         cols["served"].append(srv)
         cols["rejected"].append(req - srv)
-        row_mean = np.concatenate([law.row_mean_w for law in laws])[keep]
-        row_p95 = np.concatenate([law.row_p95_w for law in laws])[keep]
         cols["mean_wait_s"].append(np.where(has, row_mean, np.nan))
         cols["p95_wait_s"].append(np.where(has, row_p95, np.nan))
 
@@ -249,15 +290,12 @@ class FlowSink:
         (the summary and ``latency_hist.parquet`` call this before they read them)."""
         for law_id, mass in self._hist_mass.items():
             law = self._laws[law_id]
-            j = np.flatnonzero((mass > 0) & law.e_served)
+            j = np.flatnonzero((mass > 0) & (law.ints[1] == 1))  # served
             if j.size == 0:
                 continue
             n = mass[j]
-            f = law.e_flow[j]
-            c = law.e_cluster[j]
-            d = law.shift_s[f, c]
-            pw = law.p_wait[c]
-            klass = self.class_pos[f]
+            klass = law.ints[2, j]
+            pw, d, decay = law.floats[0, j], law.floats[3, j], law.floats[4, j]
             # the atoms (and waits too rare to matter: below 1e-12 of the requests) in one pass
             atom = np.where(pw < 1e-12, n, n * (1.0 - pw))
             idx = hist_index(d)
@@ -265,11 +303,11 @@ class FlowSink:
                 mine = klass == i
                 if mine.any():
                     np.add.at(self.stats[k].added_hist, idx[mine], atom[mine])
-            tails = (pw >= 1e-12) & np.isfinite(law.decay[c]) & (law.decay[c] > 0)
+            tails = (pw >= 1e-12) & np.isfinite(decay) & (decay > 0)
             for i, k in enumerate(self.lat):
                 mine = tails & (klass == i)
                 if mine.any():
-                    add_exp_tails(self.stats[k].added_hist, (n * pw)[mine], d[mine], law.decay[c][mine])
+                    add_exp_tails(self.stats[k].added_hist, (n * pw)[mine], d[mine], decay[mine])
             for t in np.flatnonzero((pw >= 1e-12) & ~tails):  # saturated (no decay): rare
                 k = self.lat[int(klass[t])]
                 add_shifted_wait(self.stats[k].added_hist, float(n[t] * pw[t]), float(d[t]), 1.0, 0.0)
@@ -287,7 +325,7 @@ class FlowSink:
         for k in self.lat:
             h = self.stats[k].added_hist
             j = np.flatnonzero(h > 0)
-            names.extend([self.scn.class_names[k]] * j.size)
+            names.extend([self.class_names[k]] * j.size)
             edges = bin_edges(0, H_BINS + 1) * 1000.0
             lo.append(np.where(j == 0, 0.0, edges[j]))
             hi.append(edges[j + 1])
@@ -314,7 +352,6 @@ class FlowSink:
         cols = self._cols
         if not cols["step"]:
             return
-        scn = self.scn
         flat = {k: np.concatenate(v) for k, v in cols.items()}
         for v in cols.values():
             v.clear()
@@ -323,9 +360,9 @@ class FlowSink:
                 pa.array(flat["step"]),
                 pa.array(flat["time_s"]),
                 pa.array(flat["duration_s"]),
-                _dict(flat["region"], list(scn.topology.region_ids)),
-                _dict(flat["class"], list(scn.class_names)),
-                _dict(flat["cluster"], list(scn.topology.cluster_ids)),
+                _dict(flat["region"], self.region_ids),
+                _dict(flat["class"], self.class_names),
+                _dict(flat["cluster"], self.cluster_ids),
                 pa.array(flat["requests"].astype(np.int64)),
                 pa.array(flat["served"].astype(np.int64)),
                 pa.array(flat["rejected"].astype(np.int64)),

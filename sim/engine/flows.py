@@ -43,7 +43,6 @@ from sim.engine.flowrecords import FlowSink, Segment, SegmentLaw
 from sim.engine.policy import Policy
 from sim.scenario import Scenario
 
-_DETERMINISTIC_N = 1e15  # above this many expected requests, counts are rounded expectations
 # routing and admission results kept for reuse, the least recently used dropped first: the
 # national baseline's flows see the same inputs again day after day (a 30-day run decides 503
 # distinct laws; 3,517 times when 64 were kept, first in first out). ~75 KB each.
@@ -298,7 +297,7 @@ class FlowModel:
             mean_w=np.array([t.mean_s for t in tails]),
             p95_w=np.array([t.quantile(0.95) for t in tails]),
         )
-        law.index(self.slo_s)
+        law.index(self.slo_s, self.class_of)
         return law
 
     def close(self, t1: float) -> None:
@@ -310,26 +309,15 @@ class FlowModel:
         dt = t1 - seg.t0
         if dt <= 0.0 or self.n_f == 0:
             return
-        self._ended.append((seg.step, seg.t0, dt, seg.law))
+        rec = seg.law.record
+        assert rec is not None  # made by _law
+        self._ended.append((seg.step, seg.t0, dt, rec))
 
     def drain(self) -> None:
-        """Draw the request counts of the segments ended since the last call, in time order, and
-        hand them to the sink (the engine calls this once a simulated day and at the horizon).
-
-        A Poisson total split multinomially over the outcomes is the same as an
-        independent Poisson count per outcome (thinning): one vectorised draw for all
-        the segments, element by element in time order, so the same counts as a draw
-        per segment.
-        """
+        """Hand the segments ended since the last call to the sink, which draws their request
+        counts from the run's ``flows`` stream (:meth:`FlowSink.add_ended`); the engine calls
+        this once a simulated day and at the horizon."""
         ended = self._ended
-        if not ended:
-            return
-        self._ended = []
-        mean = np.concatenate([law.e_rate * dt for _, _, dt, law in ended])
-        big = mean > _DETERMINISTIC_N
-        if big.any():
-            counts = np.rint(mean).astype(np.int64)
-            counts[~big] = self.rng.poisson(mean[~big])
-        else:
-            counts = self.rng.poisson(mean)
-        self.sink.add_segments(ended, counts)
+        if ended:
+            self._ended = []
+            self.sink.add_ended(ended, self.rng)

@@ -477,6 +477,7 @@ class Engine:
             self.flows.close(self.horizon)
             self._flows_open = False
         self.flows.drain()
+        self.flow_sink.collect()
         for pool in self.pools:
             pool.close()
         # work still owed: what the jobs in the system have not yet received
