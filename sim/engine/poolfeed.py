@@ -76,6 +76,7 @@ class PoolFeed:
         specs = [scn.classes[k] for k in self.ks]
         pool_scale = np.array([[*scales, spec.job_scale] for spec in specs], dtype=np.int64)
         self.bundles = PooledBundles(specs, scn.horizon_s, pool_scale.reshape(len(specs), n_c + 1), rng)
+        self._seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see _shares
         self.allowed = np.zeros((len(self.ks), n_r, n_c), dtype=bool)
         for i, k in enumerate(self.ks):
             for r in range(n_r):
@@ -85,17 +86,34 @@ class PoolFeed:
         """Route and bundle the arrivals of ``[t0, t1)``; schedule each bundle's arrival."""
         if not self.ks or t1 <= t0:
             return
-        raw = np.where(self.allowed, np.maximum(self.policy.route_batch(t0)[self.ks], 0.0), 0.0)
-        tot = raw.sum(axis=2)
-        routed = tot > 0.0
-        shares = np.zeros((*raw.shape[:2], self.n_c + 1))
-        shares[:, :, : self.n_c] = raw / np.where(routed, tot, 1.0)[:, :, None]
-        shares[:, :, self.n_c] = ~routed
-        bundles = self.bundles.step(t0, t1, shares)
+        bundles = self.bundles.step(t0, t1, self._shares(self.policy.route_batch(t0)))
         now, env, fire, n_c, ks = self.env.now, self.env, self._fire, self.n_c, self.ks
         for t, k, r, c, s, svc, gb in bundles:
             call_later(env, max(0.0, t - now), fire, (ks[k], r, -1 if c == n_c else c, t, svc, gb, s))
 
+    def _shares(self, routed: np.ndarray) -> np.ndarray:
+        """The policy's batch shares masked to each stream's candidates and normalised, with the
+        dropped column. A read-only array seen recently (a policy recalling a state's shares,
+        e.g. ``spill_west``) gets the same array back, normalised once."""
+        seen = self._seen.get(id(routed))
+        if seen is not None and seen[0] is routed:
+            return seen[1]
+        raw = np.where(self.allowed, np.maximum(routed[self.ks], 0.0), 0.0)
+        tot = raw.sum(axis=2)
+        ok = tot > 0.0
+        shares = np.zeros((*raw.shape[:2], self.n_c + 1))
+        shares[:, :, : self.n_c] = raw / np.where(ok, tot, 1.0)[:, :, None]
+        shares[:, :, self.n_c] = ~ok
+        shares.flags.writeable = False
+        if not routed.flags.writeable:  # the policy will not change it: worth keeping
+            if len(self._seen) >= _SEEN:
+                self._seen.pop(next(iter(self._seen)))
+            self._seen[id(routed)] = (routed, shares)  # (the array is kept: its id stays its own)
+        return shares
+
     def _fire(self, ev: Call) -> None:
         value: Any = ev._value
         self.on_bundle(*value)
+
+
+_SEEN = 256  # read-only share arrays kept with their normalised shares (PoolFeed._shares)

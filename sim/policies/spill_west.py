@@ -96,6 +96,7 @@ class SpillWest(Policy):
         # the shares decided on each recent state (see _shares), the most recently used last
         self._memo: dict[tuple[object, ...], np.ndarray] = {}
         self._splits: dict[tuple[object, ...], _Split] = {}  # home splits by clusters up and online
+        self._up_lists: dict[tuple[object, ...], list[list[int]]] = {}  # _picks' lists by clusters up
 
     def _rows(self, latency: bool | None) -> _FlowRows:
         """A row per flow (latency or batch class, region; None: latency, then batch) with candidates."""
@@ -204,11 +205,19 @@ class SpillWest(Policy):
             hubs.append(sum([busy[c] for c in hub]) / cap if cap > 0 else 1.0)
         return util, online, hubs
 
-    def _picks(self, util: list[float], lists: tuple[int, ...]) -> list[int]:
-        """Route's pick (:func:`_first_under`) from the clusters up of each of ``lists`` (ids into
-        ``_lists``), at the utilisations ``util``; -1 where none is up."""
-        up, thr, all_lists, u = self.up, self.threshold, self._lists, util.__getitem__
-        return [_first_under([c for c in all_lists[i] if up[c]], u, thr) for i in lists]
+    def _picks(self, util: list[float], rows: _FlowRows, up: tuple[bool, ...]) -> list[int]:
+        """Route's pick (:func:`_first_under`) from the clusters ``up`` of each of ``rows.lists``
+        (ids into ``_lists``; kept per clusters up), at the utilisations ``util``; -1 where none
+        is up."""
+        key = (rows.latency_only, up)
+        lists = self._up_lists.get(key)
+        if lists is None:
+            lists = [[c for c in self._lists[i] if up[c]] for i in rows.lists]
+            if len(self._up_lists) >= _MEMO:
+                self._up_lists.pop(next(iter(self._up_lists)))
+            self._up_lists[key] = lists
+        u, thr = util.__getitem__, self.threshold
+        return [_first_under(lst, u, thr) for lst in lists]
 
     def _shares(self, rows: _FlowRows) -> np.ndarray:
         """The rule of :meth:`route` for every flow of ``rows`` at once, utilisations read once.
@@ -219,9 +228,9 @@ class SpillWest(Policy):
         (the same read-only array), without deciding again.
         """
         util, online, hubs = self._state()
-        picks = self._picks(util, rows.lists)
-        below = [h < self.threshold for h in hubs]
         up, on = tuple(self.up), tuple(online)
+        picks = self._picks(util, rows, up)
+        below = [h < self.threshold for h in hubs]
         key = (rows.latency_only, up, on, tuple(below), tuple(picks))
         out = self._memo.pop(key, None)  # put back last: the most recently used
         if out is None:

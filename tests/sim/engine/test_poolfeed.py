@@ -153,3 +153,52 @@ def test_spill_west_decides_latency_flows_with_the_batch_shares_alike() -> None:
     np.testing.assert_array_equal(alone[lat], both[lat])
     batch = [k for k, c in enumerate(scn.classes) if not c.is_latency]
     assert np.allclose(both[batch].sum(axis=2), 1.0)
+
+
+class _Flip(Policy):
+    """Batch: all to east1 on even steps, all to west1 on odd ones, in one array it rewrites
+    in place (``read_only``: two read-only arrays it hands back in turn instead; ``fresh``: a
+    new writable array each step)."""
+
+    name = "flip_shares_test"
+    mode = "in_place"
+
+    def route(self, region: int, klass: int, now_s: float) -> int:
+        return self.first_up([0, 1])
+
+    def route_batch(self, now_s: float) -> np.ndarray:
+        scn = self.scenario
+        shape = (len(scn.classes), scn.topology.n_regions, scn.topology.n_clusters)
+        odd = int(now_s // scn.config.engine.timestep_s) % 2
+        if self.mode == "fresh":
+            out = np.zeros(shape)
+            out[:, :, odd] = 1.0
+            return out
+        if not hasattr(self, "_arrays"):
+            self._arrays = [np.zeros(shape), np.zeros(shape)]
+            for i, a in enumerate(self._arrays):
+                a[:, :, i] = 1.0
+                a.flags.writeable = self.mode != "read_only"
+        if self.mode == "read_only":
+            return self._arrays[odd]
+        out = self._arrays[0]  # the same object every step, its contents changed
+        out[:] = 0.0
+        out[:, :, odd] = 1.0
+        return out
+
+
+@pytest.mark.parametrize("mode", ["in_place", "read_only"])
+def test_shares_the_policy_hands_back_again_are_read_as_they_are_now(mode: str) -> None:
+    # the feed keeps normalised shares only for read-only arrays: an array rewritten in place
+    # is read afresh, a recalled read-only one gives what a fresh array would
+    jobs = {}
+    for m in ("fresh", mode):
+        cls = type(f"_Flip_{m}", (_Flip,), {"name": f"flip_{m}_test", "mode": m})
+        register_policy(cls)
+        doc = two_site_config(seed=5, horizon_h=48.0, policy=f"flip_{m}_test")
+        doc["workloads"] = [doc["workloads"][1]]  # batch only
+        doc = _pooled(doc, timestep_s=600, job_scale=1, pool_job_scale={"east1": 5, "west1": 5})
+        _, out = run_in_memory(doc)
+        jobs[m] = out.jobs.to_pandas()
+    pd.testing.assert_frame_equal(jobs["fresh"], jobs[mode])
+    assert set(jobs[mode].cluster) == {"east1", "west1"}
