@@ -217,7 +217,8 @@ class SpillWest(Policy):
                 self._up_lists.pop(next(iter(self._up_lists)))
             self._up_lists[key] = lists
         u, thr = util.__getitem__, self.threshold
-        return [_first_under(lst, u, thr) for lst in lists]
+        # (most lists' first cluster is under the threshold: that is the pick, without a call)
+        return [c if lst and util[c := lst[0]] < thr else _first_under(lst, u, thr) for lst in lists]
 
     def _shares(self, rows: _FlowRows) -> np.ndarray:
         """The rule of :meth:`route` for every flow of ``rows`` at once, utilisations read once.
