@@ -11,7 +11,26 @@
 The engine imports no concrete policy, report or CLI.
 """
 
-from sim.engine.kernel import Engine
-from sim.engine.policy import EngineView, Policy, PolicyOutputs
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.engine.kernel import Engine
+    from sim.engine.policy import EngineView, Policy, PolicyOutputs
 
 __all__ = ["Engine", "EngineView", "Policy", "PolicyOutputs"]
+
+
+def __getattr__(name: str) -> Any:
+    """The package's names, imported on first use: a module of the package alone (e.g. the
+    flow records' process, :mod:`sim.engine.flowworker`) does not load the whole engine."""
+    if name == "Engine":
+        from sim.engine.kernel import Engine
+
+        return Engine
+    if name in ("EngineView", "Policy", "PolicyOutputs"):
+        from sim.engine import policy
+
+        return getattr(policy, name)
+    raise AttributeError(f"module 'sim.engine' has no attribute {name!r}")

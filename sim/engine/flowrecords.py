@@ -25,12 +25,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from models.queueing import WaitTail
 from sim.engine.histogram import H_BINS, add_exp_tails, add_shifted_wait, bin_edges, hist_index
 from sim.runfolder import layout
 from sim.runfolder.stream import ParquetStream
 
-if TYPE_CHECKING:  # (the records' process imports this module: it needs no scenario)
+if TYPE_CHECKING:  # (the records' process imports this module: it needs neither)
+    from models.queueing import WaitTail
     from sim.scenario import Scenario
 
 FLOW_SCHEMA = layout.FLOWS_SCHEMA
