@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from models.queueing import WaitTail, wait_tail
+from sim.engine.bounded import remember
 
 _ONE = 1.0 - 1e-12
 _CLUSTER_CACHE = 4096  # one cluster's admission decisions kept for reuse
@@ -143,9 +144,7 @@ class AdmissionRule:
         if out is None:
             out = self.admit_cluster(lam_f, usable, servers, budget_f)
             out.setflags(write=False)
-            if len(self._judged) >= _CLUSTER_CACHE:
-                self._judged.pop(next(iter(self._judged)))
-            self._judged[key] = out
+            remember(self._judged, key, out, _CLUSTER_CACHE)
         return out
 
     def admit_cluster(

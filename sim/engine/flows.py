@@ -39,6 +39,7 @@ import numpy as np
 
 from models.queueing import WaitTail
 from sim.engine.admission import AdmissionRule, mix_tail
+from sim.engine.bounded import remember
 from sim.engine.flowrecords import FlowSink, Segment, SegmentLaw
 from sim.engine.policy import Policy
 from sim.scenario import Scenario
@@ -205,9 +206,7 @@ class FlowModel:
         law = self._laws_seen.pop(key, None)  # put back last: the most recently used
         if law is None:
             law = self._decide(lam, shares, servers, up, rtt_factor)
-            if len(self._laws_seen) >= _LAW_CACHE:
-                self._laws_seen.pop(next(iter(self._laws_seen)))
-        self._laws_seen[key] = law
+        remember(self._laws_seen, key, law, _LAW_CACHE)
         self.cur = _Segment(t0, int(t0 // self.step_s), law)
         self.load = law.load
         self.shed = law.shed

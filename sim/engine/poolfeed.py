@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 
 from models.demand.pooled import PooledBundles
+from sim.engine.bounded import remember
 from sim.engine.calls import Call, call_later
 from sim.engine.policy import Policy
 from sim.scenario import Scenario
@@ -106,9 +107,7 @@ class PoolFeed:
         shares[:, :, self.n_c] = ~ok
         shares.flags.writeable = False
         if not routed.flags.writeable:  # the policy will not change it: worth keeping
-            if len(self._seen) >= _SEEN:
-                self._seen.pop(next(iter(self._seen)))
-            self._seen[id(routed)] = (routed, shares)  # (the array is kept: its id stays its own)
+            remember(self._seen, id(routed), (routed, shares), _SEEN)  # (kept: its id stays its own)
         return shares
 
     def _fire(self, ev: Call) -> None:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.engine.bounded import remember
 from sim.engine.policy import EngineView
 from sim.policies.base import Policy, ranked_candidates
 from sim.policies.params import SpillWestParams
@@ -212,10 +213,9 @@ class SpillWest(Policy):
         key = (rows.latency_only, up)
         lists = self._up_lists.get(key)
         if lists is None:
-            lists = [[c for c in self._lists[i] if up[c]] for i in rows.lists]
-            if len(self._up_lists) >= _MEMO:
-                self._up_lists.pop(next(iter(self._up_lists)))
-            self._up_lists[key] = lists
+            lists = remember(
+                self._up_lists, key, [[c for c in self._lists[i] if up[c]] for i in rows.lists], _MEMO
+            )
         u, thr = util.__getitem__, self.threshold
         # (most lists' first cluster is under the threshold: that is the pick, without a call)
         return [c if lst and util[c := lst[0]] < thr else _first_under(lst, u, thr) for lst in lists]
@@ -238,10 +238,7 @@ class SpillWest(Policy):
             split = self._home_split(rows, up, on)
             out = self._decide(rows, np.array(picks, dtype=np.int64), split, below)
             out.flags.writeable = False
-            if len(self._memo) >= _MEMO:
-                self._memo.pop(next(iter(self._memo)))
-        self._memo[key] = out
-        return out
+        return remember(self._memo, key, out, _MEMO)
 
     def _home_split(self, rows: _FlowRows, up: tuple[bool, ...], online: tuple[float, ...]) -> _Split:
         """How each flow of ``rows`` that stays home splits over its hub's sites (``home:
@@ -258,10 +255,12 @@ class SpillWest(Policy):
             can = home_up.any(axis=1) & (cap > 0) & self._balanced
             at, cols = np.nonzero(home_up & can[:, None])
             sites = home[at, cols]
-            split = _Split(can=can, at=at, sites=sites, share=on_a[sites] / cap[at], up=up_a)
-            if len(self._splits) >= _MEMO:
-                self._splits.pop(next(iter(self._splits)))
-            self._splits[key] = split
+            split = remember(
+                self._splits,
+                key,
+                _Split(can=can, at=at, sites=sites, share=on_a[sites] / cap[at], up=up_a),
+                _MEMO,
+            )
         return split
 
     def _decide(self, rows: _FlowRows, picks: np.ndarray, home: _Split, below_hub: list[bool]) -> np.ndarray:
